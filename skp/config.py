@@ -1,0 +1,113 @@
+"""Settings: one frozen object, read once from ``SKP_*`` environment variables.
+
+Every variable has a default that runs the embedded hub (SQLite and files under ``var/``).
+An invalid value raises :class:`~skp.errors.ConfigError` naming the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from skp.errors import ConfigError
+
+T = TypeVar("T")
+
+
+class Environment(enum.StrEnum):
+    """Where the hub runs; production refuses development conveniences."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+DEFAULT_DATABASE_URL = "sqlite:///var/skp.sqlite3"
+DEFAULT_KEK_FILE = "var/kek.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The hub's configuration. Build it with :meth:`from_env`; tests construct it directly."""
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = DEFAULT_DATABASE_URL
+    kek_file: Path = Path(DEFAULT_KEK_FILE)
+    #: Working days a recipient has to fetch a message (domain.md: 4, the handbooks said 5).
+    working_days: int = 4
+    #: Working days within which a reply is expected (procesafspraak 2.3); bounds how long the
+    #: hub keeps a Saldoverzoek's sealed claim references for the zero-amount expansion.
+    reply_working_days: int = 10
+    #: Days equated to public holidays by royal decree (Algemene termijnenwet), e.g. a bridge day.
+    extra_non_working_days: tuple[dt.date, ...] = ()
+    purge_interval: dt.timedelta = dt.timedelta(minutes=5)
+    purge_batch_size: int = 500
+    max_message_bytes: int = 4 * 1024 * 1024
+    metadata_retention: dt.timedelta = dt.timedelta(days=396)  # 13 months
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str, parse: Callable[[str], T], default: T, hint: str) -> T:
+            raw = env.get(name)
+            if raw is None or raw.strip() == "":
+                return default
+            try:
+                return parse(raw.strip())
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"{name}={raw!r} is invalid: {exc}. Set it to {hint}.") from exc
+
+        return cls(
+            environment=get("SKP_ENVIRONMENT", Environment, Environment.DEVELOPMENT,
+                            "'development' or 'production'"),
+            database_url=get("SKP_DATABASE_URL", _database_url, DEFAULT_DATABASE_URL,
+                             "a SQLAlchemy URL such as sqlite:///var/skp.sqlite3 or "
+                             "postgresql+psycopg://user@host/db"),
+            kek_file=get("SKP_KEK_FILE", Path, Path(DEFAULT_KEK_FILE),
+                         "the path of the key-encryption-key file"),
+            working_days=get("SKP_WORKING_DAYS", _positive_int, 4,
+                             "a whole number of working days, at least 1 (default 4)"),
+            reply_working_days=get("SKP_REPLY_WORKING_DAYS", _positive_int, 10,
+                                   "a whole number of working days, at least 1 (default 10)"),
+            extra_non_working_days=get("SKP_EXTRA_NON_WORKING_DAYS", _dates, (),
+                                       "a comma-separated list of ISO dates, e.g. 2026-05-15"),
+            purge_interval=get("SKP_PURGE_INTERVAL", _seconds, dt.timedelta(minutes=5),
+                               "a number of seconds, at least 1 (default 300)"),
+            purge_batch_size=get("SKP_PURGE_BATCH_SIZE", _positive_int, 500,
+                                 "a whole number of messages per batch, at least 1"),
+            max_message_bytes=get("SKP_MAX_MESSAGE_BYTES", _positive_int, 4 * 1024 * 1024,
+                                  "a number of bytes, at least 1 (default 4194304 = 4 MB)"),
+            metadata_retention=get("SKP_METADATA_RETENTION_DAYS", _days, dt.timedelta(days=396),
+                                   "a number of days, at least 1 (default 396, 13 months)"),
+        )
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _seconds(raw: str) -> dt.timedelta:
+    return dt.timedelta(seconds=_positive_int(raw))
+
+
+def _days(raw: str) -> dt.timedelta:
+    return dt.timedelta(days=_positive_int(raw))
+
+
+def _dates(raw: str) -> tuple[dt.date, ...]:
+    return tuple(sorted(dt.date.fromisoformat(part.strip()) for part in raw.split(",")))
+
+
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("sqlite:", "postgresql")):
+        raise ValueError("only SQLite and PostgreSQL are supported")
+    return raw

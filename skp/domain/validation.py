@@ -1,0 +1,183 @@
+"""Validation of a message's header and body against the catalogue.
+
+A validated body is a plain JSON-ready tree: dates as ISO strings, amounts as decimal strings
+with two places, documents as base64 text. Errors name the field path, never its value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from skp.domain import matching
+from skp.domain.catalogue import MessageType
+from skp.domain.fields import Field, Kind
+from skp.domain.roles import MODULE_INFO, Module, Role
+from skp.errors import SchemaInvalid
+
+Body = dict[str, Any]
+
+_KENMERK = re.compile(r"[!-~]{1,64}")  # printable ASCII without spaces
+_MAX_AMOUNT = Decimal("100000000000")
+
+
+@dataclass(frozen=True)
+class Header:
+    """The routing header of a message, as the sender gives it."""
+
+    kenmerk: str
+    ontvanger: str
+    conversatie_referentienummer: str
+    cross_referentienummer: str | None = None
+    versie: str | None = None
+
+
+def validate_header(module: Module, header: Header) -> Header:
+    """Check ``header`` and return it with canonical UUIDs and the version filled in."""
+    if not _KENMERK.fullmatch(header.kenmerk or ""):
+        raise SchemaInvalid("Kenmerk must be 1 to 64 printable characters without spaces")
+    version = MODULE_INFO[module].version
+    if header.versie not in (None, version):
+        raise SchemaInvalid(f"Versie {header.versie!r} is not supported by module {module}; "
+                            f"use {version}")
+    cross = header.cross_referentienummer
+    return replace(
+        header,
+        ontvanger=_uuid("Ontvanger", header.ontvanger),
+        conversatie_referentienummer=_uuid("ConversatieReferentienummer",
+                                           header.conversatie_referentienummer),
+        cross_referentienummer=None if cross in (None, "") else _uuid(
+            "CrossReferentienummer", cross),
+        versie=version,
+    )
+
+
+def validate_body(mt: MessageType, body: Mapping[str, Any], sender_role: Role) -> Body:
+    """Check ``body`` against ``mt`` as sent by a ``sender_role``; return the normalised tree."""
+    result = _fields(mt.fields, body, "", from_sender=True)
+    for role, name in mt.required_by_role:
+        if role == sender_role and name not in result:
+            raise SchemaInvalid(f"as {role} you must attach {name} to {mt.code}")
+    if mt.code == "SaldoverzoekAntwoord":
+        matching.check_antwoord(result)
+    return result
+
+
+def _uuid(name: str, raw: str | None) -> str:
+    try:
+        return str(uuid.UUID(str(raw)))
+    except ValueError as exc:
+        raise SchemaInvalid(f"{name} must be a UUID") from exc
+
+
+def _fields(fields: tuple[Field, ...], data: Any, path: str, *, from_sender: bool) -> Body:
+    if not isinstance(data, Mapping):
+        raise SchemaInvalid(f"{path or 'body'} must be a group of fields")
+    known = {f.name for f in fields}
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        raise SchemaInvalid(f"{path or 'body'} has unknown field(s) {', '.join(unknown)}")
+    result: Body = {}
+    for f in fields:
+        where = f"{path}/{f.name}" if path else f.name
+        value = data.get(f.name)
+        if value is None or (f.repeated and value == []):
+            if f.required:
+                raise SchemaInvalid(f"field {where} is required")
+            continue
+        if f.hub_only and from_sender:
+            raise SchemaInvalid(f"field {where} is set by the hub, not by the sender")
+        if f.repeated:
+            if not isinstance(value, list | tuple):
+                raise SchemaInvalid(f"field {where} must be a list")
+            result[f.name] = [_value(f, item, f"{where}[{i}]", from_sender)
+                              for i, item in enumerate(value)]
+        else:
+            result[f.name] = _value(f, value, where, from_sender)
+    return result
+
+
+def _value(f: Field, value: Any, where: str, from_sender: bool) -> Any:
+    match f.kind:
+        case Kind.GROUP:
+            return _fields(f.children, value, where, from_sender=from_sender)
+        case Kind.CHOICE:
+            chosen = _fields(f.children, value, where, from_sender=from_sender)
+            if len(chosen) != 1:
+                names = " or ".join(c.name for c in f.children)
+                raise SchemaInvalid(f"field {where} needs exactly one of {names}")
+            return chosen
+        case Kind.TEXT:
+            if not isinstance(value, str) or not value.strip():
+                raise SchemaInvalid(f"field {where} must be non-empty text")
+            if f.max_length is not None and len(value) > f.max_length:
+                raise SchemaInvalid(f"field {where} is longer than {f.max_length} characters")
+            if f.pattern is not None and not re.fullmatch(f.pattern, value):
+                raise SchemaInvalid(f"field {where} does not have the required format")
+            return value
+        case Kind.CODE:
+            if value not in f.choices:
+                raise SchemaInvalid(f"field {where} must be one of {', '.join(f.choices)}")
+            return value
+        case Kind.DATE:
+            return _date(value, where)
+        case Kind.AMOUNT | Kind.PERCENTAGE:
+            return _decimal(f, value, where)
+        case Kind.INTEGER:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SchemaInvalid(f"field {where} must be a whole number, at least 0")
+            return value
+        case Kind.BOOLEAN:
+            if not isinstance(value, bool):
+                raise SchemaInvalid(f"field {where} must be true or false")
+            return value
+        case Kind.DOCUMENT:
+            return _document(value, where)
+    raise AssertionError(f.kind)  # pragma: no cover - every kind is handled above
+
+
+def _date(value: Any, where: str) -> str:
+    if isinstance(value, dt.datetime):
+        raise SchemaInvalid(f"field {where} must be a date without time")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError as exc:
+        raise SchemaInvalid(f"field {where} must be a date (YYYY-MM-DD)") from exc
+
+
+def _decimal(f: Field, value: Any, where: str) -> str:
+    if isinstance(value, bool | float):
+        raise SchemaInvalid(f"field {where} must be a decimal number, not a float")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise SchemaInvalid(f"field {where} must be a decimal number") from exc
+    exponent = number.as_tuple().exponent
+    if not number.is_finite() or not isinstance(exponent, int) or exponent < -2:
+        raise SchemaInvalid(f"field {where} must have at most 2 decimals")
+    upper = Decimal(100) if f.kind is Kind.PERCENTAGE else _MAX_AMOUNT
+    if not Decimal(0) <= number <= upper:
+        raise SchemaInvalid(f"field {where} must be between 0 and {upper}")
+    return str(number.quantize(Decimal("0.01")))
+
+
+def _document(value: Any, where: str) -> str:
+    if isinstance(value, bytes | bytearray):
+        data = bytes(value)
+    else:
+        try:
+            data = base64.b64decode(str(value), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SchemaInvalid(f"field {where} must be a base64-encoded document") from exc
+    if not data:
+        raise SchemaInvalid(f"field {where} must not be empty")
+    return base64.b64encode(data).decode("ascii")

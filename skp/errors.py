@@ -1,0 +1,132 @@
+"""Every error skp raises on purpose, with a stable code.
+
+The tree::
+
+    SkpError                          base; ``code`` is stable, ``message`` tells what to do
+    ├── ConfigError                   Server.Configuration   a setting is missing or wrong
+    ├── ClientError                   Client.*               the caller can fix it
+    │   ├── AuthenticationError       Client.Authentication  no, unknown, expired or revoked cert
+    │   ├── NotAllowed                Client.NotAllowed      role may not send/receive this type
+    │   │   └── ModuleNotEnabled      Client.ModuleNotEnabled  sender or recipient lacks the module
+    │   ├── UnknownRecipient          Client.UnknownRecipient  no active participant with that id
+    │   ├── SchemaInvalid             Client.SchemaInvalid   body or header does not fit the type
+    │   ├── TooLarge                  Client.TooLarge        message over the size limit
+    │   ├── NotFound                  Client.NotFound        no such message for this caller
+    │   ├── InvalidReply              Client.InvalidReply    reply does not answer a valid original
+    │   ├── KenmerkConflict           Client.KenmerkConflict Kenmerk reused for another message
+    │   └── InvalidState              Client.InvalidState    operation not possible in this state
+    └── ServerError                   Server.*               ours; the caller may retry
+        ├── Unavailable               Server.Unavailable     database unreachable: retry later
+        └── IntegrityError            Server.Integrity       sealed content failed to open
+
+Messages never contain payload content, names, BSNs or amounts: only metadata such as message
+ids, types and participant ids. The SOAP layer maps ``code`` to the fault code one to one.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class SkpError(Exception):
+    """Base of every deliberate skp error."""
+
+    code: ClassVar[str] = "Server.Error"
+
+    def __init__(self, message: str, *, message_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.message_id = message_id
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class ConfigError(SkpError):
+    """A setting is missing or invalid; the message names the variable and the fix."""
+
+    code = "Server.Configuration"
+
+
+class ClientError(SkpError):
+    """The caller made a mistake it can correct."""
+
+    code = "Client.Error"
+
+
+class AuthenticationError(ClientError):
+    """The caller could not be identified as an active participant."""
+
+    code = "Client.Authentication"
+
+
+class NotAllowed(ClientError):
+    """The sender's or recipient's role may not take part in this message type."""
+
+    code = "Client.NotAllowed"
+
+
+class ModuleNotEnabled(NotAllowed):
+    """The sender or recipient does not have the module switched on."""
+
+    code = "Client.ModuleNotEnabled"
+
+
+class UnknownRecipient(ClientError):
+    """The recipient id is not an active participant."""
+
+    code = "Client.UnknownRecipient"
+
+
+class SchemaInvalid(ClientError):
+    """The header or body does not fit the message type's definition."""
+
+    code = "Client.SchemaInvalid"
+
+
+class TooLarge(ClientError):
+    """The message exceeds the configured maximum size."""
+
+    code = "Client.TooLarge"
+
+
+class NotFound(ClientError):
+    """No message with that id or Kenmerk exists for this caller."""
+
+    code = "Client.NotFound"
+
+
+class InvalidReply(ClientError):
+    """A reply does not reference a message it may answer, or a non-reply references one."""
+
+    code = "Client.InvalidReply"
+
+
+class KenmerkConflict(ClientError):
+    """The sender reused a Kenmerk for a message with different routing metadata."""
+
+    code = "Client.KenmerkConflict"
+
+
+class InvalidState(ClientError):
+    """The message is in a state that does not allow the operation."""
+
+    code = "Client.InvalidState"
+
+
+class ServerError(SkpError):
+    """Something on the hub's side failed; the caller may retry later."""
+
+    code = "Server.Error"
+
+
+class Unavailable(ServerError):
+    """The database cannot be reached; nothing was stored. Retry later."""
+
+    code = "Server.Unavailable"
+
+
+class IntegrityError(ServerError):
+    """Sealed content failed to open: it or its metadata was altered, or its key is missing."""
+
+    code = "Server.Integrity"

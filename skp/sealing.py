@@ -1,0 +1,224 @@
+"""Envelope encryption at rest (design.md §5).
+
+Each call to :func:`seal` draws a fresh 256-bit data key and a fresh 12-byte nonce, encrypts
+with AES-256-GCM and binds the ciphertext to its metadata through the associated data (build
+it with :func:`associated_data`), so a row swapped in the database fails to open. The data key
+is wrapped (RFC 3394 AES key wrap) by a key-encryption key (KEK) held by a :class:`KeyRing`,
+which lives outside the database; the row stores :class:`Sealed` and the KEK id.
+
+API::
+
+    associated_data(fields) -> bytes
+    seal(plaintext, associated, keyring) -> Sealed
+    open_sealed(sealed, associated, keyring) -> bytes        IntegrityError if anything altered
+    rewrap(wrapped_key, kek_id, keyring) -> (kek_id, wrapped) KEK rotation; ciphertext untouched
+
+    KeyRing                  Protocol: current_id, wrap, unwrap (a KMS/HSM can implement it)
+    MemoryKeyRing            in-memory KEKs; generate(), with_new_key()
+    create_keyring_file(path) / load_keyring(path) / rotate_keyring_file(path)
+
+The key file is JSON ``{"current": "<id>", "keys": {"<id>": "<base64 of 32 bytes>"}}``, mode
+0600, always written whole to a temporary file and moved into place with ``os.replace``.
+Rotation adds a KEK and keeps the old ones so existing wrapped keys still unwrap until
+:func:`rewrap` has moved them. Only ``cryptography`` primitives are used. No message here
+contains plaintext or key material.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from skp.errors import ConfigError, IntegrityError
+
+KEK_BYTES = 32
+NONCE_BYTES = 12
+_OPEN_FAILED = "sealed content failed to open: it or its metadata was altered"
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What the store keeps for one sealed content: all of it is needed to open it."""
+
+    nonce: bytes
+    ciphertext: bytes
+    wrapped_key: bytes
+    kek_id: str
+
+
+class KeyRing(Protocol):
+    """Holds the KEKs: wraps data keys with the current one, unwraps with any known one."""
+
+    @property
+    def current_id(self) -> str: ...
+
+    def wrap(self, data_key: bytes) -> tuple[str, bytes]:
+        """Wrap ``data_key`` with the current KEK; return ``(kek_id, wrapped)``."""
+        ...
+
+    def unwrap(self, kek_id: str, wrapped: bytes) -> bytes:
+        """Return the data key; raise IntegrityError if ``kek_id`` is unknown or unwrap fails."""
+        ...
+
+
+def new_kek_id() -> str:
+    """A short random KEK id such as ``kek-3f9a0c1d2b4e5f60``."""
+    return f"kek-{secrets.token_hex(8)}"
+
+
+class MemoryKeyRing:
+    """A KeyRing over 32-byte KEKs in memory; immutable, so rotation returns a new ring."""
+
+    def __init__(self, keys: Mapping[str, bytes], current_id: str) -> None:
+        if current_id not in keys:
+            raise ValueError(f"current KEK id {current_id!r} is not among the keys")
+        for kek_id, kek in keys.items():
+            if len(kek) != KEK_BYTES:
+                raise ValueError(f"KEK {kek_id!r} is not {KEK_BYTES} bytes long")
+        self._keys = dict(keys)
+        self._current_id = current_id
+
+    @classmethod
+    def generate(cls, kek_id: str | None = None) -> MemoryKeyRing:
+        """A ring with one fresh random KEK."""
+        kek_id = kek_id or new_kek_id()
+        return cls({kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id)
+
+    def with_new_key(self, kek_id: str | None = None) -> MemoryKeyRing:
+        """A ring with a fresh KEK added and made current; the old KEKs stay for unwrap."""
+        kek_id = kek_id or new_kek_id()
+        if kek_id in self._keys:
+            raise ValueError(f"KEK id {kek_id!r} is already in the ring")
+        return MemoryKeyRing({**self._keys, kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id)
+
+    @property
+    def current_id(self) -> str:
+        return self._current_id
+
+    @property
+    def kek_ids(self) -> tuple[str, ...]:
+        """Every KEK id in the ring, current one included."""
+        return tuple(self._keys)
+
+    def wrap(self, data_key: bytes) -> tuple[str, bytes]:
+        return self._current_id, aes_key_wrap(self._keys[self._current_id], data_key)
+
+    def unwrap(self, kek_id: str, wrapped: bytes) -> bytes:
+        kek = self._keys.get(kek_id)
+        if kek is None:
+            raise IntegrityError(f"sealed content failed to open: unknown KEK id {kek_id!r}")
+        try:
+            return aes_key_unwrap(kek, wrapped)
+        except (InvalidUnwrap, ValueError) as exc:
+            raise IntegrityError(_OPEN_FAILED) from exc
+
+    def __repr__(self) -> str:
+        # Never show key material, not even in a traceback or a debugger.
+        return f"MemoryKeyRing(current_id={self._current_id!r}, kek_ids={self.kek_ids!r})"
+
+
+def associated_data(fields: Mapping[str, str | int | None]) -> bytes:
+    """Canonical bytes of the metadata a ciphertext is bound to (sorted keys, compact JSON)."""
+    return json.dumps(dict(fields), sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def seal(plaintext: bytes, associated: bytes, keyring: KeyRing) -> Sealed:
+    """Encrypt ``plaintext`` under a fresh data key, bound to ``associated``."""
+    data_key = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(NONCE_BYTES)
+    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, associated)
+    kek_id, wrapped_key = keyring.wrap(data_key)
+    return Sealed(nonce=nonce, ciphertext=ciphertext, wrapped_key=wrapped_key, kek_id=kek_id)
+
+
+def open_sealed(sealed: Sealed, associated: bytes, keyring: KeyRing) -> bytes:
+    """Decrypt ``sealed``; raise IntegrityError if it, its key or ``associated`` was altered."""
+    data_key = keyring.unwrap(sealed.kek_id, sealed.wrapped_key)
+    try:
+        return AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, associated)
+    except (InvalidTag, ValueError) as exc:  # ValueError: a nonce or key of the wrong length
+        raise IntegrityError(_OPEN_FAILED) from exc
+
+
+def rewrap(wrapped_key: bytes, kek_id: str, keyring: KeyRing) -> tuple[str, bytes]:
+    """Move a wrapped data key to the current KEK; return ``(kek_id, wrapped)`` to store."""
+    if kek_id == keyring.current_id:
+        return kek_id, wrapped_key
+    return keyring.wrap(keyring.unwrap(kek_id, wrapped_key))
+
+
+def _fix_hint(path: Path) -> str:
+    return f"set SKP_KEK_FILE to the key file, or create {path} with `skp keys init`"
+
+
+def load_keyring(path: Path) -> MemoryKeyRing:
+    """Read the key file at ``path``; raise ConfigError if it is missing or malformed."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"KEK file {path} cannot be read ({exc.strerror}); "
+                          f"{_fix_hint(path)}") from exc
+    try:
+        doc = json.loads(raw)
+        keys = {str(kek_id): base64.b64decode(value, validate=True)
+                for kek_id, value in doc["keys"].items()}
+        return MemoryKeyRing(keys, doc["current"])
+    # The underlying errors are not shown: their text could echo parts of the file.
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        raise ConfigError(
+            f"KEK file {path} is malformed: expected JSON "
+            '{"current": "<id>", "keys": {"<id>": "<base64 of 32 bytes>"}}; '
+            f"{_fix_hint(path)}"
+        ) from exc
+
+
+def create_keyring_file(path: Path) -> MemoryKeyRing:
+    """Write a new key file with one fresh KEK; refuse to overwrite an existing file."""
+    if path.exists():
+        raise ConfigError(f"KEK file {path} already exists; it is not overwritten because "
+                          "that would make all sealed content unreadable")
+    ring = MemoryKeyRing.generate()
+    _write(path, ring)
+    return ring
+
+
+def rotate_keyring_file(path: Path) -> MemoryKeyRing:
+    """Add a fresh KEK to the key file and make it current; old KEKs are kept."""
+    ring = load_keyring(path).with_new_key()
+    _write(path, ring)
+    return ring
+
+
+def _write(path: Path, ring: MemoryKeyRing) -> None:
+    doc = {
+        "current": ring.current_id,
+        "keys": {kek_id: base64.b64encode(kek).decode("ascii")
+                 for kek_id, kek in ring._keys.items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file with mode 0600; os.replace makes the swap atomic.
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
