@@ -8,7 +8,7 @@ two can never disagree.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 class Kind(enum.StrEnum):
@@ -86,7 +86,9 @@ def group(name: str, *children: Field, required: bool = True, repeated: bool = F
 
 
 def choice(name: str, *children: Field, required: bool = True) -> Field:
-    return Field(name, Kind.CHOICE, required, children=children)
+    """Exactly one of ``children``; each alone is optional."""
+    options = tuple(replace(child, required=False) for child in children)
+    return Field(name, Kind.CHOICE, required, children=options)
 
 
 # --- shared groups ------------------------------------------------------------------------

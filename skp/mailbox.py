@@ -1,0 +1,493 @@
+"""The mailbox: send, list, fetch, confirm, status, logbook and purge.
+
+The only module that combines store, sealing and domain. Every call is one transaction. The
+caller's participant id comes from its certificate (the SOAP layer), never from a message.
+Logs carry metadata only: ids, module, type, counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from skp import sealing
+from skp.clock import Clock, SystemClock
+from skp.config import Settings
+from skp.domain import matching
+from skp.domain.calendar import WorkingDayCalendar
+from skp.domain.catalogue import MessageType, lookup
+from skp.domain.lifecycle import Event, State, transition
+from skp.domain.retention import fetch_deadline, reply_deadline
+from skp.domain.roles import Module
+from skp.domain.routing import Original, Party, check_reply, check_route
+from skp.domain.validation import Body, Header, validate_body, validate_header
+from skp.errors import (
+    AuthenticationError,
+    InvalidState,
+    KenmerkConflict,
+    NotFound,
+    SchemaInvalid,
+    TooLarge,
+    UnknownRecipient,
+)
+from skp.store.models import ClaimContext, Message, Participant
+from skp.store.session import transaction
+
+log = logging.getLogger(__name__)
+
+PENDING = (State.QUEUED, State.FETCHED)
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the sender gets back: the hub id, when it was received, its fetch deadline."""
+
+    message_id: str
+    received_at: dt.datetime
+    deadline: dt.datetime
+    repeated: bool = False  # True when the Kenmerk was sent before: nothing new was stored
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """A message's metadata: everything the hub may show, never content."""
+
+    id: str
+    module: Module
+    type_code: str
+    sender_id: str
+    recipient_id: str
+    kenmerk: str
+    conversation_id: str
+    cross_reference_id: str | None
+    version: str
+    state: State
+    size: int
+    received_at: dt.datetime
+    deadline: dt.datetime
+    fetched_at: dt.datetime | None
+    confirmed_at: dt.datetime | None
+    expired_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, m: Message) -> MessageInfo:
+        return cls(m.id, m.module, m.type_code, m.sender_id, m.recipient_id, m.kenmerk,
+                   m.conversation_id, m.cross_reference_id, m.version, m.state, m.size,
+                   m.received_at, m.deadline_at, m.fetched_at, m.confirmed_at, m.expired_at)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A fetched message: its metadata and its opened body."""
+
+    info: MessageInfo
+    body: Body
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a mailbox listing, oldest first, and the whole backlog's size."""
+
+    items: list[MessageInfo]
+    backlog: int
+    next_after: str | None
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """A metadata search over the caller's own traffic (Logboek)."""
+
+    module: Module | None = None
+    type_code: str | None = None
+    direction: Literal["sent", "received"] | None = None
+    counterpart_id: str | None = None
+    conversation_id: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    expired: int = 0
+    contexts: int = 0
+    metadata: int = 0
+
+
+class Mailbox:
+    """The mailbox service over a database, a key ring and a clock."""
+
+    def __init__(self, sessions: sessionmaker[Session], keyring: sealing.KeyRing,
+                 settings: Settings, clock: Clock | None = None) -> None:
+        self._sessions = sessions
+        self._keyring = keyring
+        self._settings = settings
+        self._clock = clock or SystemClock()
+        self._calendar = WorkingDayCalendar(settings.extra_non_working_days)
+
+    # --- sending -------------------------------------------------------------------------
+
+    def send(self, sender_id: str, module: Module, type_code: str, header: Header,
+             body: Mapping[str, Any]) -> Receipt:
+        """Validate, route and seal a message; idempotent on (sender, Kenmerk)."""
+        try:
+            mt = lookup(module, type_code)
+        except KeyError:
+            raise SchemaInvalid(f"module {module} has no message type {type_code}") from None
+        header = validate_header(module, header)
+        try:
+            receipt = self._send(sender_id, mt, header, body)
+        except sa_exc.IntegrityError:
+            # A concurrent send with the same Kenmerk won the race: answer as a repeat.
+            with transaction(self._sessions) as session:
+                existing = self._by_kenmerk(session, sender_id, header.kenmerk)
+                if existing is None:
+                    raise
+                return _repeat(existing, mt, header)
+        log.info("sent message=%s module=%s type=%s sender=%s recipient=%s repeated=%s",
+                 receipt.message_id, module, type_code, sender_id, header.ontvanger,
+                 receipt.repeated)
+        return receipt
+
+    def _send(self, sender_id: str, mt: MessageType, header: Header,
+              body: Mapping[str, Any]) -> Receipt:
+        now = self._clock.now()
+        with transaction(self._sessions) as session:
+            sender = _active(session, sender_id)
+            if sender is None:
+                raise AuthenticationError("the sender is not an active participant")
+            existing = self._by_kenmerk(session, sender_id, header.kenmerk)
+            if existing is not None:
+                return _repeat(existing, mt, header)
+            recipient = _active(session, header.ontvanger)
+            if recipient is None:
+                raise UnknownRecipient(f"no active participant {header.ontvanger}")
+            check_route(mt, _party(sender), _party(recipient))
+            original = self._original(session, header.cross_referentienummer)
+            check_reply(mt, sender_id=sender_id, recipient_id=recipient.id,
+                        conversation_id=header.conversatie_referentienummer,
+                        cross_reference=header.cross_referentienummer,
+                        original=None if original is None else _original_of(original))
+            content = validate_body(mt, body, sender.role)
+            if original is not None:
+                content = self._close_claim_context(session, original, mt, content)
+            payload = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+            if len(payload) > self._settings.max_message_bytes:
+                raise TooLarge(f"the message is {len(payload)} bytes; the maximum is "
+                               f"{self._settings.max_message_bytes}")
+            message = Message(
+                id=str(uuid.uuid4()), module=mt.module, type_code=mt.code,
+                sender_id=sender.id, recipient_id=recipient.id, kenmerk=header.kenmerk,
+                conversation_id=header.conversatie_referentienummer,
+                cross_reference_id=header.cross_referentienummer,
+                version=header.versie or "", state=State.QUEUED, size=len(payload),
+                received_at=now,
+                deadline_at=fetch_deadline(now, calendar=self._calendar,
+                                           working_days=self._settings.working_days,
+                                           extension_days=recipient.extension_days),
+            )
+            _store_content(message, sealing.seal(payload, _aad(message), self._keyring))
+            session.add(message)
+            session.flush()  # the row must exist before its claim context refers to it
+            if mt.code == matching.REQUEST:
+                self._open_claim_context(session, message, content)
+            return Receipt(message.id, message.received_at, message.deadline_at)
+
+    def _open_claim_context(self, session: Session, message: Message, content: Body) -> None:
+        claims = matching.claim_references(content)
+        if not claims:
+            return
+        sealed = sealing.seal(json.dumps(claims).encode(), _context_aad(message.id),
+                              self._keyring)
+        session.add(ClaimContext(
+            message_id=message.id, nonce=sealed.nonce, ciphertext=sealed.ciphertext,
+            wrapped_key=sealed.wrapped_key, kek_id=sealed.kek_id,
+            expires_at=reply_deadline(message.received_at, calendar=self._calendar,
+                                      working_days=self._settings.reply_working_days)))
+
+    def _close_claim_context(self, session: Session, original: Message, mt: MessageType,
+                             content: Body) -> Body:
+        """Any reply to a Saldoverzoek ends its claim context; a non-matched answer expands."""
+        context = session.get(ClaimContext, original.id, with_for_update=True)
+        if context is None:
+            return content
+        if mt.code == matching.REPLY:
+            claims = json.loads(sealing.open_sealed(
+                sealing.Sealed(context.nonce, context.ciphertext, context.wrapped_key,
+                               context.kek_id),
+                _context_aad(original.id), self._keyring))
+            content = matching.expand_non_matched(content, claims)
+        session.delete(context)
+        return content
+
+    # --- receiving -----------------------------------------------------------------------
+
+    def list_pending(self, recipient_id: str, module: Module, *, type_code: str | None = None,
+             limit: int = 100, after: str | None = None) -> Page:
+        """Metadata of the recipient's pending messages in ``module``, oldest first."""
+        now = self._clock.now()
+        limit = max(1, min(limit, MAX_PAGE))
+        pending = and_(Message.recipient_id == recipient_id, Message.module == module,
+                       Message.state.in_(PENDING), Message.deadline_at > now)
+        if type_code is not None:
+            pending = and_(pending, Message.type_code == type_code)
+        with transaction(self._sessions) as session:
+            backlog = session.scalar(select(func.count()).where(pending)) or 0
+            query = select(Message).where(pending)
+            if after is not None:
+                anchor = _get(session, after)
+                if anchor is None or anchor.recipient_id != recipient_id:
+                    raise NotFound(f"no message {after} in your mailbox to continue after")
+                query = query.where(or_(
+                    Message.received_at > anchor.received_at,
+                    and_(Message.received_at == anchor.received_at, Message.id > anchor.id)))
+            rows = session.scalars(
+                query.order_by(Message.received_at, Message.id).limit(limit + 1)).all()
+        items = [MessageInfo.of(row) for row in rows[:limit]]
+        return Page(items, backlog, items[-1].id if len(rows) > limit else None)
+
+    def fetch(self, recipient_id: str, message_id: str) -> Delivery:
+        """The message with its body; repeatable until confirmed or expired."""
+        with transaction(self._sessions) as session:
+            message = self._mine(session, recipient_id, message_id)
+            return self._deliver(message)
+
+    def fetch_next(self, recipient_id: str, module: Module,
+                   type_code: str | None = None) -> Delivery | None:
+        """Take the oldest message not yet fetched; concurrent consumers get different ones."""
+        query = select(Message).where(
+            Message.recipient_id == recipient_id, Message.module == module,
+            Message.state == State.QUEUED, Message.deadline_at > self._clock.now())
+        if type_code is not None:
+            query = query.where(Message.type_code == type_code)
+        query = query.order_by(Message.received_at, Message.id).limit(1)
+        with transaction(self._sessions) as session:
+            message = session.scalar(query.with_for_update(skip_locked=True))
+            return None if message is None else self._deliver(message)
+
+    def _deliver(self, message: Message) -> Delivery:
+        now = self._clock.now()
+        if message.state in PENDING and message.deadline_at <= now:
+            raise InvalidState("the message passed its deadline and its content is deleted")
+        message.state = transition(message.state, Event.FETCH)
+        message.fetched_at = message.fetched_at or now
+        plaintext = sealing.open_sealed(_content(message), _aad(message), self._keyring)
+        log.info("fetched message=%s recipient=%s", message.id, message.recipient_id)
+        return Delivery(MessageInfo.of(message), json.loads(plaintext))
+
+    def confirm(self, recipient_id: str, message_id: str) -> MessageInfo:
+        """Confirm receipt; the content is deleted in the same transaction. Idempotent."""
+        with transaction(self._sessions) as session:
+            message = self._mine(session, recipient_id, message_id)
+            if message.state is not State.CONFIRMED:
+                message.state = transition(message.state, Event.CONFIRM)
+                message.confirmed_at = self._clock.now()
+                _store_content(message, None)
+                log.info("confirmed message=%s recipient=%s", message.id, recipient_id)
+            return MessageInfo.of(message)
+
+    # --- the sender's view and the logbook -------------------------------------------------
+
+    def status(self, sender_id: str, *, message_id: str | None = None,
+               kenmerk: str | None = None) -> MessageInfo:
+        """The sender's view of one of its messages, by hub id or by its own Kenmerk."""
+        with transaction(self._sessions) as session:
+            if message_id is not None:
+                message = _get(session, message_id)
+            elif kenmerk is not None:
+                message = self._by_kenmerk(session, sender_id, kenmerk)
+            else:
+                raise SchemaInvalid("give a berichtId or a Kenmerk")
+            if message is None or message.sender_id != sender_id:
+                raise NotFound(f"you sent no message {message_id or kenmerk}")
+            return MessageInfo.of(message)
+
+    def logbook(self, participant_id: str, query: LogQuery) -> list[MessageInfo]:
+        """Metadata of the participant's own sent and received messages, newest first."""
+        sent, received = Message.sender_id == participant_id, (
+            Message.recipient_id == participant_id)
+        mine = {"sent": sent, "received": received, None: or_(sent, received)}[query.direction]
+        conditions = [mine]
+        if query.counterpart_id is not None:
+            conditions.append(or_(and_(sent, Message.recipient_id == query.counterpart_id),
+                                  and_(received, Message.sender_id == query.counterpart_id)))
+        for column, value in ((Message.module, query.module),
+                              (Message.type_code, query.type_code),
+                              (Message.conversation_id, query.conversation_id)):
+            if value is not None:
+                conditions.append(column == value)
+        if query.since is not None:
+            conditions.append(Message.received_at >= query.since)
+        if query.until is not None:
+            conditions.append(Message.received_at < query.until)
+        statement = (select(Message).where(*conditions)
+                     .order_by(Message.received_at.desc(), Message.id.desc())
+                     .limit(max(1, min(query.limit, MAX_PAGE))))
+        with transaction(self._sessions) as session:
+            return [MessageInfo.of(row) for row in session.scalars(statement)]
+
+    # --- retention -----------------------------------------------------------------------
+
+    def purge(self, now: dt.datetime | None = None, *, batch_size: int | None = None,
+              max_batches: int = 10_000) -> PurgeResult:
+        """Delete what is due at ``now``, in bounded batches, each its own transaction.
+
+        Content of unconfirmed messages past their deadline is deleted and the message marked
+        expired; claim contexts past their reply period are deleted; metadata older than the
+        retention period is deleted. Returns the counts.
+        """
+        now = now or self._clock.now()
+        size = batch_size or self._settings.purge_batch_size
+        expired = self._in_batches(size, max_batches, lambda s: self._expire_batch(s, now, size))
+        contexts = self._in_batches(size, max_batches, lambda s: _delete_batch(
+            s, ClaimContext.message_id, ClaimContext.expires_at <= now, size))
+        horizon = now - self._settings.metadata_retention
+        metadata = self._in_batches(size, max_batches, lambda s: _delete_batch(
+            s, Message.id, and_(Message.received_at <= horizon,
+                                Message.state.not_in(PENDING)), size))
+        result = PurgeResult(expired, contexts, metadata)
+        log.info("purge expired=%d contexts=%d metadata=%d", *_counts(result))
+        return result
+
+    def _in_batches(self, size: int, max_batches: int,
+                    batch: Callable[[Session], int]) -> int:
+        total = 0
+        for _ in range(max_batches):
+            with transaction(self._sessions) as session:
+                done = batch(session)
+            total += done
+            if done < size:
+                break
+        return total
+
+    def _expire_batch(self, session: Session, now: dt.datetime, size: int) -> int:
+        ids = session.scalars(
+            select(Message.id).where(Message.state.in_(PENDING), Message.deadline_at <= now)
+            .order_by(Message.deadline_at).limit(size).with_for_update(skip_locked=True)).all()
+        if ids:
+            session.execute(
+                update(Message).where(Message.id.in_(ids)).values(
+                    state=State.EXPIRED, expired_at=now, nonce=None, ciphertext=None,
+                    wrapped_key=None, kek_id=None),
+                execution_options={"synchronize_session": False})
+        return len(ids)
+
+    def rewrap_keys(self, batch_size: int = 500) -> int:
+        """Re-wrap every data key not wrapped by the current KEK; ciphertexts stay as they are."""
+        total = self._in_batches(batch_size, 1_000_000,
+                                 lambda s: self._rewrap_batch(s, Message, batch_size))
+        total += self._in_batches(batch_size, 1_000_000,
+                                  lambda s: self._rewrap_batch(s, ClaimContext, batch_size))
+        log.info("rewrapped data keys=%d kek=%s", total, self._keyring.current_id)
+        return total
+
+    def _rewrap_batch(self, session: Session, model: type[Message] | type[ClaimContext],
+                      size: int) -> int:
+        current = self._keyring.current_id
+        rows: Sequence[Message | ClaimContext] = session.scalars(  # type: ignore[assignment]
+            select(model).where(model.kek_id.is_not(None), model.kek_id != current)
+            .limit(size).with_for_update(skip_locked=True)).all()
+        for row in rows:
+            if row.kek_id is not None and row.wrapped_key is not None:
+                row.kek_id, row.wrapped_key = sealing.rewrap(row.wrapped_key, row.kek_id,
+                                                             self._keyring)
+        return len(rows)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _by_kenmerk(session: Session, sender_id: str, kenmerk: str) -> Message | None:
+        return session.scalar(select(Message).where(Message.sender_id == sender_id,
+                                                    Message.kenmerk == kenmerk))
+
+    @staticmethod
+    def _original(session: Session, message_id: str | None) -> Message | None:
+        return None if message_id is None else session.get(Message, message_id)
+
+    @staticmethod
+    def _mine(session: Session, recipient_id: str, message_id: str) -> Message:
+        message = _get(session, message_id, lock=True)
+        if message is None or message.recipient_id != recipient_id:
+            raise NotFound(f"no message {message_id} in your mailbox")
+        return message
+
+
+def _active(session: Session, participant_id: str) -> Participant | None:
+    row = session.get(Participant, participant_id)
+    return row if row is not None and row.active else None
+
+
+def _party(row: Participant) -> Party:
+    return Party(row.id, row.role, row.module_set, row.uses_bsn)
+
+
+def _original_of(m: Message) -> Original:
+    return Original(m.id, m.module, m.type_code, m.sender_id, m.recipient_id, m.conversation_id)
+
+
+def _repeat(existing: Message, mt: MessageType, header: Header) -> Receipt:
+    if (existing.module, existing.type_code, existing.recipient_id) != (
+            mt.module, mt.code, header.ontvanger):
+        raise KenmerkConflict(f"Kenmerk {header.kenmerk} was used for message {existing.id} of "
+                              "another type or recipient; use a new Kenmerk",
+                              message_id=existing.id)
+    return Receipt(existing.id, existing.received_at, existing.deadline_at, repeated=True)
+
+
+def _aad(m: Message) -> bytes:
+    """The immutable metadata a message's ciphertext is bound to."""
+    return sealing.associated_data({
+        "id": m.id, "module": m.module.value, "type": m.type_code, "sender": m.sender_id,
+        "recipient": m.recipient_id, "kenmerk": m.kenmerk, "conversation": m.conversation_id,
+        "cross_reference": m.cross_reference_id, "version": m.version,
+        "received_at": m.received_at.astimezone(dt.UTC).isoformat(), "size": m.size,
+    })
+
+
+def _context_aad(message_id: str) -> bytes:
+    return sealing.associated_data({"claim_context_of": message_id})
+
+
+def _store_content(m: Message, sealed: sealing.Sealed | None) -> None:
+    if sealed is None:
+        m.nonce = m.ciphertext = m.wrapped_key = m.kek_id = None
+    else:
+        m.nonce, m.ciphertext = sealed.nonce, sealed.ciphertext
+        m.wrapped_key, m.kek_id = sealed.wrapped_key, sealed.kek_id
+
+
+def _content(m: Message) -> sealing.Sealed:
+    if m.nonce is None or m.ciphertext is None or m.wrapped_key is None or m.kek_id is None:
+        raise NotFound(f"message {m.id} holds no content")  # pragma: no cover - DB check
+    return sealing.Sealed(m.nonce, m.ciphertext, m.wrapped_key, m.kek_id)
+
+
+def _delete_batch(session: Session, key: Any, condition: Any, size: int) -> int:
+    ids = session.scalars(select(key).where(condition).limit(size)).all()
+    if ids:
+        session.execute(delete(key.class_).where(key.in_(ids)),
+                        execution_options={"synchronize_session": False})
+    return len(ids)
+
+
+def _get(session: Session, message_id: str, *, lock: bool = False) -> Message | None:
+    """The message with hub id ``message_id``; None also when the id is not a UUID."""
+    try:
+        key = str(uuid.UUID(message_id))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return session.get(Message, key, with_for_update=lock)
+
+
+def _counts(result: PurgeResult) -> tuple[int, int, int]:
+    return result.expired, result.contexts, result.metadata

@@ -1,0 +1,215 @@
+"""The participant register: organisations, their modules and their client certificates.
+
+Identity is decided here: a verified client certificate identifies a caller only when its
+SHA-256 fingerprint is registered, it is neither expired nor revoked, and its participant is
+active.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from skp.clock import Clock, SystemClock
+from skp.domain.retention import validate_extension
+from skp.domain.roles import Module, Role, may_enable
+from skp.domain.routing import Party
+from skp.errors import AuthenticationError, NotAllowed, NotFound, SchemaInvalid
+from skp.store.models import Certificate, Participant, ParticipantModule
+from skp.store.session import transaction
+
+
+@dataclass(frozen=True)
+class ParticipantInfo:
+    id: str
+    name: str
+    role: Role
+    modules: frozenset[Module]
+    uses_bsn: bool
+    extension_days: int
+    active: bool
+    kvk_nummer: str | None = None
+    vestigingsnummer: str | None = None
+
+    @property
+    def party(self) -> Party:
+        return Party(self.id, self.role, self.modules, self.uses_bsn)
+
+    @classmethod
+    def of(cls, row: Participant) -> ParticipantInfo:
+        return cls(row.id, row.name, row.role, row.module_set, row.uses_bsn,
+                   row.extension_days, row.active, row.kvk_nummer, row.vestigingsnummer)
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    fingerprint: str
+    participant_id: str
+    subject: str
+    issuer: str
+    serial: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+def fingerprint(certificate: x509.Certificate) -> str:
+    """The SHA-256 fingerprint of a certificate's DER encoding, lowercase hex."""
+    return certificate.fingerprint(hashes.SHA256()).hex()
+
+
+def load_certificate(data: bytes) -> x509.Certificate:
+    """Parse a PEM or DER certificate; SchemaInvalid when it is neither."""
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificate(data)
+        return x509.load_der_x509_certificate(data)
+    except ValueError as exc:
+        raise SchemaInvalid("not a PEM or DER X.509 certificate") from exc
+
+
+class Participants:
+    """Service over the participant and certificate tables."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock | None = None) -> None:
+        self._sessions = sessions
+        self._clock = clock or SystemClock()
+
+    def add(self, *, name: str, role: Role, modules: Iterable[Module] = (),
+            uses_bsn: bool = False, extension_days: int = 0, kvk_nummer: str | None = None,
+            vestigingsnummer: str | None = None, participant_id: str | None = None,
+            ) -> ParticipantInfo:
+        """Register a participant with the given modules switched on."""
+        wanted = frozenset(modules)
+        for module in wanted:
+            _check_module(role, module)
+        row = Participant(
+            id=str(uuid.UUID(participant_id)) if participant_id else str(uuid.uuid4()),
+            name=name, role=role, uses_bsn=uses_bsn,
+            extension_days=_extension(extension_days), kvk_nummer=kvk_nummer,
+            vestigingsnummer=vestigingsnummer, active=True, created_at=self._clock.now(),
+            modules=[ParticipantModule(module=m) for m in sorted(wanted)],
+        )
+        with transaction(self._sessions) as session:
+            session.add(row)
+            session.flush()
+            return ParticipantInfo.of(row)
+
+    def get(self, participant_id: str) -> ParticipantInfo:
+        with transaction(self._sessions) as session:
+            return ParticipantInfo.of(_row(session, participant_id))
+
+    def all(self) -> list[ParticipantInfo]:
+        with transaction(self._sessions) as session:
+            rows = session.scalars(select(Participant).order_by(Participant.name))
+            return [ParticipantInfo.of(row) for row in rows]
+
+    def enable_module(self, participant_id: str, module: Module) -> ParticipantInfo:
+        with transaction(self._sessions) as session:
+            row = _row(session, participant_id)
+            _check_module(row.role, module)
+            if module not in row.module_set:
+                row.modules.append(ParticipantModule(module=module))
+            session.flush()
+            return ParticipantInfo.of(row)
+
+    def disable_module(self, participant_id: str, module: Module) -> ParticipantInfo:
+        with transaction(self._sessions) as session:
+            row = _row(session, participant_id)
+            row.modules = [m for m in row.modules if m.module != module]
+            session.flush()
+            return ParticipantInfo.of(row)
+
+    def set_extension(self, participant_id: str, days: int) -> ParticipantInfo:
+        """Verlengen afhandeltermijn: applies to messages received from now on."""
+        with transaction(self._sessions) as session:
+            row = _row(session, participant_id)
+            row.extension_days = _extension(days)
+            return ParticipantInfo.of(row)
+
+    def deactivate(self, participant_id: str) -> ParticipantInfo:
+        with transaction(self._sessions) as session:
+            row = _row(session, participant_id)
+            row.active = False
+            return ParticipantInfo.of(row)
+
+    def add_certificate(self, participant_id: str, data: bytes) -> CertificateInfo:
+        """Register a client certificate (PEM or DER) for a participant."""
+        cert = load_certificate(data)
+        row = Certificate(
+            fingerprint=fingerprint(cert), participant_id=participant_id,
+            subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
+            serial=format(cert.serial_number, "x"), not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc, revoked_at=None, added_at=self._clock.now(),
+        )
+        with transaction(self._sessions) as session:
+            _row(session, participant_id)
+            if session.get(Certificate, row.fingerprint) is not None:
+                raise SchemaInvalid(f"certificate {row.fingerprint} is already registered")
+            session.add(row)
+            return _cert_info(row)
+
+    def revoke_certificate(self, fp: str, at: dt.datetime | None = None) -> CertificateInfo:
+        with transaction(self._sessions) as session:
+            row = session.get(Certificate, fp.lower())
+            if row is None:
+                raise NotFound(f"no certificate with fingerprint {fp}")
+            row.revoked_at = at or self._clock.now()
+            return _cert_info(row)
+
+    def certificates(self, participant_id: str | None = None) -> list[CertificateInfo]:
+        with transaction(self._sessions) as session:
+            query = select(Certificate).order_by(Certificate.not_after)
+            if participant_id is not None:
+                query = query.where(Certificate.participant_id == participant_id)
+            return [_cert_info(row) for row in session.scalars(query)]
+
+    def identify(self, fp: str) -> ParticipantInfo:
+        """The active participant whose valid certificate has fingerprint ``fp``."""
+        now = self._clock.now()
+        with transaction(self._sessions) as session:
+            cert = session.get(Certificate, fp.lower())
+            if cert is None:
+                raise AuthenticationError("this client certificate is not registered at the hub")
+            if cert.revoked_at is not None and cert.revoked_at <= now:
+                raise AuthenticationError("this client certificate has been revoked")
+            if not cert.not_before <= now < cert.not_after:
+                raise AuthenticationError("this client certificate is expired or not yet valid")
+            if not cert.participant.active:
+                raise AuthenticationError("the participant of this certificate is not active")
+            return ParticipantInfo.of(cert.participant)
+
+
+def _row(session: Session, participant_id: str) -> Participant:
+    try:
+        key = str(uuid.UUID(participant_id))
+    except ValueError:
+        key = None
+    row = session.get(Participant, key) if key else None
+    if row is None:
+        raise NotFound(f"no participant {participant_id}")
+    return row
+
+
+def _check_module(role: Role, module: Module) -> None:
+    if not may_enable(role, module):
+        raise NotAllowed(f"a participant with role {role} cannot take part in module {module}")
+
+
+def _extension(days: int) -> int:
+    try:
+        return validate_extension(days)
+    except ValueError as exc:
+        raise SchemaInvalid("the extension is 0, 7, 14 or 28 days") from exc
+
+
+def _cert_info(row: Certificate) -> CertificateInfo:
+    return CertificateInfo(row.fingerprint, row.participant_id, row.subject, row.issuer,
+                           row.serial, row.not_before, row.not_after, row.revoked_at)

@@ -1,0 +1,35 @@
+"""One transaction per service call, with database outages turned into ``Unavailable``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from skp.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in a transaction: committed on success, rolled back on any error.
+
+    Connection failures (server gone, connection killed, SQLite busy past its timeout) raise
+    :class:`Unavailable`, which callers may retry; nothing of the call was stored.
+    """
+    try:
+        with sessions.begin() as session:
+            yield session
+    except (OperationalError, InterfaceError) as exc:
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        raise Unavailable("the hub's database is unavailable; nothing was stored, "
+                          "retry later") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise Unavailable("the connection to the hub's database was lost; nothing was "
+                              "stored, retry later") from exc
+        raise

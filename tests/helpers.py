@@ -1,0 +1,69 @@
+"""Small helpers for tests that send messages."""
+
+from __future__ import annotations
+
+import uuid
+
+from skp.domain.catalogue import lookup
+from skp.domain.examples import example_body
+from skp.domain.roles import Module
+from skp.domain.validation import Header
+
+
+def header(recipient, *, kenmerk=None, conversation=None, cross=None):
+    return Header(kenmerk=kenmerk or f"K-{uuid.uuid4().hex[:12]}", ontvanger=recipient.id,
+                  conversatie_referentienummer=conversation or str(uuid.uuid4()),
+                  cross_referentienummer=cross)
+
+
+def send(mailbox, sender, recipient, module: Module, code: str, body=None, *, reply_to=None,
+         conversation=None, kenmerk=None, text="Voorbeeld"):
+    """Send an example (or the given) body; a reply takes its conversation from ``reply_to``."""
+    if body is None:
+        body = example_body(lookup(module, code), text=text, sender_role=sender.role)
+    if reply_to is not None:
+        conversation = reply_to.conversation_id
+    return mailbox.send(sender.id, module, code,
+                        header(recipient, kenmerk=kenmerk, conversation=conversation,
+                               cross=reply_to.id if reply_to is not None else None), body)
+
+
+#: Which demo participant plays a role, in order of preference when a type allows several.
+ROLE_ORDER = ("SHV_FASE2", "SE", "BEWINDVOERDER", "WSK", "SHV_FASE1", "SHV_OVERIG")
+
+
+def cast(people, mt):
+    """(sender, recipient) demo participants for message type ``mt``."""
+    by_role = {"SHV_FASE2": people.shv, "SE": people.se, "BEWINDVOERDER": people.bewind,
+               "WSK": people.wsk, "SHV_FASE1": people.shv1, "SHV_OVERIG": people.overig}
+    sender = next(by_role[r] for r in ROLE_ORDER if r in mt.senders)
+    recipient = next(by_role[r] for r in ROLE_ORDER if r in mt.recipients)
+    if mt.recipient_uses_bsn:
+        recipient = people.se_bsn
+    return sender, recipient
+
+
+def send_every_type(mailbox, people, *, text="Voorbeeld"):
+    """Send one message of every type of every module (originals first for replies).
+
+    Returns {(module, code): receipt}.
+    """
+    from skp.domain.catalogue import CATALOGUE
+
+    sent = {}
+
+    def send_type(mt, sender, recipient):
+        reply_to = None
+        if mt.is_reply:
+            original = lookup(mt.module, sorted(mt.answers)[0])
+            receipt = send_type(original, recipient, sender)
+            reply_to = mailbox.status(recipient.id, message_id=receipt.message_id)
+        receipt = send(mailbox, sender, recipient, mt.module, mt.code, reply_to=reply_to,
+                       text=text)
+        sent.setdefault((mt.module, mt.code), receipt)
+        return receipt
+
+    for types in CATALOGUE.values():
+        for mt in types.values():
+            send_type(mt, *cast(people, mt))
+    return sent
