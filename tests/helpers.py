@@ -28,6 +28,13 @@ def send(mailbox, sender, recipient, module: Module, code: str, body=None, *, re
                                cross=reply_to.id if reply_to is not None else None), body)
 
 
+def saldoverzoek(claims, module=Module.SCHULDREGELING):
+    """An example Saldoverzoek body listing ``claims`` (FactuurnummerSEVolgensSHV)."""
+    body = example_body(lookup(module, "Saldoverzoek"))
+    body["Vorderingen"] = [{"FactuurnummerSEVolgensSHV": c} for c in claims]
+    return body
+
+
 #: Which demo participant plays a role, in order of preference when a type allows several.
 ROLE_ORDER = ("SHV_FASE2", "SE", "BEWINDVOERDER", "WSK", "SHV_FASE1", "SHV_OVERIG")
 

@@ -27,7 +27,7 @@ from skp.errors import (
 from skp.mailbox import LogQuery, Mailbox
 from skp.store.db import make_engine, make_sessions
 from skp.store.models import ClaimContext, Message
-from tests.helpers import send
+from tests.helpers import saldoverzoek, send
 
 SR = Module.SCHULDREGELING
 
@@ -170,12 +170,6 @@ def test_reply_to_a_message_of_someone_else(mailbox, people):
     reply = send(mailbox, people.se, people.shv, SR, "GeenMedewerking", reply_to=original)
     assert mailbox.fetch(people.shv.id, reply.message_id).info.cross_reference_id == (
         request.message_id)
-
-
-def saldoverzoek(claims):
-    body = example_body(lookup(SR, "Saldoverzoek"))
-    body["Vorderingen"] = [{"FactuurnummerSEVolgensSHV": c} for c in claims]
-    return body
 
 
 def test_non_matched_reply_gets_zero_amount_lines(mailbox, people, sessions):
