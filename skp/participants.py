@@ -90,14 +90,22 @@ class Participants:
         wanted = frozenset(modules)
         for module in wanted:
             _check_module(role, module)
+        if participant_id is None:
+            participant_id = str(uuid.uuid4())
+        elif (key := _key(participant_id)) is None:
+            raise SchemaInvalid("a participant id is a UUID")
+        else:
+            participant_id = key
         row = Participant(
-            id=str(uuid.UUID(participant_id)) if participant_id else str(uuid.uuid4()),
+            id=participant_id,
             name=name, role=role, uses_bsn=uses_bsn,
             extension_days=_extension(extension_days), kvk_nummer=kvk_nummer,
             vestigingsnummer=vestigingsnummer, active=True, created_at=self._clock.now(),
             modules=[ParticipantModule(module=m) for m in sorted(wanted)],
         )
         with transaction(self._sessions) as session:
+            if session.get(Participant, row.id) is not None:
+                raise SchemaInvalid(f"participant {row.id} already exists")
             session.add(row)
             session.flush()
             return ParticipantInfo.of(row)
@@ -143,14 +151,15 @@ class Participants:
     def add_certificate(self, participant_id: str, data: bytes) -> CertificateInfo:
         """Register a client certificate (PEM or DER) for a participant."""
         cert = load_certificate(data)
-        row = Certificate(
-            fingerprint=fingerprint(cert), participant_id=participant_id,
-            subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
-            serial=format(cert.serial_number, "x"), not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc, revoked_at=None, added_at=self._clock.now(),
-        )
         with transaction(self._sessions) as session:
-            _row(session, participant_id)
+            owner = _row(session, participant_id)
+            row = Certificate(
+                fingerprint=fingerprint(cert), participant_id=owner.id,
+                subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
+                serial=format(cert.serial_number, "x"), not_before=cert.not_valid_before_utc,
+                not_after=cert.not_valid_after_utc, revoked_at=None,
+                added_at=self._clock.now(),
+            )
             if session.get(Certificate, row.fingerprint) is not None:
                 raise SchemaInvalid(f"certificate {row.fingerprint} is already registered")
             session.add(row)
@@ -161,14 +170,17 @@ class Participants:
             row = session.get(Certificate, fp.lower())
             if row is None:
                 raise NotFound(f"no certificate with fingerprint {fp}")
-            row.revoked_at = at or self._clock.now()
+            when = at or self._clock.now()
+            # A revocation is never postponed: the earliest date stands.
+            row.revoked_at = when if row.revoked_at is None else min(row.revoked_at, when)
             return _cert_info(row)
 
     def certificates(self, participant_id: str | None = None) -> list[CertificateInfo]:
         with transaction(self._sessions) as session:
             query = select(Certificate).order_by(Certificate.not_after)
             if participant_id is not None:
-                query = query.where(Certificate.participant_id == participant_id)
+                query = query.where(Certificate.participant_id == _row(session,
+                                                                       participant_id).id)
             return [_cert_info(row) for row in session.scalars(query)]
 
     def identify(self, fp: str) -> ParticipantInfo:
@@ -180,18 +192,23 @@ class Participants:
                 raise AuthenticationError("this client certificate is not registered at the hub")
             if cert.revoked_at is not None and cert.revoked_at <= now:
                 raise AuthenticationError("this client certificate has been revoked")
-            if not cert.not_before <= now < cert.not_after:
+            if not cert.not_before <= now <= cert.not_after:  # RFC 5280: both inclusive
                 raise AuthenticationError("this client certificate is expired or not yet valid")
             if not cert.participant.active:
                 raise AuthenticationError("the participant of this certificate is not active")
             return ParticipantInfo.of(cert.participant)
 
 
-def _row(session: Session, participant_id: str) -> Participant:
+def _key(participant_id: str) -> str | None:
+    """The canonical form of a participant id; None when it is not a UUID."""
     try:
-        key = str(uuid.UUID(participant_id))
-    except ValueError:
-        key = None
+        return str(uuid.UUID(participant_id))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _row(session: Session, participant_id: str) -> Participant:
+    key = _key(participant_id)
     row = session.get(Participant, key) if key else None
     if row is None:
         raise NotFound(f"no participant {participant_id}")

@@ -1,0 +1,215 @@
+"""Settings.from_env: defaults, one test per SKP_* variable, and loud failures.
+
+Every test passes its own mapping to ``from_env``; the process environment is never read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from skp.config import DEFAULT_DATABASE_URL, DEFAULT_KEK_FILE, Environment, Settings
+from skp.errors import ConfigError, SkpError
+
+
+def test_defaults_run_the_embedded_hub():
+    settings = Settings.from_env({})
+
+    assert settings == Settings()
+    assert settings.environment is Environment.DEVELOPMENT
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.kek_file == Path(DEFAULT_KEK_FILE)
+    assert settings.working_days == 4
+    assert settings.reply_working_days == 10
+    assert settings.extra_non_working_days == ()
+    assert settings.purge_interval == dt.timedelta(minutes=5)
+    assert settings.purge_batch_size == 500
+    assert settings.max_message_bytes == 4 * 1024 * 1024
+    assert settings.metadata_retention == dt.timedelta(days=396)
+
+
+def test_unrelated_variables_are_ignored():
+    assert Settings.from_env({"PATH": "/usr/bin", "SKP_UNKNOWN": "x"}) == Settings()
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+def test_blank_values_mean_the_default(blank):
+    names = ["SKP_DATABASE_URL", "SKP_KEK_FILE", "SKP_WORKING_DAYS", "SKP_REPLY_WORKING_DAYS",
+             "SKP_EXTRA_NON_WORKING_DAYS", "SKP_PURGE_INTERVAL", "SKP_PURGE_BATCH_SIZE",
+             "SKP_MAX_MESSAGE_BYTES", "SKP_METADATA_RETENTION_DAYS", "SKP_ENVIRONMENT"]
+    assert Settings.from_env(dict.fromkeys(names, blank)) == Settings()
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:///var/other.sqlite3",
+    "sqlite:////srv/skp/skp.sqlite3",
+    "postgresql+psycopg://skp@db.internal:5432/skp",
+    "postgresql://skp@localhost/skp",
+])
+def test_database_url(url):
+    assert Settings.from_env({"SKP_DATABASE_URL": url}).database_url == url
+
+
+def test_database_url_is_stripped():
+    settings = Settings.from_env({"SKP_DATABASE_URL": "  sqlite:///x.sqlite3\n"})
+    assert settings.database_url == "sqlite:///x.sqlite3"
+
+
+def test_kek_file():
+    settings = Settings.from_env({"SKP_KEK_FILE": "/etc/skp/kek.json"})
+    assert settings.kek_file == Path("/etc/skp/kek.json")
+    assert isinstance(settings.kek_file, Path)
+
+
+def test_working_days():
+    assert Settings.from_env({"SKP_WORKING_DAYS": "5"}).working_days == 5
+    assert Settings.from_env({"SKP_WORKING_DAYS": " 1 "}).working_days == 1
+
+
+def test_reply_working_days():
+    assert Settings.from_env({"SKP_REPLY_WORKING_DAYS": "15"}).reply_working_days == 15
+
+
+def test_extra_non_working_days_are_parsed_and_sorted():
+    settings = Settings.from_env(
+        {"SKP_EXTRA_NON_WORKING_DAYS": "2026-05-15, 2026-05-06,2027-01-02"})
+    assert settings.extra_non_working_days == (
+        dt.date(2026, 5, 6), dt.date(2026, 5, 15), dt.date(2027, 1, 2))
+
+
+def test_one_extra_non_working_day():
+    settings = Settings.from_env({"SKP_EXTRA_NON_WORKING_DAYS": "2026-05-15"})
+    assert settings.extra_non_working_days == (dt.date(2026, 5, 15),)
+
+
+def test_purge_interval_in_seconds():
+    settings = Settings.from_env({"SKP_PURGE_INTERVAL": "60"})
+    assert settings.purge_interval == dt.timedelta(seconds=60)
+
+
+def test_purge_batch_size():
+    assert Settings.from_env({"SKP_PURGE_BATCH_SIZE": "25"}).purge_batch_size == 25
+
+
+def test_max_message_bytes():
+    assert Settings.from_env({"SKP_MAX_MESSAGE_BYTES": "1048576"}).max_message_bytes == 1048576
+
+
+def test_metadata_retention_in_days():
+    settings = Settings.from_env({"SKP_METADATA_RETENTION_DAYS": "30"})
+    assert settings.metadata_retention == dt.timedelta(days=30)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("development", Environment.DEVELOPMENT),
+    ("production", Environment.PRODUCTION),
+    (" production ", Environment.PRODUCTION),
+])
+def test_environment(raw, expected):
+    settings = Settings.from_env({"SKP_ENVIRONMENT": raw})
+    assert settings.environment is expected
+
+
+def test_all_variables_together():
+    settings = Settings.from_env({
+        "SKP_ENVIRONMENT": "production",
+        "SKP_DATABASE_URL": "postgresql+psycopg://skp@db/skp",
+        "SKP_KEK_FILE": "/run/secrets/kek.json",
+        "SKP_WORKING_DAYS": "5",
+        "SKP_REPLY_WORKING_DAYS": "20",
+        "SKP_EXTRA_NON_WORKING_DAYS": "2026-12-24",
+        "SKP_PURGE_INTERVAL": "900",
+        "SKP_PURGE_BATCH_SIZE": "100",
+        "SKP_MAX_MESSAGE_BYTES": "2000000",
+        "SKP_METADATA_RETENTION_DAYS": "400",
+    })
+    assert settings == Settings(
+        environment=Environment.PRODUCTION,
+        database_url="postgresql+psycopg://skp@db/skp",
+        kek_file=Path("/run/secrets/kek.json"),
+        working_days=5,
+        reply_working_days=20,
+        extra_non_working_days=(dt.date(2026, 12, 24),),
+        purge_interval=dt.timedelta(seconds=900),
+        purge_batch_size=100,
+        max_message_bytes=2_000_000,
+        metadata_retention=dt.timedelta(days=400),
+    )
+
+
+INVALID = [
+    ("SKP_DATABASE_URL", "mysql://skp@db/skp", "SQLAlchemy URL"),
+    ("SKP_DATABASE_URL", "var/skp.sqlite3", "SQLAlchemy URL"),
+    ("SKP_WORKING_DAYS", "four", "whole number of working days"),
+    ("SKP_WORKING_DAYS", "0", "at least 1"),
+    ("SKP_WORKING_DAYS", "-4", "at least 1"),
+    ("SKP_WORKING_DAYS", "4.5", "whole number of working days"),
+    ("SKP_REPLY_WORKING_DAYS", "ten", "whole number of working days"),
+    ("SKP_REPLY_WORKING_DAYS", "0", "at least 1"),
+    ("SKP_EXTRA_NON_WORKING_DAYS", "15-05-2026", "ISO dates"),
+    ("SKP_EXTRA_NON_WORKING_DAYS", "2026-02-30", "ISO dates"),
+    ("SKP_EXTRA_NON_WORKING_DAYS", "2026-05-15;2026-05-16", "ISO dates"),
+    ("SKP_PURGE_INTERVAL", "5m", "number of seconds"),
+    ("SKP_PURGE_INTERVAL", "0", "at least 1"),
+    ("SKP_PURGE_BATCH_SIZE", "all", "messages per batch"),
+    ("SKP_PURGE_BATCH_SIZE", "0", "at least 1"),
+    ("SKP_MAX_MESSAGE_BYTES", "4MB", "number of bytes"),
+    ("SKP_MAX_MESSAGE_BYTES", "-1", "at least 1"),
+    ("SKP_METADATA_RETENTION_DAYS", "13 months", "number of days"),
+    ("SKP_METADATA_RETENTION_DAYS", "0", "at least 1"),
+    ("SKP_ENVIRONMENT", "staging", "'development' or 'production'"),
+    ("SKP_ENVIRONMENT", "prod", "'development' or 'production'"),
+]
+
+
+@pytest.mark.parametrize(("name", "raw", "hint"), INVALID,
+                         ids=[f"{name}={raw}" for name, raw, _ in INVALID])
+def test_invalid_value_names_the_variable_and_the_fix(name, raw, hint):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({name: raw})
+
+    error = caught.value
+    assert isinstance(error, SkpError)
+    assert error.code == "Server.Configuration"
+    assert name in error.message
+    assert repr(raw) in error.message
+    assert "Set it to" in error.message
+    assert hint in error.message
+    assert str(error).startswith("Server.Configuration: ")
+    # The parsing error is chained, not swallowed.
+    assert isinstance(error.__cause__, ValueError)
+
+
+def test_the_first_invalid_variable_is_reported_even_with_valid_ones():
+    with pytest.raises(ConfigError, match="SKP_PURGE_BATCH_SIZE"):
+        Settings.from_env({"SKP_WORKING_DAYS": "5", "SKP_PURGE_BATCH_SIZE": "many"})
+
+
+def test_settings_are_frozen():
+    settings = Settings.from_env({})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.working_days = 5  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.database_url = "sqlite:///other.sqlite3"  # type: ignore[misc]
+    assert settings.working_days == 4
+
+
+def test_settings_are_hashable_values():
+    assert hash(Settings.from_env({})) == hash(Settings())
+    assert Settings.from_env({"SKP_WORKING_DAYS": "5"}) != Settings()
+
+
+def test_changed_copy_leaves_the_original_alone():
+    settings = Settings()
+    changed = dataclasses.replace(settings, purge_batch_size=10)
+    assert changed.purge_batch_size == 10
+    assert settings.purge_batch_size == 500
+
+
+def test_environment_is_a_str_enum():
+    assert Environment.PRODUCTION == "production"
+    assert {e.value for e in Environment} == {"development", "production"}
