@@ -26,6 +26,8 @@ Body = dict[str, Any]
 
 _KENMERK = re.compile(r"[!-~]{1,64}")  # printable ASCII without spaces
 _MAX_AMOUNT = Decimal("100000000000")
+_MAX_INTEGER = 999_999_999
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,7 @@ def validate_header(module: Module, header: Header) -> Header:
         raise SchemaInvalid("Kenmerk must be 1 to 64 printable characters without spaces")
     version = MODULE_INFO[module].version
     if header.versie not in (None, version):
-        raise SchemaInvalid(f"Versie {header.versie!r} is not supported by module {module}; "
-                            f"use {version}")
+        raise SchemaInvalid(f"this Versie is not supported by module {module}; use {version}")
     cross = header.cross_referentienummer
     return replace(
         header,
@@ -81,14 +82,14 @@ def _fields(fields: tuple[Field, ...], data: Any, path: str, *, from_sender: boo
     if not isinstance(data, Mapping):
         raise SchemaInvalid(f"{path or 'body'} must be a group of fields")
     known = {f.name for f in fields}
-    unknown = sorted(str(k) for k in data if k not in known)
+    unknown = sorted(str(k)[:40] for k in data if k not in known)
     if unknown:
-        raise SchemaInvalid(f"{path or 'body'} has unknown field(s) {', '.join(unknown)}")
+        raise SchemaInvalid(f"{path or 'body'} has unknown field(s) {', '.join(unknown[:5])}")
     result: Body = {}
     for f in fields:
         where = f"{path}/{f.name}" if path else f.name
         value = data.get(f.name)
-        if value is None or (f.repeated and value == []):
+        if value is None or (f.repeated and isinstance(value, list | tuple) and not value):
             if f.required:
                 raise SchemaInvalid(f"field {where} is required")
             continue
@@ -131,8 +132,10 @@ def _value(f: Field, value: Any, where: str, from_sender: bool) -> Any:
         case Kind.AMOUNT | Kind.PERCENTAGE:
             return _decimal(f, value, where)
         case Kind.INTEGER:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise SchemaInvalid(f"field {where} must be a whole number, at least 0")
+            if isinstance(value, bool) or not isinstance(value, int) or not (
+                    0 <= value <= _MAX_INTEGER):
+                raise SchemaInvalid(f"field {where} must be a whole number from 0 to "
+                                    f"{_MAX_INTEGER}")
             return value
         case Kind.BOOLEAN:
             if not isinstance(value, bool):
@@ -149,7 +152,9 @@ def _date(value: Any, where: str) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     try:
-        return dt.date.fromisoformat(str(value)).isoformat()
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+            raise ValueError("not YYYY-MM-DD")
+        return dt.date.fromisoformat(value).isoformat()
     except ValueError as exc:
         raise SchemaInvalid(f"field {where} must be a date (YYYY-MM-DD)") from exc
 
@@ -167,7 +172,7 @@ def _decimal(f: Field, value: Any, where: str) -> str:
     upper = Decimal(100) if f.kind is Kind.PERCENTAGE else _MAX_AMOUNT
     if not Decimal(0) <= number <= upper:
         raise SchemaInvalid(f"field {where} must be between 0 and {upper}")
-    return str(number.quantize(Decimal("0.01")))
+    return str(number.copy_abs().quantize(Decimal("0.01")))  # no "-0.00"
 
 
 def _document(value: Any, where: str) -> str:
