@@ -24,7 +24,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --cov=skp --cov-branch --cov-report=term --cov-fail-under=90
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
