@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,20 @@ class Settings:
     purge_batch_size: int = 500
     max_message_bytes: int = 4 * 1024 * 1024
     metadata_retention: dt.timedelta = dt.timedelta(days=396)  # 13 months
+    #: Largest HTTP request body read at all (a 4 MB message grows in base64 and XML).
+    max_request_bytes: int = 8 * 1024 * 1024
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 8443
+    #: The address integrators use; it is written into every WSDL.
+    public_url: str = "https://localhost:8443"
+    tls_cert: Path = Path("certs/server.pem")
+    tls_key: Path = Path("certs/server.key")
+    #: CA bundle the participants' client certificates must chain to.
+    tls_client_ca: Path = Path("certs/ca.pem")
+    server_threads: int = 16
+    #: Addresses of TLS-terminating proxies trusted to pass the client certificate.
+    trusted_proxies: tuple[str, ...] = ()
+    client_cert_header: str = "X-SSL-Client-Cert"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +100,25 @@ class Settings:
                                   "a number of bytes, at least 1 (default 4194304 = 4 MB)"),
             metadata_retention=get("SKP_METADATA_RETENTION_DAYS", _days, dt.timedelta(days=396),
                                    "a number of days, at least 1 (default 396, 13 months)"),
+            max_request_bytes=get("SKP_MAX_REQUEST_BYTES", _positive_int, 8 * 1024 * 1024,
+                                  "a number of bytes, at least 1 (default 8388608 = 8 MB)"),
+            bind_host=get("SKP_BIND_HOST", str, "127.0.0.1",
+                          "the address to listen on, e.g. 0.0.0.0"),
+            bind_port=get("SKP_BIND_PORT", _port, 8443, "a TCP port from 1 to 65535"),
+            public_url=get("SKP_PUBLIC_URL", _https_url, "https://localhost:8443",
+                           "the https:// address integrators use, without a path"),
+            tls_cert=get("SKP_TLS_CERT", Path, Path("certs/server.pem"),
+                         "the path of the server certificate (PEM, with its chain)"),
+            tls_key=get("SKP_TLS_KEY", Path, Path("certs/server.key"),
+                        "the path of the server's private key (PEM)"),
+            tls_client_ca=get("SKP_TLS_CLIENT_CA", Path, Path("certs/ca.pem"),
+                              "the path of the CA bundle for client certificates (PEM)"),
+            server_threads=get("SKP_SERVER_THREADS", _positive_int, 16,
+                               "a number of worker threads, at least 1"),
+            trusted_proxies=get("SKP_TRUSTED_PROXIES", _addresses, (),
+                                "a comma-separated list of proxy IP addresses"),
+            client_cert_header=get("SKP_CLIENT_CERT_HEADER", str, "X-SSL-Client-Cert",
+                                   "the header a trusted proxy puts the client certificate in"),
         )
 
 
@@ -105,6 +139,23 @@ def _days(raw: str) -> dt.timedelta:
 
 def _dates(raw: str) -> tuple[dt.date, ...]:
     return tuple(sorted(dt.date.fromisoformat(part.strip()) for part in raw.split(",")))
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 65535:
+        raise ValueError("must be from 1 to 65535")
+    return value
+
+
+def _https_url(raw: str) -> str:
+    if not raw.startswith("https://"):
+        raise ValueError("must start with https://")
+    return raw.rstrip("/")
+
+
+def _addresses(raw: str) -> tuple[str, ...]:
+    return tuple(str(ipaddress.ip_address(part.strip())) for part in raw.split(","))
 
 
 def _database_url(raw: str) -> str:

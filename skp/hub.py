@@ -1,0 +1,47 @@
+"""The composition root: settings in, the hub's services out.
+
+Everything that talks to the outside world (server, CLI, scheduler) builds one :class:`Hub`
+and takes its services from it, so each service is wired in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from skp import sealing
+from skp.clock import Clock, SystemClock
+from skp.config import Settings
+from skp.mailbox import Mailbox
+from skp.participants import Participants
+from skp.store.db import make_engine, make_sessions
+from skp.store.session import transaction
+
+
+@dataclass(frozen=True)
+class Hub:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keyring: sealing.KeyRing
+    clock: Clock
+    mailbox: Mailbox
+    participants: Participants
+
+    @classmethod
+    def build(cls, settings: Settings, *, engine: Engine | None = None,
+              keyring: sealing.KeyRing | None = None, clock: Clock | None = None) -> Hub:
+        """Wire the services; the defaults read the database URL and KEK file of ``settings``."""
+        engine = engine or make_engine(settings.database_url)
+        keyring = keyring or sealing.load_keyring(settings.kek_file)
+        clock = clock or SystemClock()
+        sessions = make_sessions(engine)
+        return cls(settings, engine, sessions, keyring, clock,
+                   Mailbox(sessions, keyring, settings, clock), Participants(sessions, clock))
+
+    def healthy(self) -> bool:
+        """Whether the database answers."""
+        with transaction(self.sessions) as session:
+            return session.execute(text("SELECT 1")).scalar() == 1

@@ -1,0 +1,197 @@
+"""The hub's HTTP side: WSGI dispatch, caller identity, limits, request log, TLS server.
+
+Routes: ``POST /<module>`` (SOAP), ``GET /<module>?wsdl``, ``GET /healthz``. Every SOAP and
+WSDL request must come from a registered, active participant: the TLS handshake verified the
+client certificate against the CA bundle, and its SHA-256 fingerprint must be registered,
+unexpired and unrevoked. Behind a TLS-terminating proxy (``SKP_TRUSTED_PROXIES``) the
+certificate is read from a header, accepted only from those proxy addresses.
+
+The server is cheroot (see docs/server.md for why): it verifies client certificates in the
+handshake, hands the peer certificate to the application, serves many requests at once from
+a thread pool and keeps connections alive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from io import BytesIO
+from typing import Any
+from urllib.parse import unquote
+
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from spyne.server.wsgi import WsgiApplication
+
+from skp import tls
+from skp.domain.roles import Module
+from skp.errors import AuthenticationError, SkpError, TooLarge
+from skp.hub import Hub
+from skp.participants import ParticipantInfo
+from skp.soap.faults import SoapFault, translate
+from skp.soap.service import build_application, wsdl_document
+
+log = logging.getLogger("skp.request")
+# spyne logs faults with their text, which may quote request content; skp logs itself.
+logging.getLogger("spyne").setLevel(logging.CRITICAL + 1)
+
+StartResponse = Callable[..., Any]
+SOAP_TYPE = "text/xml; charset=utf-8"
+
+
+class SoapWsgi(WsgiApplication):  # type: ignore[misc]  # spyne has no type information
+    """spyne's WSGI application with skp's faults: stable codes, request id, no content."""
+
+    def handle_error(self, p_ctx: Any, others: Any, error: Any,
+                     start_response: StartResponse) -> Iterable[bytes]:
+        environ = p_ctx.transport.req_env
+        fault = translate(error, environ["skp.request_id"])
+        environ["skp.outcome"] = fault.code
+        p_ctx.close()
+        return _fault_response(fault, start_response)
+
+
+def _fault_response(fault: SoapFault, start_response: StartResponse,
+                    status: str = "500 Internal Server Error") -> list[bytes]:
+    body = fault.envelope()
+    headers = [("Content-Type", SOAP_TYPE), ("Content-Length", str(len(body))),
+               ("X-Request-Id", fault.request_id)]
+    if status.startswith("413"):
+        headers.append(("Connection", "close"))
+    start_response(status, headers)
+    return [body]
+
+
+class HubApp:
+    """The WSGI application of the hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.settings = hub.settings
+        self.soap: dict[str, SoapWsgi] = {}
+        self.wsdl: dict[str, bytes] = {}
+        for module in Module:
+            app = build_application(module)
+            self.soap[module.value] = SoapWsgi(app)
+            self.wsdl[module.value] = wsdl_document(app, f"{self.settings.public_url}/{module}")
+        self._proxies = frozenset(self.settings.trusted_proxies)
+        self._header = "HTTP_" + self.settings.client_cert_header.upper().replace("-", "_")
+        self._cas: list[x509.Certificate] | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        request_id = uuid.uuid4().hex
+        environ["skp.request_id"] = request_id
+        environ["skp.hub"] = self.hub
+        started = time.perf_counter()
+        status: list[str] = []
+
+        def remember(code: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            status.append(code)
+            headers = [h for h in headers if h[0] != "X-Request-Id"]
+            return start_response(code, [*headers, ("X-Request-Id", request_id)], *exc)
+
+        try:
+            return self._dispatch(environ, remember)
+        finally:
+            participant = environ.get("skp.participant")
+            log.info(
+                "request", extra={
+                    "request_id": request_id,
+                    "participant": participant.id if participant else None,
+                    "path": environ.get("PATH_INFO"),
+                    "operation": environ.get("HTTP_SOAPACTION", "").strip('"') or None,
+                    "message_id": environ.get("skp.message_id"),
+                    "outcome": environ.get("skp.outcome", "ok"),
+                    "status": status[0].split()[0] if status else None,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                })
+
+    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        path = environ.get("PATH_INFO", "").strip("/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "healthz":
+            return self._health(start_response)
+        if path not in self.soap:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"no such service; the services are " +
+                    ", ".join(f"/{m}" for m in self.soap).encode()]
+        try:
+            environ["skp.participant"] = self._identify(environ)
+            if method == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl":
+                body = self.wsdl[path]
+                start_response("200 OK", [("Content-Type", SOAP_TYPE),
+                                          ("Content-Length", str(len(body)))])
+                return [body]
+            self._read_body(environ)
+        except SkpError as exc:
+            fault = translate(exc, environ["skp.request_id"])
+            environ["skp.outcome"] = fault.code
+            status = "413 Content Too Large" if isinstance(exc, TooLarge) else (
+                "500 Internal Server Error")
+            return _fault_response(fault, start_response, status)
+        return list(self.soap[path](environ, start_response))
+
+    def _health(self, start_response: StartResponse) -> list[bytes]:
+        try:
+            healthy = self.hub.healthy()
+        except SkpError:
+            healthy = False
+        start_response("200 OK" if healthy else "503 Service Unavailable",
+                       [("Content-Type", "text/plain")])
+        return [b"ok" if healthy else b"database unavailable"]
+
+    def _read_body(self, environ: dict[str, Any]) -> None:
+        """Read the request body up to the limit; nothing beyond it is buffered."""
+        limit = self.settings.max_request_bytes
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if declared.isdigit() and int(declared) > limit:
+            raise TooLarge(f"the request is {declared} bytes; the maximum is {limit}")
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            raise TooLarge(f"the request is larger than the maximum of {limit} bytes")
+        environ["wsgi.input"] = BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+
+    def _identify(self, environ: dict[str, Any]) -> ParticipantInfo:
+        pem = environ.get("SSL_CLIENT_CERT")
+        if environ.get("REMOTE_ADDR") in self._proxies and environ.get(self._header):
+            pem = self._proxied_certificate(unquote(environ[self._header]))
+        if not pem:
+            raise AuthenticationError("a client certificate is required")
+        fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+        return self.hub.participants.identify(fingerprint)
+
+    def _proxied_certificate(self, pem: str) -> str:
+        """A certificate a trusted proxy passed on: it must be issued by our client CA."""
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError as exc:
+            raise AuthenticationError("the proxy passed an unreadable certificate") from exc
+        if self._cas is None:
+            self._cas = x509.load_pem_x509_certificates(self.settings.tls_client_ca.read_bytes())
+        for ca in self._cas:
+            try:
+                cert.verify_directly_issued_by(ca)
+            except (InvalidSignature, ValueError, TypeError):
+                continue  # not this CA: try the next
+            return pem
+        raise AuthenticationError("the client certificate is not issued by a trusted CA")
+
+
+def make_server(hub: Hub, *, port: int | None = None) -> wsgi.Server:
+    """A cheroot server for ``hub`` with mutual TLS, not yet started."""
+    settings = hub.settings
+    server = wsgi.Server((settings.bind_host, settings.bind_port if port is None else port),
+                         HubApp(hub), numthreads=settings.server_threads,
+                         server_name="skp")
+    adapter = BuiltinSSLAdapter(str(settings.tls_cert), str(settings.tls_key))
+    adapter.context = tls.server_context(settings.tls_cert, settings.tls_key,
+                                         settings.tls_client_ca)
+    server.ssl_adapter = adapter
+    return server

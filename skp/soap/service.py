@@ -1,0 +1,220 @@
+"""One spyne Application per module, generated from the catalogue.
+
+Operations (SOAP 1.1 document/literal, wrapped): ``Verstuur<Berichttype>`` per message type,
+``Berichtenlijst``, ``HaalBerichtOp``, ``BevestigOntvangst``, ``Status``, ``Logboek`` and
+``Ping``. The caller is the participant the server identified from the client certificate
+(``environ["skp.participant"]``); nothing in a message body can change who is calling.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from spyne import Application, Integer, ServiceBase, Unicode, rpc
+from spyne.interface.wsdl import Wsdl11
+from spyne.protocol.soap import Soap11
+
+from skp import xmlsafe
+from skp.domain.catalogue import MessageType, lookup, message_types
+from skp.domain.roles import Module
+from skp.domain.validation import Header
+from skp.errors import ModuleNotEnabled, SchemaInvalid, SkpError
+from skp.hub import Hub
+from skp.mailbox import LogQuery, MessageInfo
+from skp.participants import ParticipantInfo
+from skp.soap.convert import from_body, to_body
+from skp.soap.faults import SkpFault
+from skp.soap.types import ModuleTypes, optional, required
+
+#: lxml schema-error kinds, described without the offending value.
+_REASONS = (
+    ("MAXLENGTH", "is too long"), ("MINLENGTH", "is too short"),
+    ("PATTERN", "does not have the required format"),
+    ("ENUMERATION", "is not one of the allowed values"),
+    ("MININCLUSIVE", "is below the minimum"), ("MAXINCLUSIVE", "is above the maximum"),
+    ("FRACTIONDIGITS", "has too many decimals"), ("TOTALDIGITS", "has too many digits"),
+    ("ELEMENT_CONTENT", "has a missing or unexpected child element"),
+    ("DATATYPE", "has a value of the wrong type"),
+)
+
+
+class HubSoap11(Soap11):  # type: ignore[misc]  # spyne has no type information
+    """SOAP 1.1 input with skp's XML parse policy and value-free schema errors."""
+
+    def __init__(self) -> None:
+        super().__init__(validator="lxml")
+        self.validate_document = self._validate
+
+    def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
+        if ctx.transport.get_request_method() != "POST":
+            raise SkpFault(SchemaInvalid("send a SOAP request with POST"))
+        try:
+            ctx.in_document = (xmlsafe.parse(b"".join(ctx.in_string)), {})
+        except SkpError as exc:
+            raise SkpFault(exc) from exc
+
+    def _validate(self, payload: Any) -> None:
+        schema = self.validation_schema
+        if not schema.validate(payload):
+            raise SkpFault(SchemaInvalid(_describe(schema.error_log.last_error)))
+
+
+def _describe(entry: Any) -> str:
+    path = "/".join(re.sub(r"^[^:]*:", "", step) for step in str(entry.path).split("/") if step)
+    reason = next((text for key, text in _REASONS if key in entry.type_name),
+                  "does not match the XML schema")
+    return f"element {path or 'Body'} {reason}; see the WSDL"
+
+
+@contextmanager
+def _faults() -> Iterator[None]:
+    try:
+        yield
+    except SkpError as exc:
+        raise SkpFault(exc) from exc
+
+
+def _hub(ctx: Any) -> Hub:
+    hub: Hub = ctx.transport.req_env["skp.hub"]
+    return hub
+
+
+def _caller(ctx: Any, module: Module | None) -> ParticipantInfo:
+    caller: ParticipantInfo = ctx.transport.req_env["skp.participant"]
+    if module is not None and module not in caller.modules:
+        raise SkpFault(ModuleNotEnabled(f"module {module} is not enabled for you; ask the "
+                                        "hub's operator to switch it on"))
+    return caller
+
+
+def _note(ctx: Any, message_id: str) -> None:
+    """Tell the request log which hub message this request was about."""
+    ctx.transport.req_env["skp.message_id"] = message_id
+
+
+def build_application(module: Module) -> Application:
+    """The spyne Application of ``module``; requests find the hub in ``environ["skp.hub"]``."""
+    types = ModuleTypes(module)
+    ops: dict[str, Any] = {f"Verstuur{mt.code}": _send_op(types, mt)
+                           for mt in message_types(module)}
+    ops.update(_mailbox_ops(types))
+    title = "".join(part.capitalize() for part in module.value.split("-"))
+    service = type(f"{title}Service", (ServiceBase,), ops)
+    return Application([service], tns=types.ns, name=title, in_protocol=HubSoap11(),
+                       out_protocol=Soap11())
+
+
+def _send_op(types: ModuleTypes, mt: MessageType) -> Callable[..., Any]:
+    def send(ctx: Any, Header_: Any, Bericht: Any) -> Any:  # parameters are element names
+        caller = _caller(ctx, mt.module)
+        header = Header(kenmerk=Header_.Kenmerk, ontvanger=Header_.Ontvanger,
+                        conversatie_referentienummer=Header_.ConversatieReferentienummer,
+                        cross_referentienummer=Header_.CrossReferentienummer,
+                        versie=Header_.Versie)
+        with _faults():
+            receipt = _hub(ctx).mailbox.send(caller.id, mt.module, mt.code, header,
+                                       to_body(mt.fields, Bericht))
+        _note(ctx, receipt.message_id)
+        return types.receipt(BerichtId=receipt.message_id, OntvangenOp=receipt.received_at,
+                             UiterlijkOphalenOp=receipt.deadline, Herhaald=receipt.repeated)
+
+    send.__name__ = f"Verstuur{mt.code}"  # spyne keys methods by function name
+    operation: Callable[..., Any] = rpc(required(types.header), required(types.bodies[mt.code]),
+               _returns=types.receipt, _out_variable_name="Ontvangstbewijs",
+               _in_variable_names={"Header_": "Header"})(send)
+    return operation
+
+
+def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
+    module = types.module
+
+    def metadata(info: MessageInfo) -> Any:
+        return types.metadata(
+            BerichtId=info.id, Berichttype=info.type_code, Afzender=info.sender_id,
+            Ontvanger=info.recipient_id, Kenmerk=info.kenmerk,
+            ConversatieReferentienummer=info.conversation_id,
+            CrossReferentienummer=info.cross_reference_id, Versie=info.version,
+            Status=info.state.value, Grootte=info.size, OntvangenOp=info.received_at,
+            UiterlijkOphalenOp=info.deadline, OpgehaaldOp=info.fetched_at,
+            BevestigdOp=info.confirmed_at, VerlopenOp=info.expired_at)
+
+    @rpc(optional(Unicode(max_len=64)), optional(Unicode(max_len=64)),
+         optional(Integer(ge=1, le=500)), _returns=types.listing,
+         _out_variable_name="Berichtenlijst")
+    def Berichtenlijst(ctx: Any, Berichttype: Any, Na: Any, Maximum: Any) -> Any:
+        caller = _caller(ctx, module)
+        with _faults():
+            page = _hub(ctx).mailbox.list_pending(caller.id, module, type_code=Berichttype,
+                                        after=Na, limit=Maximum or 100)
+        return types.listing(Bericht=[metadata(m) for m in page.items],
+                             Achterstand=page.backlog, Volgende=page.next_after)
+
+    @rpc(required(Unicode(max_len=64)), _returns=types.fetched,
+         _out_variable_name="OpgehaaldBericht")
+    def HaalBerichtOp(ctx: Any, BerichtId: Any) -> Any:
+        caller = _caller(ctx, module)
+        _note(ctx, BerichtId)
+        with _faults():
+            delivery = _hub(ctx).mailbox.fetch(caller.id, BerichtId)
+        mt = lookup(module, delivery.info.type_code)
+        body = from_body(types, types.bodies[mt.code], mt.fields, delivery.body)
+        return types.fetched(Metadata=metadata(delivery.info), **{mt.code: body})
+
+    @rpc(required(Unicode(max_len=64)), _returns=types.metadata,
+         _out_variable_name="BerichtMetadata")
+    def BevestigOntvangst(ctx: Any, BerichtId: Any) -> Any:
+        caller = _caller(ctx, module)
+        _note(ctx, BerichtId)
+        with _faults():
+            return metadata(_hub(ctx).mailbox.confirm(caller.id, BerichtId))
+
+    @rpc(optional(Unicode(max_len=64)), optional(Unicode(max_len=64)),
+         _returns=types.metadata, _out_variable_name="BerichtMetadata")
+    def Status(ctx: Any, BerichtId: Any, Kenmerk: Any) -> Any:
+        caller = _caller(ctx, module)
+        with _faults():
+            info = _hub(ctx).mailbox.status(caller.id, message_id=BerichtId, kenmerk=Kenmerk)
+        if info.module != module:
+            raise SkpFault(SchemaInvalid(f"message {info.id} belongs to module "
+                                         f"{info.module}; ask its service"))
+        _note(ctx, info.id)
+        return metadata(info)
+
+    @rpc(optional(types.log_filter), _returns=types.log, _out_variable_name="Logboek")
+    def Logboek(ctx: Any, Filter: Any) -> Any:
+        caller = _caller(ctx, module)
+        query = LogQuery(module=module)
+        if Filter is not None:
+            query = LogQuery(
+                module=module, type_code=Filter.Berichttype,
+                direction={"Verzonden": "sent", "Ontvangen": "received"}.get(
+                    Filter.Richting or ""),  # type: ignore[arg-type]
+                counterpart_id=Filter.Tegenpartij,
+                conversation_id=Filter.ConversatieReferentienummer,
+                since=Filter.Vanaf, until=Filter.Tot, limit=Filter.Maximum or 100)
+        with _faults():
+            found = _hub(ctx).mailbox.logbook(caller.id, query)
+            return types.log(Bericht=[metadata(m) for m in found])
+
+    @rpc(optional(Unicode(max_len=200)), _returns=types.ping, _out_variable_name="PingAntwoord")
+    def Ping(ctx: Any, Tekst: Any) -> Any:
+        caller = _caller(ctx, None)
+        return types.ping(Tekst=Tekst, DeelnemerId=caller.id, Naam=caller.name,
+                          Rol=caller.role.value, Module=sorted(caller.modules),
+                          Tijd=_hub(ctx).clock.now())
+
+    return {"Berichtenlijst": Berichtenlijst, "HaalBerichtOp": HaalBerichtOp,
+            "BevestigOntvangst": BevestigOntvangst, "Status": Status, "Logboek": Logboek,
+            "Ping": Ping}
+
+
+def wsdl_document(app: Application, address: str) -> bytes:
+    """The WSDL of a module's Application with ``address`` as its service address."""
+    app.transport = "http://schemas.xmlsoap.org/soap/http"
+    document = Wsdl11(app.interface)
+    document.build_interface_document(address)
+    wsdl: bytes = document.get_interface_document()
+    return wsdl

@@ -1,0 +1,171 @@
+"""spyne types of one module, generated from the catalogue.
+
+Each message type's body becomes a complex type named after the type (``Kennisgeving``);
+groups become complex types named after the group, reused where the same group occurs again
+and qualified by their owner where a different group has the same name. The envelope types
+(header, receipt, metadata, listing) are the same in every module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from spyne import (
+    Boolean,
+    ByteArray,
+    ComplexModel,
+    Date,
+    DateTime,
+    Decimal,
+    Integer,
+    Unicode,
+)
+
+from skp.domain.catalogue import MessageType, message_types
+from skp.domain.fields import Field, Kind
+from skp.domain.roles import MODULE_INFO, Module
+
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_MAX_AMOUNT = 100_000_000_000
+
+
+def _shape(f: Field) -> Field:
+    """A group's structure without its occurrence: the key for reusing its type."""
+    return replace(f, required=True, repeated=False)
+
+
+def namespace(module: Module) -> str:
+    """The target namespace of a module's WSDL, e.g. ``urn:skp:schuldregeling:2.0``."""
+    return f"urn:skp:{module.value}:{MODULE_INFO[module].version}"
+
+
+def required(cls: Any) -> Any:
+    return cls.customize(min_occurs=1, nillable=False)
+
+
+def optional(cls: Any) -> Any:
+    return cls.customize(min_occurs=0, nillable=False)
+
+
+def many(cls: Any) -> Any:
+    return cls.customize(min_occurs=0, max_occurs="unbounded", nillable=False)
+
+
+class ModuleTypes:
+    """The generated spyne classes of one module."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.ns = namespace(module)
+        self._groups: dict[Field, Any] = {}
+        self._names: set[str] = set()
+        self.bodies: dict[str, Any] = {mt.code: self._body(mt) for mt in message_types(module)}
+        uuid = Unicode(pattern=UUID_PATTERN)
+        self.header = self._complex("BerichtHeader", [
+            ("Kenmerk", required(Unicode(min_len=1, max_len=64))),
+            ("Ontvanger", required(uuid)),
+            ("ConversatieReferentienummer", required(uuid)),
+            ("CrossReferentienummer", optional(uuid)),
+            ("Versie", optional(Unicode(max_len=10))),
+        ])
+        self.receipt = self._complex("Ontvangstbewijs", [
+            ("BerichtId", required(Unicode)),
+            ("OntvangenOp", required(DateTime)),
+            ("UiterlijkOphalenOp", required(DateTime)),
+            ("Herhaald", required(Boolean)),
+        ])
+        self.metadata = self._complex("BerichtMetadata", [
+            ("BerichtId", required(Unicode)),
+            ("Berichttype", required(Unicode)),
+            ("Afzender", required(Unicode)),
+            ("Ontvanger", required(Unicode)),
+            ("Kenmerk", required(Unicode)),
+            ("ConversatieReferentienummer", required(Unicode)),
+            ("CrossReferentienummer", optional(Unicode)),
+            ("Versie", required(Unicode)),
+            ("Status", required(Unicode(values=["queued", "fetched", "confirmed", "expired"]))),
+            ("Grootte", required(Integer)),
+            ("OntvangenOp", required(DateTime)),
+            ("UiterlijkOphalenOp", required(DateTime)),
+            ("OpgehaaldOp", optional(DateTime)),
+            ("BevestigdOp", optional(DateTime)),
+            ("VerlopenOp", optional(DateTime)),
+        ])
+        self.listing = self._complex("BerichtenlijstAntwoord", [
+            ("Bericht", many(self.metadata)),
+            ("Achterstand", required(Integer)),
+            ("Volgende", optional(Unicode)),
+        ])
+        self.fetched = self._complex("OpgehaaldBericht", [
+            ("Metadata", required(self.metadata)),
+            *((code, optional(body)) for code, body in self.bodies.items()),
+        ])
+        self.log_filter = self._complex("LogboekFilter", [
+            ("Richting", optional(Unicode(values=["Verzonden", "Ontvangen"]))),
+            ("Berichttype", optional(Unicode(max_len=64))),
+            ("Tegenpartij", optional(uuid)),
+            ("ConversatieReferentienummer", optional(uuid)),
+            ("Vanaf", optional(DateTime)),
+            ("Tot", optional(DateTime)),
+            ("Maximum", optional(Integer(ge=1, le=500))),
+        ])
+        self.log = self._complex("LogboekAntwoord", [("Bericht", many(self.metadata))])
+        self.ping = self._complex("PingAntwoord", [
+            ("Tekst", optional(Unicode)),
+            ("DeelnemerId", required(Unicode)),
+            ("Naam", required(Unicode)),
+            ("Rol", required(Unicode)),
+            ("Module", many(Unicode)),
+            ("Tijd", required(DateTime)),
+        ])
+
+    def group(self, f: Field) -> Any:
+        """The complex class generated for group or choice ``f``."""
+        return self._groups[_shape(f)]
+
+    def _body(self, mt: MessageType) -> Any:
+        return self._complex(mt.code, [(f.name, self._field(f, mt.code)) for f in mt.fields])
+
+    def _field(self, f: Field, owner: str) -> Any:
+        base = self._simple(f) if f.kind not in (Kind.GROUP, Kind.CHOICE) else self._nested(
+            f, owner)
+        occurs: dict[str, Any] = {"min_occurs": 1 if f.required else 0, "nillable": False}
+        if f.repeated:
+            occurs["max_occurs"] = "unbounded"
+        return base.customize(**occurs)
+
+    def _nested(self, f: Field, owner: str) -> Any:
+        shape = _shape(f)
+        if shape not in self._groups:
+            name = f.name if f.name not in self._names else f"{owner}{f.name}"
+            members = [(c.name, self._field(c, name)) for c in f.children]
+            self._groups[shape] = self._complex(name, members)
+        return self._groups[shape]
+
+    @staticmethod
+    def _simple(f: Field) -> Any:
+        match f.kind:
+            case Kind.TEXT:
+                return Unicode(min_len=1, max_len=f.max_length, pattern=f.pattern)
+            case Kind.CODE:
+                return Unicode(values=list(f.choices))
+            case Kind.DATE:
+                return Date
+            case Kind.AMOUNT:
+                return Decimal(fraction_digits=2, ge=0, le=_MAX_AMOUNT)
+            case Kind.PERCENTAGE:
+                return Decimal(fraction_digits=2, ge=0, le=100)
+            case Kind.INTEGER:
+                return Integer(ge=0, le=999_999_999)
+            case Kind.BOOLEAN:
+                return Boolean
+            case Kind.DOCUMENT:
+                return ByteArray
+        raise AssertionError(f.kind)  # pragma: no cover
+
+    def _complex(self, name: str, members: list[tuple[str, Any]]) -> Any:
+        if name in self._names:
+            raise ValueError(f"type name {name} used twice in module {self.module}")
+        self._names.add(name)
+        return type(name, (ComplexModel,), {"__namespace__": self.ns, "_type_info": members})

@@ -1,0 +1,34 @@
+"""The one XML parse policy for input: no DTD, no entities, no network, bounded size.
+
+Every parser that touches bytes from outside goes through :func:`parse`; a document with a
+DOCTYPE is refused before lxml sees it, so entity expansion (billion laughs, quadratic blow-up)
+and external entities (XXE) cannot happen.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from skp.errors import SchemaInvalid
+
+_DOCTYPE = b"<!DOCTYPE"
+
+
+def parser() -> etree.XMLParser:
+    """A fresh lxml parser with every dangerous feature off."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_comments=True,
+                           remove_pis=True, collect_ids=False)
+
+
+def parse(data: bytes) -> etree._Element:
+    """Parse ``data`` safely; :class:`SchemaInvalid` for a DTD or malformed XML."""
+    if _DOCTYPE in data or _DOCTYPE.lower() in data:
+        raise SchemaInvalid("a document type declaration (DTD) is not allowed")
+    try:
+        root = etree.fromstring(data, parser())
+    except etree.XMLSyntaxError as exc:
+        raise SchemaInvalid(f"the request is not well-formed XML (line {exc.lineno})") from exc
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]  # stale stubs
+        raise SchemaInvalid("a document type declaration (DTD) is not allowed")
+    return root
