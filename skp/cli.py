@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from skp import sealing
 from skp.config import Environment, Settings
 from skp.errors import SkpError
+from skp.soap.documents import export
 from skp.store.db import make_engine, migrate
 
 
@@ -38,6 +41,24 @@ def migrate_command() -> None:
     except SkpError as exc:
         raise click.UsageError(exc.message) from exc
     click.echo(f"database {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@cli.group()
+def wsdl() -> None:
+    """The WSDL and XSD documents of the modules' SOAP services."""
+
+
+@wsdl.command("export")
+@click.option("--out", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("wsdl"), show_default=True, help="Folder to write the files to.")
+def wsdl_export(directory: Path) -> None:
+    """Write <module>.wsdl and <module>.xsd for every module (address: SKP_PUBLIC_URL)."""
+    try:
+        settings = Settings.from_env()
+    except SkpError as exc:
+        raise click.UsageError(exc.message) from exc
+    for path in export(directory, settings.public_url):
+        click.echo(f"wrote {path}")
 
 
 def main() -> None:

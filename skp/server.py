@@ -34,8 +34,9 @@ from skp.domain.roles import Module
 from skp.errors import AuthenticationError, SkpError, TooLarge
 from skp.hub import Hub
 from skp.participants import ParticipantInfo
+from skp.soap.documents import wsdl_document
 from skp.soap.faults import SoapFault, translate
-from skp.soap.service import build_application, wsdl_document
+from skp.soap.service import build_application
 
 log = logging.getLogger("skp.request")
 # spyne logs faults with their text, which may quote request content; skp logs itself.

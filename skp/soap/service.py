@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from spyne import Application, Integer, ServiceBase, Unicode, rpc
-from spyne.interface.wsdl import Wsdl11
 from spyne.protocol.soap import Soap11
 
 from skp import xmlsafe
@@ -210,11 +209,3 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
             "BevestigOntvangst": BevestigOntvangst, "Status": Status, "Logboek": Logboek,
             "Ping": Ping}
 
-
-def wsdl_document(app: Application, address: str) -> bytes:
-    """The WSDL of a module's Application with ``address`` as its service address."""
-    app.transport = "http://schemas.xmlsoap.org/soap/http"
-    document = Wsdl11(app.interface)
-    document.build_interface_document(address)
-    wsdl: bytes = document.get_interface_document()
-    return wsdl
