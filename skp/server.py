@@ -17,6 +17,7 @@ import hashlib
 import logging
 import ssl
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from io import BytesIO
@@ -54,8 +55,18 @@ class SoapWsgi(WsgiApplication):  # type: ignore[misc]  # spyne has no type info
         environ = p_ctx.transport.req_env
         fault = translate(error, environ["skp.request_id"])
         environ["skp.outcome"] = fault.code
+        if fault.code == "Server.Error":
+            _log_unexpected(fault.request_id, error)
         p_ctx.close()
         return _fault_response(fault, start_response)
+
+
+def _log_unexpected(request_id: str, error: BaseException) -> None:
+    """Log where an unexpected error happened: its type and stack, never its message,
+    which could quote content."""
+    cause = error.__cause__ or error.__context__ or error
+    stack = "".join(traceback.format_tb(cause.__traceback__))
+    log.error("unexpected %s in request %s\n%s", type(cause).__name__, request_id, stack)
 
 
 def _fault_response(fault: SoapFault, start_response: StartResponse,
@@ -79,7 +90,8 @@ class HubApp:
         self.wsdl: dict[str, bytes] = {}
         for module in Module:
             app = build_application(module)
-            self.soap[module.value] = SoapWsgi(app)
+            self.soap[module.value] = SoapWsgi(
+                app, max_content_length=self.settings.max_request_bytes)
             self.wsdl[module.value] = wsdl_document(app, f"{self.settings.public_url}/{module}")
         self._proxies = frozenset(self.settings.trusted_proxies)
         self._header = "HTTP_" + self.settings.client_cert_header.upper().replace("-", "_")
@@ -148,13 +160,20 @@ class HubApp:
         return [b"ok" if healthy else b"database unavailable"]
 
     def _read_body(self, environ: dict[str, Any]) -> None:
-        """Read the request body up to the limit; nothing beyond it is buffered."""
+        """Read the request body up to the limit; nothing beyond it is kept.
+
+        Past the limit the rest is read and discarded (up to a bound) so that the client,
+        still sending, receives the 413 fault instead of a reset connection.
+        """
         limit = self.settings.max_request_bytes
+        stream = environ["wsgi.input"]
         declared = environ.get("CONTENT_LENGTH") or ""
         if declared.isdigit() and int(declared) > limit:
+            _discard(stream, min(int(declared), _DRAIN_FACTOR * limit))
             raise TooLarge(f"the request is {declared} bytes; the maximum is {limit}")
-        body = environ["wsgi.input"].read(limit + 1)
+        body = stream.read(limit + 1)
         if len(body) > limit:
+            _discard(stream, _DRAIN_FACTOR * limit)
             raise TooLarge(f"the request is larger than the maximum of {limit} bytes")
         environ["wsgi.input"] = BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
@@ -185,6 +204,19 @@ class HubApp:
         raise AuthenticationError("the client certificate is not issued by a trusted CA")
 
 
+_DRAIN_FACTOR = 4
+_CHUNK = 64 * 1024
+
+
+def _discard(stream: Any, budget: int) -> None:
+    """Read and drop up to ``budget`` bytes, one chunk at a time."""
+    while budget > 0:
+        chunk = stream.read(min(_CHUNK, budget))
+        if not chunk:
+            return
+        budget -= len(chunk)
+
+
 def make_server(hub: Hub, *, port: int | None = None) -> wsgi.Server:
     """A cheroot server for ``hub`` with mutual TLS, not yet started."""
     settings = hub.settings
@@ -195,4 +227,10 @@ def make_server(hub: Hub, *, port: int | None = None) -> wsgi.Server:
     adapter.context = tls.server_context(settings.tls_cert, settings.tls_key,
                                          settings.tls_client_ca)
     server.ssl_adapter = adapter
+    server.error_log = _server_log  # type: ignore[method-assign]  # cheroot documents this hook
     return server
+
+
+def _server_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+    """cheroot's own messages (handshakes refused, clients gone) into the log, not stderr."""
+    logging.getLogger("skp.server").log(level, msg, exc_info=traceback)

@@ -66,7 +66,7 @@ def pki(tmp_path_factory):
         ca_file = directory / "ca.pem"
         server_cert = directory / "server.pem"
         server_key = directory / "server.key"
-        people = {key: Identity(ca, key, directory) for key in CAST}
+        people = {key: Identity(ca, key, directory) for key in CAST}  # noqa: RUF012
         unknown = Identity(ca, "unknown", directory)
         revoked = Identity(ca, "revoked", directory)
         foreign = Identity(rogue, "foreign", directory)
@@ -147,3 +147,41 @@ def connect(server, pki):
 
 def _title(module: Module) -> str:
     return "".join(part.capitalize() for part in module.value.split("-"))
+
+
+def zeep_body(mt, body):
+    """An example body as zeep takes it: documents as bytes, everything else as text."""
+    import base64
+
+    from skp.domain.fields import Kind
+
+    def convert(fields, data):
+        out = {}
+        for f in fields:
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            items = value if f.repeated else [value]
+            if f.kind in (Kind.GROUP, Kind.CHOICE):
+                items = [convert(f.children, v) for v in items]
+            elif f.kind is Kind.DOCUMENT:
+                items = [base64.b64decode(v) for v in items]
+            out[f.name] = items if f.repeated else items[0]
+        return out
+
+    return convert(mt.fields, body)
+
+
+def header(recipient, *, kenmerk=None, conversation=None, cross=None):
+    import uuid
+
+    return {"Kenmerk": kenmerk or f"K-{uuid.uuid4().hex[:12]}", "Ontvanger": recipient.id,
+            "ConversatieReferentienummer": conversation or str(uuid.uuid4()),
+            "CrossReferentienummer": cross}
+
+
+def plain(obj):
+    """A zeep result as plain dicts and lists."""
+    from zeep.helpers import serialize_object
+
+    return serialize_object(obj, dict)
