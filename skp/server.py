@@ -64,7 +64,7 @@ class SoapWsgi(WsgiApplication):  # type: ignore[misc]  # spyne has no type info
 def _log_unexpected(request_id: str, error: BaseException) -> None:
     """Log where an unexpected error happened: its type and stack, never its message,
     which could quote content."""
-    cause = error.__cause__ or error.__context__ or error
+    cause = getattr(error, "original", None) or error.__cause__ or error
     stack = "".join(traceback.format_tb(cause.__traceback__))
     log.error("unexpected %s in request %s\n%s", type(cause).__name__, request_id, stack)
 

@@ -65,6 +65,14 @@ class SkpFault(Fault):  # type: ignore[misc]  # spyne has no type information
         self.error = error
 
 
+class UnexpectedFault(Fault):  # type: ignore[misc]  # spyne has no type information
+    """Any other exception from an operation; its message is never shown."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(faultcode="Server.Error", faultstring="internal error")
+        self.original = original
+
+
 def translate(error: BaseException, request_id: str) -> SoapFault:
     """The fault the caller gets for ``error``."""
     if isinstance(error, SkpFault):

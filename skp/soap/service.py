@@ -9,11 +9,10 @@ Operations (SOAP 1.1 document/literal, wrapped): ``Verstuur<Berichttype>`` per m
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from spyne import Application, Integer, ServiceBase, Unicode, rpc
+from spyne import Application, Fault, Integer, ServiceBase, Unicode, rpc
 from spyne.protocol.soap import Soap11
 
 from skp import xmlsafe
@@ -25,7 +24,7 @@ from skp.hub import Hub
 from skp.mailbox import LogQuery, MessageInfo
 from skp.participants import ParticipantInfo
 from skp.soap.convert import from_body, to_body
-from skp.soap.faults import SkpFault
+from skp.soap.faults import SkpFault, UnexpectedFault
 from skp.soap.types import ModuleTypes, optional, required
 
 #: lxml schema-error kinds, described without the offending value.
@@ -68,12 +67,18 @@ def _describe(entry: Any) -> str:
     return f"element {path or 'Body'} {reason}; see the WSDL"
 
 
-@contextmanager
-def _faults() -> Iterator[None]:
-    try:
-        yield
-    except SkpError as exc:
-        raise SkpFault(exc) from exc
+class HubApplication(Application):  # type: ignore[misc]  # spyne has no type information
+    """A spyne Application whose operations may raise SkpError like any skp code."""
+
+    def call_wrapper(self, ctx: Any) -> Any:
+        try:
+            return super().call_wrapper(ctx)
+        except Fault:
+            raise
+        except SkpError as exc:
+            raise SkpFault(exc) from exc
+        except Exception as exc:
+            raise UnexpectedFault(exc) from exc
 
 
 def _hub(ctx: Any) -> Hub:
@@ -84,8 +89,8 @@ def _hub(ctx: Any) -> Hub:
 def _caller(ctx: Any, module: Module | None) -> ParticipantInfo:
     caller: ParticipantInfo = ctx.transport.req_env["skp.participant"]
     if module is not None and module not in caller.modules:
-        raise SkpFault(ModuleNotEnabled(f"module {module} is not enabled for you; ask the "
-                                        "hub's operator to switch it on"))
+        raise ModuleNotEnabled(f"module {module} is not enabled for you; ask the hub's "
+                               "operator to switch it on")
     return caller
 
 
@@ -102,7 +107,7 @@ def build_application(module: Module) -> Application:
     ops.update(_mailbox_ops(types))
     title = "".join(part.capitalize() for part in module.value.split("-"))
     service = type(f"{title}Service", (ServiceBase,), ops)
-    return Application([service], tns=types.ns, name=title, in_protocol=HubSoap11(),
+    return HubApplication([service], tns=types.ns, name=title, in_protocol=HubSoap11(),
                        out_protocol=Soap11())
 
 
@@ -113,9 +118,8 @@ def _send_op(types: ModuleTypes, mt: MessageType) -> Callable[..., Any]:
                         conversatie_referentienummer=Header_.ConversatieReferentienummer,
                         cross_referentienummer=Header_.CrossReferentienummer,
                         versie=Header_.Versie)
-        with _faults():
-            receipt = _hub(ctx).mailbox.send(caller.id, mt.module, mt.code, header,
-                                       to_body(mt.fields, Bericht))
+        receipt = _hub(ctx).mailbox.send(caller.id, mt.module, mt.code, header,
+                                   to_body(mt.fields, Bericht))
         _note(ctx, receipt.message_id)
         return types.receipt(BerichtId=receipt.message_id, OntvangenOp=receipt.received_at,
                              UiterlijkOphalenOp=receipt.deadline, Herhaald=receipt.repeated)
@@ -145,9 +149,8 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
          _out_variable_name="Berichtenlijst")
     def Berichtenlijst(ctx: Any, Berichttype: Any, Na: Any, Maximum: Any) -> Any:
         caller = _caller(ctx, module)
-        with _faults():
-            page = _hub(ctx).mailbox.list_pending(caller.id, module, type_code=Berichttype,
-                                        after=Na, limit=Maximum or 100)
+        page = _hub(ctx).mailbox.list_pending(caller.id, module, type_code=Berichttype,
+                                    after=Na, limit=Maximum or 100)
         return types.listing(Bericht=[metadata(m) for m in page.items],
                              Achterstand=page.backlog, Volgende=page.next_after)
 
@@ -156,8 +159,7 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
     def HaalBerichtOp(ctx: Any, BerichtId: Any) -> Any:
         caller = _caller(ctx, module)
         _note(ctx, BerichtId)
-        with _faults():
-            delivery = _hub(ctx).mailbox.fetch(caller.id, BerichtId)
+        delivery = _hub(ctx).mailbox.fetch(caller.id, BerichtId)
         mt = lookup(module, delivery.info.type_code)
         body = from_body(types, types.bodies[mt.code], mt.fields, delivery.body)
         return types.fetched(Metadata=metadata(delivery.info), **{mt.code: body})
@@ -167,18 +169,16 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
     def BevestigOntvangst(ctx: Any, BerichtId: Any) -> Any:
         caller = _caller(ctx, module)
         _note(ctx, BerichtId)
-        with _faults():
-            return metadata(_hub(ctx).mailbox.confirm(caller.id, BerichtId))
+        return metadata(_hub(ctx).mailbox.confirm(caller.id, BerichtId))
 
     @rpc(optional(Unicode(max_len=64)), optional(Unicode(max_len=64)),
          _returns=types.metadata, _out_variable_name="BerichtMetadata")
     def Status(ctx: Any, BerichtId: Any, Kenmerk: Any) -> Any:
         caller = _caller(ctx, module)
-        with _faults():
-            info = _hub(ctx).mailbox.status(caller.id, message_id=BerichtId, kenmerk=Kenmerk)
+        info = _hub(ctx).mailbox.status(caller.id, message_id=BerichtId, kenmerk=Kenmerk)
         if info.module != module:
-            raise SkpFault(SchemaInvalid(f"message {info.id} belongs to module "
-                                         f"{info.module}; ask its service"))
+            raise SchemaInvalid(f"message {info.id} belongs to module {info.module}; ask "
+                                "its service")
         _note(ctx, info.id)
         return metadata(info)
 
@@ -194,9 +194,8 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
                 counterpart_id=Filter.Tegenpartij,
                 conversation_id=Filter.ConversatieReferentienummer,
                 since=Filter.Vanaf, until=Filter.Tot, limit=Filter.Maximum or 100)
-        with _faults():
-            found = _hub(ctx).mailbox.logbook(caller.id, query)
-            return types.log(Bericht=[metadata(m) for m in found])
+        found = _hub(ctx).mailbox.logbook(caller.id, query)
+        return types.log(Bericht=[metadata(m) for m in found])
 
     @rpc(optional(Unicode(max_len=200)), _returns=types.ping, _out_variable_name="PingAntwoord")
     def Ping(ctx: Any, Tekst: Any) -> Any:

@@ -1,0 +1,114 @@
+"""The hub's WSGI application called directly: proxy mode, unexpected errors, logging."""
+
+from __future__ import annotations
+
+import io
+import logging
+from urllib.parse import quote
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+import trustme
+
+from skp.config import Settings
+from skp.domain.roles import ROLE_MODULES, Role
+from skp.hub import Hub
+from skp.server import HubApp
+
+PING = (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        b'<Ping xmlns="urn:skp:schuldregeling:2.0"><Tekst>hoi</Tekst></Ping>'
+        b"</soap:Body></soap:Envelope>")
+PROXY = "10.0.0.5"
+SECRET = "secret content Jansen 123456782"
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return trustme.CA()
+
+
+@pytest.fixture
+def app(engine, sessions, keyring, clock, ca, tmp_path):
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    settings = Settings(tls_client_ca=tmp_path / "ca.pem", trusted_proxies=(PROXY,))
+    return HubApp(Hub.build(settings, engine=engine, keyring=keyring, clock=clock))
+
+
+@pytest.fixture
+def shv(app, ca):
+    info = app.hub.participants.add(name="SHV", role=Role.SHV_FASE2,
+                                    modules=ROLE_MODULES[Role.SHV_FASE2])
+    pem = ca.issue_cert("shv.skp.test").cert_chain_pems[0].bytes()
+    app.hub.participants.add_certificate(info.id, pem)
+    return info, pem.decode()
+
+
+def call(app, *, body=PING, remote=PROXY, **environ):
+    env = {"REQUEST_METHOD": "POST", "PATH_INFO": "/schuldregeling", "REMOTE_ADDR": remote,
+           "CONTENT_TYPE": "text/xml; charset=utf-8", "CONTENT_LENGTH": str(len(body)),
+           "HTTP_SOAPACTION": '"Ping"', "wsgi.input": io.BytesIO(body), **environ}
+    setup_testing_defaults(env)
+    status = []
+    chunks = app(env, lambda code, headers, *exc: status.append((code, dict(headers))))
+    return status[0][0], status[0][1], b"".join(chunks)
+
+
+def test_trusted_proxy_passes_the_certificate_in_a_header(app, shv):
+    info, pem = shv
+    code, headers, body = call(app, HTTP_X_SSL_CLIENT_CERT=quote(pem))
+    assert code.startswith("200")
+    assert info.id.encode() in body
+    assert headers["X-Request-Id"]
+
+
+def test_the_header_counts_only_from_a_trusted_proxy(app, shv):
+    _, pem = shv
+    code, _, body = call(app, remote="10.0.0.6", HTTP_X_SSL_CLIENT_CERT=quote(pem))
+    assert code.startswith("500")
+    assert b"Client.Authentication" in body
+
+
+def test_a_proxied_certificate_must_come_from_the_client_ca(app, shv):
+    foreign = trustme.CA().issue_cert("shv.skp.test").cert_chain_pems[0].bytes().decode()
+    _, _, body = call(app, HTTP_X_SSL_CLIENT_CERT=quote(foreign))
+    assert b"Client.Authentication" in body
+    assert b"not issued by a trusted CA" in body
+    _, _, body = call(app, HTTP_X_SSL_CLIENT_CERT="garbage")
+    assert b"Client.Authentication" in body
+
+
+def test_an_unexpected_error_says_only_the_request_id(app, shv, monkeypatch, caplog):
+    _, pem = shv
+
+    def explode(*args, **kwargs):
+        raise RuntimeError(SECRET)
+
+    monkeypatch.setattr(app.hub.mailbox, "list_pending", explode)
+    listing = PING.replace(b"<Ping", b"<Berichtenlijst").replace(b"</Ping>",
+                                                                   b"</Berichtenlijst>")
+    listing = listing.replace(b"<Tekst>hoi</Tekst>", b"")
+    caplog.set_level(logging.INFO)
+    code, headers, body = call(app, body=listing, HTTP_X_SSL_CLIENT_CERT=quote(pem),
+                               HTTP_SOAPACTION='"Berichtenlijst"')
+    assert code.startswith("500")
+    assert b"Server.Error" in body
+    assert headers["X-Request-Id"].encode() in body
+    assert b"Jansen" not in body
+    assert "Jansen" not in caplog.text
+    assert "RuntimeError" in caplog.text  # the operator learns where, not what
+
+
+def test_every_request_is_logged_with_its_outcome(app, shv, caplog):
+    info, pem = shv
+    caplog.set_level(logging.INFO, logger="skp.request")
+    call(app, HTTP_X_SSL_CLIENT_CERT=quote(pem))
+    call(app, remote="10.0.0.6")
+    records = [r for r in caplog.records if r.name == "skp.request"]
+    assert [(r.participant, r.outcome, r.status) for r in records] == [
+        (info.id, "ok", "200"), (None, "Client.Authentication", "500")]
+    assert all(r.duration_ms >= 0 and len(r.request_id) == 32 for r in records)
+
+
+def test_health_reports_the_database(app):
+    code, _, body = call(app, PATH_INFO="/healthz", REQUEST_METHOD="GET", body=b"")
+    assert (code, body) == ("200 OK", b"ok")
