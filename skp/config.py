@@ -63,6 +63,8 @@ class Settings:
     #: Addresses of TLS-terminating proxies trusted to pass the client certificate.
     trusted_proxies: tuple[str, ...] = ()
     client_cert_header: str = "X-SSL-Client-Cert"
+    #: Networks allowed to read /metrics (it lists every recipient's backlog).
+    metrics_clients: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +121,8 @@ class Settings:
                                 "a comma-separated list of proxy IP addresses"),
             client_cert_header=get("SKP_CLIENT_CERT_HEADER", str, "X-SSL-Client-Cert",
                                    "the header a trusted proxy puts the client certificate in"),
+            metrics_clients=get("SKP_METRICS_CLIENTS", _networks, ("127.0.0.1/32", "::1/128"),
+                                "a comma-separated list of networks, e.g. 10.0.0.0/24"),
         )
 
 
@@ -156,6 +160,10 @@ def _https_url(raw: str) -> str:
 
 def _addresses(raw: str) -> tuple[str, ...]:
     return tuple(str(ipaddress.ip_address(part.strip())) for part in raw.split(","))
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    return tuple(str(ipaddress.ip_network(part.strip())) for part in raw.split(","))
 
 
 def _database_url(raw: str) -> str:

@@ -15,6 +15,7 @@ from skp import sealing
 from skp.clock import Clock, SystemClock
 from skp.config import Settings
 from skp.mailbox import Mailbox
+from skp.metrics import Metrics
 from skp.participants import Participants
 from skp.store.db import make_engine, make_sessions
 from skp.store.session import transaction
@@ -29,6 +30,7 @@ class Hub:
     clock: Clock
     mailbox: Mailbox
     participants: Participants
+    metrics: Metrics
 
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine | None = None,
@@ -38,8 +40,10 @@ class Hub:
         keyring = keyring or sealing.load_keyring(settings.kek_file)
         clock = clock or SystemClock()
         sessions = make_sessions(engine)
+        metrics = Metrics(sessions, clock)
         return cls(settings, engine, sessions, keyring, clock,
-                   Mailbox(sessions, keyring, settings, clock), Participants(sessions, clock))
+                   Mailbox(sessions, keyring, settings, clock, metrics=metrics),
+                   Participants(sessions, clock), metrics)
 
     def healthy(self) -> bool:
         """Whether the database answers."""

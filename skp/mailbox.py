@@ -11,9 +11,10 @@ import datetime as dt
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
@@ -39,10 +40,12 @@ from skp.errors import (
     TooLarge,
     UnknownRecipient,
 )
+from skp.metrics import MailboxMetrics, NullMetrics
 from skp.store.models import ClaimContext, Message, Participant
 from skp.store.session import transaction
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PENDING = (State.QUEUED, State.FETCHED)
 MAX_PAGE = 500
@@ -125,14 +128,20 @@ class PurgeResult:
 
 
 class Mailbox:
-    """The mailbox service over a database, a key ring and a clock."""
+    """The mailbox service over a database, a key ring and a clock.
+
+    ``metrics`` hears of each message sent, first fetched, confirmed or expired once its
+    transaction has committed; by default nobody listens.
+    """
 
     def __init__(self, sessions: sessionmaker[Session], keyring: sealing.KeyRing,
-                 settings: Settings, clock: Clock | None = None) -> None:
+                 settings: Settings, clock: Clock | None = None, *,
+                 metrics: MailboxMetrics | None = None) -> None:
         self._sessions = sessions
         self._keyring = keyring
         self._settings = settings
         self._clock = clock or SystemClock()
+        self._metrics: MailboxMetrics = metrics or NullMetrics()
         self._calendar = WorkingDayCalendar(settings.extra_non_working_days)
 
     # --- sending -------------------------------------------------------------------------
@@ -157,6 +166,8 @@ class Mailbox:
         log.info("sent message=%s module=%s type=%s sender=%s recipient=%s repeated=%s",
                  receipt.message_id, module, type_code, sender_id, header.ontvanger,
                  receipt.repeated)
+        if not receipt.repeated:
+            self._metrics.sent(module, type_code)
         return receipt
 
     def _send(self, sender_id: str, mt: MessageType, header: Header,
@@ -259,8 +270,8 @@ class Mailbox:
     def fetch(self, recipient_id: str, message_id: str) -> Delivery:
         """The message with its body; repeatable until confirmed or expired."""
         with transaction(self._sessions) as session:
-            message = self._mine(session, recipient_id, message_id)
-            return self._deliver(message)
+            delivery, first = self._deliver(self._mine(session, recipient_id, message_id))
+        return self._fetched(delivery, first)
 
     def fetch_next(self, recipient_id: str, module: Module,
                    type_code: str | None = None) -> Delivery | None:
@@ -273,28 +284,43 @@ class Mailbox:
         query = query.order_by(Message.received_at, Message.id).limit(1)
         with transaction(self._sessions) as session:
             message = session.scalar(query.with_for_update(skip_locked=True))
-            return None if message is None else self._deliver(message)
+            if message is None:
+                return None
+            delivery, first = self._deliver(message)
+        return self._fetched(delivery, first)
 
-    def _deliver(self, message: Message) -> Delivery:
+    def _deliver(self, message: Message) -> tuple[Delivery, bool]:
+        """The delivery, and whether this is the message's first fetch."""
         now = self._clock.now()
         if message.state in PENDING and message.deadline_at <= now:
             raise InvalidState("the message passed its deadline and its content is deleted")
+        first = message.fetched_at is None
         message.state = transition(message.state, Event.FETCH)
         message.fetched_at = message.fetched_at or now
         plaintext = sealing.open_sealed(_content(message), _aad(message), self._keyring)
         log.info("fetched message=%s recipient=%s", message.id, message.recipient_id)
-        return Delivery(MessageInfo.of(message), json.loads(plaintext))
+        return Delivery(MessageInfo.of(message), json.loads(plaintext)), first
+
+    def _fetched(self, delivery: Delivery, first: bool) -> Delivery:
+        """Count a committed first fetch."""
+        if first:
+            self._metrics.fetched(delivery.info.module, delivery.info.type_code)
+        return delivery
 
     def confirm(self, recipient_id: str, message_id: str) -> MessageInfo:
         """Confirm receipt; the content is deleted in the same transaction. Idempotent."""
         with transaction(self._sessions) as session:
             message = self._mine(session, recipient_id, message_id)
-            if message.state is not State.CONFIRMED:
+            repeated = message.state is State.CONFIRMED
+            if not repeated:
                 message.state = transition(message.state, Event.CONFIRM)
                 message.confirmed_at = self._clock.now()
                 _store_content(message, None)
                 log.info("confirmed message=%s recipient=%s", message.id, recipient_id)
-            return MessageInfo.of(message)
+            info = MessageInfo.of(message)
+        if not repeated:
+            self._metrics.confirmed(info.module, info.type_code)
+        return info
 
     # --- the sender's view and the logbook -------------------------------------------------
 
@@ -348,7 +374,8 @@ class Mailbox:
         """
         now = now or self._clock.now()
         size = batch_size or self._settings.purge_batch_size
-        expired = self._in_batches(size, max_batches, lambda s: self._expire_batch(s, now, size))
+        expired = self._in_batches(size, max_batches, lambda s: self._expire_batch(s, now, size),
+                                   committed=self._count_expired)
         contexts = self._in_batches(size, max_batches, lambda s: _delete_batch(
             s, ClaimContext.message_id, ClaimContext.expires_at <= now, size))
         horizon = now - self._settings.metadata_retention
@@ -359,28 +386,39 @@ class Mailbox:
         log.info("purge expired=%d contexts=%d metadata=%d", *_counts(result))
         return result
 
-    def _in_batches(self, size: int, max_batches: int,
-                    batch: Callable[[Session], int]) -> int:
+    def _in_batches(self, size: int, max_batches: int, batch: Callable[[Session], Sequence[T]],
+                    committed: Callable[[Sequence[T]], None] | None = None) -> int:
+        """Run ``batch`` in transactions of its own until it does less than ``size`` rows;
+        ``committed`` hears of each batch's rows once its transaction has committed."""
         total = 0
         for _ in range(max_batches):
             with transaction(self._sessions) as session:
                 done = batch(session)
-            total += done
-            if done < size:
+            if committed is not None:
+                committed(done)
+            total += len(done)
+            if len(done) < size:
                 break
         return total
 
-    def _expire_batch(self, session: Session, now: dt.datetime, size: int) -> int:
-        ids = session.scalars(
-            select(Message.id).where(Message.state.in_(PENDING), Message.deadline_at <= now)
+    def _expire_batch(self, session: Session, now: dt.datetime,
+                      size: int) -> Sequence[tuple[Module, str]]:
+        """Expire up to ``size`` messages due at ``now``; their (module, type) pairs."""
+        rows = session.execute(
+            select(Message.id, Message.module, Message.type_code)
+            .where(Message.state.in_(PENDING), Message.deadline_at <= now)
             .order_by(Message.deadline_at).limit(size).with_for_update(skip_locked=True)).all()
-        if ids:
+        if rows:
             session.execute(
-                update(Message).where(Message.id.in_(ids)).values(
+                update(Message).where(Message.id.in_([row.id for row in rows])).values(
                     state=State.EXPIRED, expired_at=now, nonce=None, ciphertext=None,
                     wrapped_key=None, kek_id=None),
                 execution_options={"synchronize_session": False})
-        return len(ids)
+        return [(row.module, row.type_code) for row in rows]
+
+    def _count_expired(self, kinds: Sequence[tuple[Module, str]]) -> None:
+        for (module, type_code), count in Counter(kinds).items():
+            self._metrics.expired(module, type_code, count)
 
     def rewrap_keys(self, batch_size: int = 500) -> int:
         """Re-wrap every data key not wrapped by the current KEK; ciphertexts stay as they are."""
@@ -392,7 +430,7 @@ class Mailbox:
         return total
 
     def _rewrap_batch(self, session: Session, model: type[Message] | type[ClaimContext],
-                      size: int) -> int:
+                      size: int) -> Sequence[Message | ClaimContext]:
         current = self._keyring.current_id
         rows: Sequence[Message | ClaimContext] = session.scalars(  # type: ignore[assignment]
             select(model).where(model.kek_id.is_not(None), model.kek_id != current)
@@ -401,7 +439,7 @@ class Mailbox:
             if row.kek_id is not None and row.wrapped_key is not None:
                 row.kek_id, row.wrapped_key = sealing.rewrap(row.wrapped_key, row.kek_id,
                                                              self._keyring)
-        return len(rows)
+        return rows
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -472,12 +510,12 @@ def _content(m: Message) -> sealing.Sealed:
     return sealing.Sealed(m.nonce, m.ciphertext, m.wrapped_key, m.kek_id)
 
 
-def _delete_batch(session: Session, key: Any, condition: Any, size: int) -> int:
+def _delete_batch(session: Session, key: Any, condition: Any, size: int) -> Sequence[Any]:
     ids = session.scalars(select(key).where(condition).limit(size)).all()
     if ids:
         session.execute(delete(key.class_).where(key.in_(ids)),
                         execution_options={"synchronize_session": False})
-    return len(ids)
+    return ids
 
 
 def _get(session: Session, message_id: str, *, lock: bool = False) -> Message | None:

@@ -1,10 +1,20 @@
 """The hub's HTTP side: WSGI dispatch, caller identity, limits, request log, TLS server.
 
-Routes: ``POST /<module>`` (SOAP), ``GET /<module>?wsdl``, ``GET /healthz``. Every SOAP and
-WSDL request must come from a registered, active participant: the TLS handshake verified the
-client certificate against the CA bundle, and its SHA-256 fingerprint must be registered,
-unexpired and unrevoked. Behind a TLS-terminating proxy (``SKP_TRUSTED_PROXIES``) the
+Routes: ``POST /<module>`` (SOAP), ``GET /<module>?wsdl``, ``GET /healthz``, ``GET /metrics``.
+Every SOAP and WSDL request must come from a registered, active participant: the TLS handshake
+verified the client certificate against the CA bundle, and its SHA-256 fingerprint must be
+registered, unexpired and unrevoked. Behind a TLS-terminating proxy (``SKP_TRUSTED_PROXIES``) the
 certificate is read from a header, accepted only from those proxy addresses.
+
+``/healthz`` and ``/metrics`` are for monitoring: they need only what the TLS handshake (or the
+trusted proxy) already demands, a client certificate issued by our client CA, not a registered
+participant; a monitoring system therefore needs a CA-issued certificate of its own. They show
+metadata only (counts, latencies, fault codes, participant ids), never content. Because the
+metrics list every recipient's backlog, ``/metrics`` answers only clients from the networks in
+``SKP_METRICS_CLIENTS`` (default: this machine).
+
+Every request is logged on one line (logger ``skp.request``) and measured in the hub's metrics:
+its duration by operation (the SOAPAction or the route) and its fault code, if any.
 
 The server is cheroot (see docs/server.md for why): it verifies client certificates in the
 handshake, hands the peer certificate to the application, serves many requests at once from
@@ -14,6 +24,7 @@ a thread pool and keeps connections alive.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import ssl
 import time
@@ -96,6 +107,7 @@ class HubApp:
         self._proxies = frozenset(self.settings.trusted_proxies)
         self._header = "HTTP_" + self.settings.client_cert_header.upper().replace("-", "_")
         self._cas: list[x509.Certificate] | None = None
+        self._metrics_networks = [ipaddress.ip_network(n) for n in self.settings.metrics_clients]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         request_id = uuid.uuid4().hex
@@ -112,7 +124,9 @@ class HubApp:
         try:
             return self._dispatch(environ, remember)
         finally:
+            duration = time.perf_counter() - started
             participant = environ.get("skp.participant")
+            outcome = environ.get("skp.outcome", "ok")
             log.info(
                 "request", extra={
                     "request_id": request_id,
@@ -120,16 +134,26 @@ class HubApp:
                     "path": environ.get("PATH_INFO"),
                     "operation": environ.get("HTTP_SOAPACTION", "").strip('"') or None,
                     "message_id": environ.get("skp.message_id"),
-                    "outcome": environ.get("skp.outcome", "ok"),
+                    "outcome": outcome,
                     "status": status[0].split()[0] if status else None,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(duration * 1000, 2),
                 })
+            self.hub.metrics.observe_request(_operation(environ), duration,
+                                             None if outcome == "ok" else outcome)
 
     def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         path = environ.get("PATH_INFO", "").strip("/")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "healthz":
             return self._health(start_response)
+        if path == "metrics":
+            if not self._metrics_client(environ.get("REMOTE_ADDR", "")):
+                start_response("403 Forbidden", [("Content-Type", "text/plain")])
+                return [b"/metrics is open to the networks in SKP_METRICS_CLIENTS only"]
+            body, content_type = self.hub.metrics.render()
+            start_response("200 OK", [("Content-Type", content_type),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
         if path not in self.soap:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"no such service; the services are " +
@@ -149,6 +173,13 @@ class HubApp:
                 "500 Internal Server Error")
             return _fault_response(fault, start_response, status)
         return list(self.soap[path](environ, start_response))
+
+    def _metrics_client(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._metrics_networks)
 
     def _health(self, start_response: StartResponse) -> list[bytes]:
         try:
@@ -202,6 +233,19 @@ class HubApp:
                 continue  # not this CA: try the next
             return pem
         raise AuthenticationError("the client certificate is not issued by a trusted CA")
+
+
+def _operation(environ: dict[str, Any]) -> str:
+    """The metrics' operation label: the route, or the SOAPAction of a SOAP call (which the
+    metrics bound to the known operations)."""
+    path: str = environ.get("PATH_INFO", "").strip("/")
+    if path in ("healthz", "metrics"):
+        return path
+    if environ.get("REQUEST_METHOD", "GET") == "GET" and (
+            environ.get("QUERY_STRING", "").lower() == "wsdl"):
+        return "wsdl"
+    action: str = environ.get("HTTP_SOAPACTION", "")
+    return action.strip().strip('"')
 
 
 _DRAIN_FACTOR = 4

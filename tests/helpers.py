@@ -1,8 +1,10 @@
-"""Small helpers for tests that send messages."""
+"""Small helpers for tests that send messages or call the hub's WSGI application."""
 
 from __future__ import annotations
 
+import io
 import uuid
+from wsgiref.util import setup_testing_defaults
 
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
@@ -74,3 +76,24 @@ def send_every_type(mailbox, people, *, text="Voorbeeld"):
         for mt in types.values():
             send_type(mt, *cast(people, mt))
     return sent
+
+
+#: A SOAP Ping to the schuldregeling service.
+PING = (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        b'<Ping xmlns="urn:skp:schuldregeling:2.0"><Tekst>hoi</Tekst></Ping>'
+        b"</soap:Body></soap:Envelope>")
+#: The TLS-terminating proxy address the WSGI tests trust (Settings.trusted_proxies).
+PROXY = "10.0.0.5"
+
+
+def wsgi_call(app, *, body=PING, remote=PROXY, **environ):
+    """Call a HubApp as WSGI (by default a Ping from the trusted proxy); the proxy passes a
+    client certificate as ``HTTP_X_SSL_CLIENT_CERT=quote(pem)``. Returns (status, headers,
+    body)."""
+    env = {"REQUEST_METHOD": "POST", "PATH_INFO": "/schuldregeling", "REMOTE_ADDR": remote,
+           "CONTENT_TYPE": "text/xml; charset=utf-8", "CONTENT_LENGTH": str(len(body)),
+           "HTTP_SOAPACTION": '"Ping"', "wsgi.input": io.BytesIO(body), **environ}
+    setup_testing_defaults(env)
+    status = []
+    chunks = app(env, lambda code, headers, *exc: status.append((code, dict(headers))))
+    return status[0][0], status[0][1], b"".join(chunks)

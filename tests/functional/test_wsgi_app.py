@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from urllib.parse import quote
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 import trustme
@@ -14,11 +12,9 @@ from skp.config import Settings
 from skp.domain.roles import ROLE_MODULES, Role
 from skp.hub import Hub
 from skp.server import HubApp
+from tests.helpers import PING, PROXY
+from tests.helpers import wsgi_call as call
 
-PING = (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-        b'<Ping xmlns="urn:skp:schuldregeling:2.0"><Tekst>hoi</Tekst></Ping>'
-        b"</soap:Body></soap:Envelope>")
-PROXY = "10.0.0.5"
 SECRET = "secret content Jansen 123456782"
 
 
@@ -41,16 +37,6 @@ def shv(app, ca):
     pem = ca.issue_cert("shv.skp.test").cert_chain_pems[0].bytes()
     app.hub.participants.add_certificate(info.id, pem)
     return info, pem.decode()
-
-
-def call(app, *, body=PING, remote=PROXY, **environ):
-    env = {"REQUEST_METHOD": "POST", "PATH_INFO": "/schuldregeling", "REMOTE_ADDR": remote,
-           "CONTENT_TYPE": "text/xml; charset=utf-8", "CONTENT_LENGTH": str(len(body)),
-           "HTTP_SOAPACTION": '"Ping"', "wsgi.input": io.BytesIO(body), **environ}
-    setup_testing_defaults(env)
-    status = []
-    chunks = app(env, lambda code, headers, *exc: status.append((code, dict(headers))))
-    return status[0][0], status[0][1], b"".join(chunks)
 
 
 def test_trusted_proxy_passes_the_certificate_in_a_header(app, shv):

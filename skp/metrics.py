@@ -1,0 +1,200 @@
+"""Prometheus metrics of one hub: message counters, request latency, faults and backlog.
+
+Every :class:`Metrics` holds its own ``CollectorRegistry``, never prometheus_client's global
+one, so several hubs (and tests) in one process do not clash. Names and labels carry metadata
+only: module, message type, operation, fault code and participant ids; never content.
+
+==================================  =====================  ===================================
+metric                              labels                 meaning
+==================================  =====================  ===================================
+``skp_messages_sent_total``         module, type           new messages (repeats not counted)
+``skp_messages_fetched_total``      module, type           first fetches
+``skp_messages_confirmed_total``    module, type           confirmations (repeats not counted)
+``skp_messages_expired_total``      module, type           purged unconfirmed at the deadline
+``skp_request_duration_seconds``    operation              HTTP requests, by SOAPAction/route
+``skp_faults_total``                code                   SOAP faults by fault code
+``skp_backlog_messages``            recipient              queued or fetched, not confirmed
+``skp_backlog_oldest_age_seconds``  recipient              age of the oldest of those
+==================================  =====================  ===================================
+
+The backlog is read from the database at scrape time with one grouped query, so it is the same
+whichever server process answers the scrape; the counters count what this process did.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Protocol
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from skp.clock import Clock
+from skp.domain.catalogue import message_types
+from skp.domain.lifecycle import State
+from skp.domain.roles import Module
+from skp.errors import SkpError
+from skp.store.models import Message
+from skp.store.session import transaction
+
+log = logging.getLogger(__name__)
+
+#: The mailbox operations every module's service has besides ``Verstuur<Berichttype>``.
+MAILBOX_OPERATIONS = ("Berichtenlijst", "HaalBerichtOp", "BevestigOntvangst", "Status",
+                      "Logboek", "Ping")
+#: Operation labels of the requests that are not SOAP calls.
+ROUTES = ("wsdl", "healthz", "metrics")
+#: The label of every operation outside the known set (keeps the label set bounded).
+OTHER = "other"
+
+_FAULT_CODE = re.compile(r"(Client|Server)\.[A-Za-z]{1,40}")
+_PENDING = (State.QUEUED, State.FETCHED)
+
+
+def known_operations() -> frozenset[str]:
+    """Every operation label: the SOAP operations of all modules and the other routes."""
+    sends = {f"Verstuur{mt.code}" for module in Module for mt in message_types(module)}
+    return frozenset(sends | set(MAILBOX_OPERATIONS) | set(ROUTES))
+
+
+class MailboxMetrics(Protocol):
+    """What the mailbox reports, after each transaction that committed."""
+
+    def sent(self, module: Module, type_code: str) -> None:
+        """A new message was stored."""
+
+    def fetched(self, module: Module, type_code: str) -> None:
+        """A message was fetched for the first time."""
+
+    def confirmed(self, module: Module, type_code: str) -> None:
+        """A message was confirmed (not an idempotent repeat)."""
+
+    def expired(self, module: Module, type_code: str, count: int = 1) -> None:
+        """``count`` messages passed their deadline unconfirmed and lost their content."""
+
+
+class NullMetrics:
+    """The do-nothing twin of :class:`Metrics`, for a mailbox built on its own."""
+
+    def sent(self, module: Module, type_code: str) -> None:
+        pass
+
+    def fetched(self, module: Module, type_code: str) -> None:
+        pass
+
+    def confirmed(self, module: Module, type_code: str) -> None:
+        pass
+
+    def expired(self, module: Module, type_code: str, count: int = 1) -> None:
+        pass
+
+
+class Metrics:
+    """The hub's metrics in a registry of their own; :meth:`render` is the scrape."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, *,
+                 operations: Iterable[str] | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.operations = frozenset(known_operations() if operations is None else operations)
+        labels = ("module", "type")
+        self._sent = Counter("skp_messages_sent_total", "Messages accepted (repeats excluded)",
+                             labels, registry=self.registry)
+        self._fetched = Counter("skp_messages_fetched_total", "Messages fetched the first time",
+                                labels, registry=self.registry)
+        self._confirmed = Counter("skp_messages_confirmed_total", "Messages confirmed",
+                                  labels, registry=self.registry)
+        self._expired = Counter("skp_messages_expired_total",
+                                "Messages purged unconfirmed after their deadline",
+                                labels, registry=self.registry)
+        self._duration = Histogram("skp_request_duration_seconds",
+                                   "HTTP request duration by SOAP operation or route",
+                                   ("operation",), registry=self.registry)
+        self._faults = Counter("skp_faults_total", "SOAP faults returned, by fault code",
+                               ("code",), registry=self.registry)
+        # Every series exists from the start at 0, so rate() sees the first message too.
+        for module in Module:
+            for mt in message_types(module):
+                for counter in (self._sent, self._fetched, self._confirmed, self._expired):
+                    counter.labels(module.value, mt.code)
+        self.registry.register(BacklogCollector(sessions, clock))
+
+    # --- MailboxMetrics --------------------------------------------------------------------
+
+    def sent(self, module: Module, type_code: str) -> None:
+        self._sent.labels(module.value, type_code).inc()
+
+    def fetched(self, module: Module, type_code: str) -> None:
+        self._fetched.labels(module.value, type_code).inc()
+
+    def confirmed(self, module: Module, type_code: str) -> None:
+        self._confirmed.labels(module.value, type_code).inc()
+
+    def expired(self, module: Module, type_code: str, count: int = 1) -> None:
+        if count:
+            self._expired.labels(module.value, type_code).inc(count)
+
+    # --- requests --------------------------------------------------------------------------
+
+    def observe_request(self, operation: str | None, seconds: float,
+                        fault: str | None = None) -> None:
+        """One HTTP request: its duration, and its fault code when it ended in a fault.
+
+        Unknown operations count as ``other`` and malformed fault codes as ``other``: labels
+        never take arbitrary client input.
+        """
+        label = operation if operation in self.operations else OTHER
+        self._duration.labels(label).observe(max(seconds, 0.0))
+        if fault is not None:
+            self._faults.labels(fault if _FAULT_CODE.fullmatch(fault) else OTHER).inc()
+
+    def render(self) -> tuple[bytes, str]:
+        """The scrape: the text exposition format and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class BacklogCollector:
+    """Backlog per recipient, read from the database when scraped (one grouped query)."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterable[Metric]:
+        count, age = self._families()
+        query = (select(Message.recipient_id, func.count(), func.min(Message.received_at))
+                 .where(Message.state.in_(_PENDING)).group_by(Message.recipient_id))
+        try:
+            with transaction(self._sessions) as session:
+                now = self._clock.now()
+                rows = session.execute(query).all()
+        except (SkpError, sa_exc.SQLAlchemyError) as exc:
+            # A scrape must still answer; the missing series tell the operator.
+            log.warning("backlog query failed: %s", type(exc).__name__)
+            return [count, age]
+        for recipient, pending, oldest in rows:
+            count.add_metric([str(recipient)], float(pending))
+            age.add_metric([str(recipient)], max((now - oldest).total_seconds(), 0.0))
+        return [count, age]
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (GaugeMetricFamily("skp_backlog_messages",
+                                  "Messages queued or fetched but not confirmed, per recipient",
+                                  labels=["recipient"]),
+                GaugeMetricFamily("skp_backlog_oldest_age_seconds",
+                                  "Age of the oldest unconfirmed message, per recipient",
+                                  labels=["recipient"]))
