@@ -12,8 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+CERTS ?= certs
+
+# The embedded hub: SQLite, a development PKI and demo participants, on https://localhost:8443.
 run: $(STAMP)
 	$(BIN)/skp migrate
+	$(BIN)/skp pki init-dev --dir $(CERTS) --if-missing
+	$(BIN)/skp participants add-demo --certs $(CERTS)
+	$(BIN)/skp serve
 
 test: lint typecheck pytest
 

@@ -41,7 +41,8 @@ def _pg_problem() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def pg_engine():
+def pg_url():
+    """The URL of a PostgreSQL schema of this test run's own (dropped at the end)."""
     problem = _pg_problem()
     if problem:
         if os.environ.get("CI"):
@@ -51,13 +52,17 @@ def pg_engine():
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"},
-                         pool_size=10, max_overflow=10)
-    yield engine
-    engine.dispose()
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url):
+    engine = make_engine(pg_url, pool_size=10, max_overflow=10)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session",

@@ -1,54 +1,162 @@
-"""The ``skp`` command line, through click's CliRunner."""
+"""The ``skp`` command line through click's CliRunner: every command, and bad input."""
 
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
 from skp.cli import cli
+from skp.demo import CAST
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def run(args, env, cwd):
-    """Invoke ``skp`` with only ``env`` as SKP_* settings; relative paths land in ``cwd``."""
-    env = {"SKP_DATABASE_URL": f"sqlite:///{cwd / 'hub.sqlite3'}",
-           "SKP_KEK_FILE": str(cwd / "kek.json"), **env}
-    return CliRunner().invoke(cli, args, env=env)
+@pytest.fixture
+def env(tmp_path):
+    return {"SKP_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+            "SKP_KEK_FILE": str(tmp_path / "kek.json")}
 
 
-def test_migrate_creates_database_and_kek(tmp_path):
-    db, kek = tmp_path / "hub.sqlite3", tmp_path / "keys" / "kek.json"
-    env = {"SKP_DATABASE_URL": f"sqlite:///{db}", "SKP_KEK_FILE": str(kek)}
-    first = run(["migrate"], env, tmp_path)
-    assert first.exit_code == 0, first.output
-    assert "created key-encryption key" in first.output
-    assert set(inspect(create_engine(f"sqlite:///{db}")).get_table_names()) >= {
-        "participant", "certificate", "message", "claim_context", "alembic_version"}
-    assert json.loads(kek.read_text())["current"] in first.output
-    second = run(["migrate"], env, tmp_path)
-    assert second.exit_code == 0
-    assert "created" not in second.output
+@pytest.fixture
+def skp(env):
+    def run(*args, expect=0, **extra):
+        result = CliRunner().invoke(cli, [str(a) for a in args], env={**env, **extra})
+        assert "Traceback" not in result.output
+        assert result.exit_code == expect, result.output
+        return result.output
+
+    return run
 
 
-def test_bad_setting_exits_2_with_the_fix(tmp_path):
-    result = run(["migrate"], {"SKP_WORKING_DAYS": "vier"}, tmp_path)
-    assert result.exit_code == 2
-    assert "SKP_WORKING_DAYS" in result.output
-    assert "Traceback" not in result.output
+@pytest.fixture
+def migrated(skp):
+    skp("migrate")
+    return skp
 
 
-def test_production_refuses_to_invent_a_kek(tmp_path):
-    env = {"SKP_ENVIRONMENT": "production", "SKP_KEK_FILE": str(tmp_path / "missing.json"),
-           "SKP_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}"}
-    result = run(["migrate"], env, tmp_path)
-    assert result.exit_code == 2
-    assert "provision it" in result.output
-    assert not (tmp_path / "missing.json").exists()
+def test_migrate_creates_database_and_kek(skp, env, tmp_path):
+    first = skp("migrate")
+    assert "created key-encryption key" in first
+    tables = inspect(create_engine(env["SKP_DATABASE_URL"])).get_table_names()
+    assert {"participant", "certificate", "message", "claim_context"} <= set(tables)
+    assert json.loads((tmp_path / "kek.json").read_text())["current"] in first
+    assert "created" not in skp("migrate")
 
 
-def test_every_command_has_help(tmp_path):
-    for args in (["--help"], ["migrate", "--help"]):
-        result = run(args, {}, tmp_path)
-        assert result.exit_code == 0
-        assert "Usage" in result.output
+def test_bad_setting_exits_2_with_the_fix(skp):
+    output = skp("migrate", expect=2, SKP_WORKING_DAYS="vier")
+    assert "SKP_WORKING_DAYS" in output and "Set it to" in output
+
+
+def test_production_refuses_to_invent_a_kek(skp, tmp_path):
+    output = skp("migrate", expect=2, SKP_ENVIRONMENT="production")
+    assert "provision it" in output
+    assert not (tmp_path / "kek.json").exists()
+
+
+def test_every_command_has_help(skp):
+    def commands(group, prefix=()):
+        for name, command in group.commands.items():
+            yield (*prefix, name)
+            if hasattr(command, "commands"):
+                yield from commands(command, (*prefix, name))
+
+    names = list(commands(cli))
+    assert len(names) >= 20
+    for name in [(), *names]:
+        assert "Usage" in skp(*name, "--help")
+
+
+def test_participants_lifecycle(migrated):
+    out = migrated("participants", "add", "--name", "Energie BV, unit Noord", "--role", "SE",
+                   "--module", "schuldregeling", "--module", "schuldinventarisatie")
+    participant = UUID.search(out).group()
+    assert "schuldinventarisatie, schuldregeling" in out
+    assert participant in migrated("participants", "list")
+    assert "betalingsregeling" in migrated("participants", "enable-module", participant,
+                                           "betalingsregeling")
+    assert "schuldregeling" not in migrated("participants", "disable-module", participant,
+                                            "schuldregeling").split("modules:")[1]
+    assert "extension 14 days" in migrated("participants", "set-extension", participant, "14")
+    assert "INACTIVE" in migrated("participants", "deactivate", participant)
+    assert "INACTIVE" in migrated("participants", "show", participant)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["participants", "add", "--name", "X", "--role", "BANK"], "'BANK' is not one of"),
+    (["participants", "add", "--name", "X", "--role", "SE", "--module", "waarborgfonds"],
+     "cannot take part in module waarborgfonds"),
+    (["participants", "add", "--name", "X", "--role", "SE", "--id", "nope"], "UUID"),
+    (["participants", "set-extension", "5f1b8b9e-0000-4000-8000-000000000000", "5"],
+     "'5' is not one of"),
+    (["participants", "show", "nobody"], "no participant nobody"),
+    (["certs", "revoke", "abc"], "no certificate with fingerprint abc"),
+    (["certs", "list", "--participant", "nobody"], "no participant nobody"),
+])
+def test_bad_input_exits_2(migrated, args, message):
+    assert message in migrated(*args, expect=2)
+
+
+def test_dev_pki_demo_participants_and_certificates(migrated, tmp_path):
+    certs = tmp_path / "certs"
+    assert "ca.pem" in migrated("pki", "init-dev", "--dir", certs)
+    assert "exists" in migrated("pki", "init-dev", "--dir", certs, "--if-missing")
+    assert "--force" in migrated("pki", "init-dev", "--dir", certs, expect=2)
+    out = migrated("participants", "add-demo", "--certs", certs)
+    assert out.count("added") == len(CAST)
+    assert out.count("exists") == 0
+    assert migrated("participants", "add-demo", "--certs", certs).count("exists") == len(CAST)
+    shv = CAST[0]
+    listed = migrated("certs", "list", "--participant", shv.id)
+    fingerprint = listed.split()[0]
+    assert (certs / "shv.pem").exists() and (certs / "shv.key").stat().st_mode & 0o077 == 0
+
+    issued = migrated("certs", "issue-dev", shv.id, "--certs", certs)
+    assert "gemeente-voorbeeld-schuldhulpverlening.pem" in issued
+    assert len(migrated("certs", "list", "--participant", shv.id).splitlines()) == 2
+    assert "REVOKED" in migrated("certs", "revoke", fingerprint)
+    assert "revoked" in migrated("participants", "show", shv.id)
+    assert "already registered" in migrated("certs", "add", shv.id, certs / "shv.pem",
+                                            expect=2)
+    assert "not a PEM or DER" in migrated("certs", "add", shv.id, certs / "shv.key",
+                                          expect=2)
+
+
+def test_certs_need_the_dev_ca(migrated, tmp_path):
+    out = migrated("participants", "add-demo", "--certs", tmp_path / "nothing", expect=2)
+    assert "run `skp pki init-dev` first" in out
+    out = migrated("certs", "issue-dev", CAST[0].id, "--certs", tmp_path / "nothing",
+                   expect=2)
+    assert "run `skp pki init-dev` first" in out
+
+
+def test_keys_init_and_rotate(skp, tmp_path):
+    assert "created key-encryption key" in skp("keys", "init")
+    assert "exists" in skp("keys", "init", expect=2)
+    skp("migrate")
+    out = skp("keys", "rotate")
+    assert "re-wrapped 0 data keys" in out
+    assert len(json.loads((tmp_path / "kek.json").read_text())["keys"]) == 2
+
+
+def test_purge_once(migrated):
+    assert "expired 0 messages" in migrated("purge")
+
+
+def test_wsdl_export(migrated, tmp_path):
+    out = migrated("wsdl", "export", "--out", tmp_path / "w")
+    assert out.count("wrote") == 10
+    assert (tmp_path / "w" / "waarborgfonds.wsdl").read_bytes().startswith(b"<?xml")
+
+
+def test_health_needs_a_listening_server(migrated):
+    assert "nothing listens" in migrated("health", expect=2, SKP_BIND_PORT="9")
+
+
+def test_serve_refuses_without_certificates(migrated, tmp_path):
+    out = migrated("serve", expect=2, SKP_TLS_CERT=str(tmp_path / "none.pem"))
+    assert "SKP_TLS_CERT" in out and "skp pki init-dev" in out

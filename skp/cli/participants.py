@@ -1,0 +1,121 @@
+"""The participant register."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from skp.cli import State, cli, pass_state
+from skp.demo import add_demo
+from skp.domain.roles import Module, Role
+from skp.participants import ParticipantInfo
+
+ROLE = click.Choice([r.value for r in Role])
+MODULE = click.Choice([m.value for m in Module])
+EXTENSION = click.Choice(["0", "7", "14", "28"])
+
+
+def show_participant(info: ParticipantInfo) -> None:
+    click.echo(f"{info.id}  {info.name}")
+    click.echo(f"  role {info.role}, {'active' if info.active else 'INACTIVE'}, "
+               f"extension {info.extension_days} days, uses BSN: "
+               f"{'yes' if info.uses_bsn else 'no'}")
+    click.echo(f"  modules: {', '.join(sorted(info.modules)) or '-'}")
+    if info.kvk_nummer:
+        click.echo(f"  KvK {info.kvk_nummer} {info.vestigingsnummer or ''}".rstrip())
+
+
+@cli.group()
+def participants() -> None:
+    """Participants: organisations or business units that send and receive."""
+
+
+@participants.command("add")
+@click.option("--name", required=True, help="Organisation (unit) name.")
+@click.option("--role", type=ROLE, required=True, help="The participant's role.")
+@click.option("--module", "modules", type=MODULE, multiple=True,
+              help="A module to switch on (repeat for several).")
+@click.option("--uses-bsn", is_flag=True, help="A creditor that uses the BSN.")
+@click.option("--extension", type=EXTENSION, default="0", show_default=True,
+              help="Verlengen afhandeltermijn in days.")
+@click.option("--kvk", help="KvK number.")
+@click.option("--vestiging", help="KvK vestigingsnummer.")
+@click.option("--id", "participant_id", help="A given UUID instead of a new one.")
+@pass_state
+def add(state: State, name: str, role: str, modules: tuple[str, ...], uses_bsn: bool,
+        extension: str, kvk: str | None, vestiging: str | None,
+        participant_id: str | None) -> None:
+    """Register a participant."""
+    info = state.hub.participants.add(
+        name=name, role=Role(role), modules=[Module(m) for m in modules], uses_bsn=uses_bsn,
+        extension_days=int(extension), kvk_nummer=kvk, vestigingsnummer=vestiging,
+        participant_id=participant_id)
+    show_participant(info)
+
+
+@participants.command("list")
+@pass_state
+def list_(state: State) -> None:
+    """All participants, by name."""
+    for info in state.hub.participants.all():
+        click.echo(f"{info.id}  {info.role:<13} {'' if info.active else '(inactive) '}"
+                   f"{info.name}")
+
+
+@participants.command("show")
+@click.argument("participant_id")
+@pass_state
+def show(state: State, participant_id: str) -> None:
+    """One participant with its modules and certificates."""
+    show_participant(state.hub.participants.get(participant_id))
+    for cert in state.hub.participants.certificates(participant_id):
+        revoked = f", revoked {cert.revoked_at:%Y-%m-%d}" if cert.revoked_at else ""
+        click.echo(f"  certificate {cert.fingerprint} valid until "
+                   f"{cert.not_after:%Y-%m-%d}{revoked}")
+
+
+@participants.command("enable-module")
+@click.argument("participant_id")
+@click.argument("module", type=MODULE)
+@pass_state
+def enable_module(state: State, participant_id: str, module: str) -> None:
+    """Switch a module on for a participant."""
+    show_participant(state.hub.participants.enable_module(participant_id, Module(module)))
+
+
+@participants.command("disable-module")
+@click.argument("participant_id")
+@click.argument("module", type=MODULE)
+@pass_state
+def disable_module(state: State, participant_id: str, module: str) -> None:
+    """Switch a module off for a participant."""
+    show_participant(state.hub.participants.disable_module(participant_id, Module(module)))
+
+
+@participants.command("set-extension")
+@click.argument("participant_id")
+@click.argument("days", type=EXTENSION)
+@pass_state
+def set_extension(state: State, participant_id: str, days: str) -> None:
+    """Set the extension of the fetch period (0, 7, 14 or 28 days) for new messages."""
+    show_participant(state.hub.participants.set_extension(participant_id, int(days)))
+
+
+@participants.command("deactivate")
+@click.argument("participant_id")
+@pass_state
+def deactivate(state: State, participant_id: str) -> None:
+    """Deactivate a participant: its certificates no longer give access."""
+    show_participant(state.hub.participants.deactivate(participant_id))
+
+
+@participants.command("add-demo")
+@click.option("--certs", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("certs"), show_default=True, help="Folder of the dev PKI.")
+@pass_state
+def add_demo_command(state: State, directory: Path) -> None:
+    """Register the demo participants with dev certificates (skips what exists)."""
+    for demo, added in add_demo(state.hub.participants, directory):
+        click.echo(f"{'added' if added else 'exists'}  {demo.id}  {demo.role:<9} "
+                   f"{demo.name}  ({directory / demo.slug}.pem)")

@@ -1,0 +1,32 @@
+"""The development PKI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from skp import pki as dev_pki
+from skp.cli import cli
+
+
+@cli.group()
+def pki() -> None:
+    """Development certificates (never for production: use PKIoverheid there)."""
+
+
+@pki.command("init-dev")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("certs"), show_default=True, help="Folder to write to.")
+@click.option("--host", "hosts", multiple=True, default=("localhost", "127.0.0.1"),
+              show_default=True, help="A name or address of the server certificate.")
+@click.option("--force", is_flag=True, help="Replace an existing dev PKI.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the dev PKI exists.")
+def init_dev(directory: Path, hosts: tuple[str, ...], force: bool, if_missing: bool) -> None:
+    """Create a development CA and the hub's server certificate."""
+    if if_missing and (directory / "ca.pem").exists():
+        click.echo(f"development PKI in {directory} exists")
+        return
+    ca, server = dev_pki.init_dev(directory, hosts=hosts, force=force)
+    click.echo(f"created {ca.cert} (CA; clients and the hub trust it), {server.cert} and "
+               f"{server.key} (the hub's certificate for {', '.join(hosts)})")

@@ -1,0 +1,104 @@
+"""Running the hub: migrate, serve, purge, health."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from typing import Any
+
+import click
+
+from skp import sealing
+from skp.cli import CliError, State, cli, pass_state
+from skp.config import Environment
+from skp.store.db import make_engine, migrate
+
+
+@cli.command("migrate")
+@pass_state
+def migrate_command(state: State) -> None:
+    """Create or upgrade the database schema (SKP_DATABASE_URL).
+
+    In development this also creates the key-encryption-key file (SKP_KEK_FILE) when it is
+    missing; in production the KEK file must be provisioned by the operator.
+    """
+    settings = state.settings
+    if not settings.kek_file.exists():
+        if settings.environment is Environment.PRODUCTION:
+            raise CliError(f"the KEK file {settings.kek_file} does not exist; provision it "
+                           "(skp keys init) and set SKP_KEK_FILE")
+        ring = sealing.create_keyring_file(settings.kek_file)
+        click.echo(f"created key-encryption key {ring.current_id} in {settings.kek_file}")
+    else:
+        sealing.load_keyring(settings.kek_file)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
+    click.echo(f"database {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@cli.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Listen on this port instead of SKP_BIND_PORT (0: any free port).")
+@pass_state
+def serve(state: State, port: int | None) -> None:
+    """Serve the SOAP services over mutual TLS and run the purge job."""
+    from skp import logs, scheduler
+    from skp.server import make_server
+
+    settings = state.settings
+    logs.configure(settings.environment)
+    for path, variable in ((settings.tls_cert, "SKP_TLS_CERT"), (settings.tls_key, "SKP_TLS_KEY"),
+                           (settings.tls_client_ca, "SKP_TLS_CLIENT_CA")):
+        if not path.exists():
+            raise CliError(f"{path} does not exist: set {variable}, or run `skp pki init-dev` "
+                           "for a development PKI")
+    hub = state.hub
+    server = make_server(hub, port=port)
+    server.prepare()
+    jobs = scheduler.start(hub)
+
+    def leave(*_: Any) -> None:
+        raise SystemExit(0)  # unwinds serve() below; stopping from the handler could hang
+
+    signal.signal(signal.SIGTERM, leave)
+    host, bound = server.bind_addr[:2]
+    click.echo(f"skp serves https://{host}:{bound} (modules at /<module>, WSDL at "
+               f"/<module>?wsdl); purge every {settings.purge_interval.total_seconds():.0f} s")
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        jobs.shutdown(wait=False)
+        server.stop()
+        hub.engine.dispose()
+
+
+@cli.command("purge")
+@pass_state
+def purge(state: State) -> None:
+    """Run the purge once (for cron users): expire what is due, delete old metadata."""
+    from skp.jobs import purge_job
+
+    result = purge_job(state.hub)
+    if result is None:
+        click.echo("another process is purging right now; nothing done")
+        return
+    click.echo(f"expired {result.expired} messages, ended {result.contexts} claim contexts, "
+               f"deleted metadata of {result.metadata} messages")
+
+
+@cli.command("health")
+@pass_state
+def health(state: State) -> None:
+    """Exit 0 when the database answers and the server port accepts connections."""
+    settings = state.settings
+    if not state.hub.healthy():
+        raise CliError("the database does not answer")
+    host = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "") else settings.bind_host  # noqa: S104
+    try:
+        socket.create_connection((host, settings.bind_port), timeout=3).close()
+    except OSError as exc:
+        raise CliError(f"nothing listens on {host}:{settings.bind_port}") from exc
+    click.echo("healthy")

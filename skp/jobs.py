@@ -1,0 +1,47 @@
+"""Scheduled jobs as plain functions; skp/scheduler.py wires them to APScheduler.
+
+With several hub processes on PostgreSQL only one purge runs at a time: the job takes a
+PostgreSQL advisory lock and skips its turn when another process holds it. SQLite is the
+single-process embedded setup and needs no lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from sqlalchemy import text
+
+from skp.hub import Hub
+from skp.mailbox import PurgeResult
+
+log = logging.getLogger(__name__)
+
+#: The advisory lock key of the purge ("skp-purge" in the hub's lock space).
+PURGE_LOCK = 0x736B70_01
+
+
+def purge_job(hub: Hub) -> PurgeResult | None:
+    """Run one purge; None when another process is purging right now."""
+    if hub.engine.dialect.name != "postgresql":
+        return _purge(hub)
+    with hub.engine.connect() as conn:
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                            {"key": PURGE_LOCK}).scalar():
+            conn.rollback()
+            log.info("purge skipped: another process holds the lock", extra={"pid": os.getpid()})
+            return None
+        try:
+            return _purge(hub)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PURGE_LOCK})
+            conn.commit()
+
+
+def _purge(hub: Hub) -> PurgeResult:
+    log.info("purge started", extra={"pid": os.getpid()})
+    result = hub.mailbox.purge()
+    log.info("purge finished", extra={"pid": os.getpid(), "expired": result.expired,
+                                      "contexts": result.contexts,
+                                      "metadata": result.metadata})
+    return result

@@ -1,0 +1,113 @@
+"""The development PKI: a CA, the hub's server certificate and participants' client
+certificates, made with ``cryptography``. For development and acceptance only: production
+uses PKIoverheid certificates (design.md §3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from skp.errors import ConfigError
+
+CA_NAME = "skp development CA"
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A certificate and its key on disk."""
+
+    cert: Path
+    key: Path
+
+    @property
+    def pem(self) -> bytes:
+        return self.cert.read_bytes()
+
+
+def init_dev(directory: Path, *, hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
+             force: bool = False, now: dt.datetime | None = None) -> tuple[Issued, Issued]:
+    """Create ``ca.pem``/``ca.key`` and ``server.pem``/``server.key`` in ``directory``."""
+    ca_path = directory / "ca.pem"
+    if ca_path.exists() and not force:
+        raise ConfigError(f"{ca_path} exists already; pass --force to replace the dev PKI")
+    now = now or dt.datetime.now(dt.UTC)
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
+    ca = (_builder(name, name, ca_key.public_key(), now, days=3650)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                       False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    ca_issued = _write(directory, "ca", ca, ca_key)
+    sans: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            sans.append(x509.DNSName(host))
+    server = _leaf(directory, "server", hosts[0], ExtendedKeyUsageOID.SERVER_AUTH, now,
+                   extra=x509.SubjectAlternativeName(sans))
+    return ca_issued, server
+
+
+def issue_client(directory: Path, slug: str, name: str, *,
+                 now: dt.datetime | None = None, days: int = 825) -> Issued:
+    """A client certificate for a participant, signed by the dev CA in ``directory``."""
+    return _leaf(directory, slug, name, ExtendedKeyUsageOID.CLIENT_AUTH,
+                 now or dt.datetime.now(dt.UTC), days=days)
+
+
+def _leaf(directory: Path, slug: str, common_name: str, usage: x509.ObjectIdentifier,
+          now: dt.datetime, *, days: int = 825,
+          extra: x509.ExtensionType | None = None) -> Issued:
+    ca_cert, ca_key = _load_ca(directory)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (_builder(subject, ca_cert.subject, key.public_key(), now, days=days)
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+    if extra is not None:
+        builder = builder.add_extension(extra, critical=False)
+    return _write(directory, slug, builder.sign(ca_key, hashes.SHA256()), key)
+
+
+def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
+             now: dt.datetime, *, days: int) -> x509.CertificateBuilder:
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+            .public_key(public_key).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=days)))
+
+
+def _load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    try:
+        cert = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
+        key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"no development CA in {directory}; run `skp pki init-dev` "
+                          "first") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ConfigError(f"{directory / 'ca.key'} is not a development CA key")
+    return cert, key
+
+
+def _write(directory: Path, slug: str, cert: x509.Certificate,
+           key: ec.EllipticCurvePrivateKey) -> Issued:
+    issued = Issued(directory / f"{slug}.pem", directory / f"{slug}.key")
+    issued.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    fd = os.open(issued.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    return issued
