@@ -1,0 +1,307 @@
+"""The container files, checked structurally: docker-compose.yml, Dockerfile, docker/entrypoint.sh.
+
+No Docker engine is needed (nor used): the files are parsed. What is checked is what the
+operator relies on — both services healthy before the hub starts, data on a named volume, a
+non-root image, and no secret written into any of the files (passwords and keys come only
+from files under ./secrets/, mounted as Docker secrets).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy.engine import make_url
+
+from skp.cli import cli
+from skp.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS_DIR = "/run/secrets"
+#: Names of environment variables that would hold a secret if they held a value.
+SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|KEK", re.IGNORECASE)
+#: A long run of base64/hex characters with letters and digits: key material or a password.
+KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=_-]{24,}")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[tuple[int, str, str]]:
+    return parse_dockerfile((ROOT / "Dockerfile").read_text(encoding="utf-8"))
+
+
+def parse_dockerfile(text: str) -> list[tuple[int, str, str]]:
+    """``(stage, INSTRUCTION, arguments)`` per instruction; continuation lines joined."""
+    instructions: list[tuple[int, str, str]] = []
+    stage = -1
+    pending = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if pending and stripped.startswith("#"):
+            continue  # a comment inside a continued instruction
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        full = (pending + stripped).strip()
+        pending = ""
+        keyword, _, args = full.partition(" ")
+        if keyword.upper() == "FROM":
+            stage += 1
+        instructions.append((stage, keyword.upper(), " ".join(args.split())))
+    assert not pending, "the Dockerfile ends inside a continued instruction"
+    return instructions
+
+
+def final_stage(instructions: list[tuple[int, str, str]]) -> list[tuple[str, str]]:
+    last = max(stage for stage, _, _ in instructions)
+    return [(keyword, args) for stage, keyword, args in instructions if stage == last]
+
+
+def dockerfile_env(instructions: list[tuple[int, str, str]]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for keyword, args in final_stage(instructions):
+        if keyword == "ENV":
+            for pair in shlex.split(args):
+                name, _, value = pair.partition("=")
+                env[name] = value
+    return env
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's environment, from the mapping or the list form."""
+    raw = service.get("environment") or {}
+    if isinstance(raw, list):
+        return {name: value for name, _, value in (item.partition("=") for item in raw)}
+    return {name: "" if value is None else str(value) for name, value in raw.items()}
+
+
+def secret_paths(service: dict[str, Any]) -> dict[str, str]:
+    """The path inside the container of each secret a service mounts, by secret name."""
+    paths = {}
+    for entry in service.get("secrets", []):
+        if isinstance(entry, str):
+            paths[entry] = f"{SECRETS_DIR}/{entry}"
+        else:
+            target = entry.get("target", entry["source"])
+            paths[entry["source"]] = (target if target.startswith("/")
+                                      else f"{SECRETS_DIR}/{target}")
+    return paths
+
+
+def strings(node: Any) -> list[str]:
+    """Every string in a parsed YAML document, keys included."""
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in [*strings(key), *strings(value)]]
+    if isinstance(node, list):
+        return [s for item in node for s in strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def settings_names() -> set[str]:
+    """The SKP_* variables Settings.from_env reads."""
+    names = set(re.findall(r"\"(SKP_[A-Z_]+)\"", inspect.getsource(Settings.from_env)))
+    assert {"SKP_DATABASE_URL", "SKP_KEK_FILE", "SKP_TLS_CERT"} <= names  # the regex works
+    return names
+
+
+# --- docker-compose.yml ----------------------------------------------------------------------
+
+
+def test_services_are_postgres_and_the_hub(compose):
+    assert set(compose["services"]) == {"postgres", "hub"}
+    assert compose["services"]["postgres"]["image"].startswith("postgres:16")
+    assert compose["services"]["hub"]["build"] in (".", {"context": "."})
+
+
+def test_postgres_has_a_pg_isready_healthcheck(compose):
+    check = compose["services"]["postgres"]["healthcheck"]
+    test = check["test"]
+    command = " ".join(test) if isinstance(test, list) else test
+    assert "pg_isready" in command
+    assert {"interval", "timeout", "retries"} <= set(check)
+
+
+def test_the_hub_has_a_healthcheck_in_compose_or_in_the_image(compose, dockerfile):
+    check = compose["services"]["hub"].get("healthcheck")
+    if check is not None:
+        assert not check.get("disable", False), "the hub's healthcheck must not be disabled"
+        assert "health" in " ".join(check["test"])
+        return
+    healthchecks = [args for keyword, args in final_stage(dockerfile) if keyword == "HEALTHCHECK"]
+    assert len(healthchecks) == 1
+    assert re.search(r"CMD \[\"skp\", \"health\"\]", healthchecks[0])
+    for option in ("--interval=", "--timeout=", "--retries="):
+        assert option in healthchecks[0]
+
+
+def test_the_hub_starts_only_when_postgres_is_healthy(compose):
+    depends = compose["services"]["hub"]["depends_on"]
+    assert isinstance(depends, dict), "the list form of depends_on waits for nothing"
+    assert depends["postgres"]["condition"] == "service_healthy"
+
+
+def test_named_volumes_are_declared_and_used(compose):
+    declared = set(compose.get("volumes") or {})
+    used = set()
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source")
+            if source and not source.startswith((".", "/", "~")):
+                used.add(source)
+    assert declared == used == {"pgdata"}
+    assert "pgdata:/var/lib/postgresql/data" in compose["services"]["postgres"]["volumes"]
+
+
+def test_certificates_are_mounted_read_only_where_the_settings_point(compose):
+    hub = compose["services"]["hub"]
+    assert "./certs:/certs:ro" in hub["volumes"]
+    env = environment(hub)
+    for name in ("SKP_TLS_CERT", "SKP_TLS_KEY", "SKP_TLS_CLIENT_CA"):
+        assert env[name].startswith("/certs/"), name
+
+
+def test_only_the_hub_publishes_its_port(compose, dockerfile):
+    assert compose["services"]["hub"]["ports"] == ["8443:8443"]
+    assert "ports" not in compose["services"]["postgres"]
+    exposed = [args for keyword, args in final_stage(dockerfile) if keyword == "EXPOSE"]
+    assert exposed == ["8443"]
+    assert dockerfile_env(dockerfile)["SKP_BIND_PORT"] == "8443"
+
+
+def test_the_hub_restarts_unless_stopped(compose):
+    assert compose["services"]["hub"]["restart"] == "unless-stopped"
+
+
+def test_every_skp_variable_is_a_real_setting(compose, dockerfile):
+    known = settings_names()
+    used = {name for service in compose["services"].values()
+            for name in environment(service) if name.startswith("SKP_")}
+    used |= {name for name in dockerfile_env(dockerfile) if name.startswith("SKP_")}
+    assert used, "no SKP_* variable found: the parsing is broken"
+    assert used <= known, f"not settings of skp/config.py: {sorted(used - known)}"
+
+
+def test_the_hub_runs_in_production_on_postgresql(compose, dockerfile):
+    env = {**dockerfile_env(dockerfile), **environment(compose["services"]["hub"])}
+    assert env["SKP_ENVIRONMENT"] == "production"
+    url = make_url(env["SKP_DATABASE_URL"])
+    assert url.get_backend_name() == "postgresql"
+    assert url.host == "postgres"
+
+
+# --- no secrets inline -------------------------------------------------------------------------
+
+
+def test_no_pem_or_key_material_anywhere_in_compose(compose):
+    for value in strings(compose):
+        assert "-----BEGIN" not in value
+        for run in KEY_MATERIAL.findall(value):
+            looks_random = re.search(r"[0-9]", run) and re.search(r"[A-Za-z]", run)
+            assert not looks_random, f"{value!r} looks like key material or a password"
+
+
+def test_database_urls_carry_no_password(compose):
+    for service in compose["services"].values():
+        for name, value in environment(service).items():
+            if "://" in value and not value.startswith("${"):
+                assert make_url(value).password is None, name
+
+
+def test_secret_variables_point_to_mounted_secret_files(compose):
+    for name, service in compose["services"].items():
+        mounted = set(secret_paths(service).values())
+        for variable, value in environment(service).items():
+            if not SECRET_NAME.search(variable) or variable.startswith("SKP_TLS_"):
+                continue  # SKP_TLS_KEY is the certificate's key file, checked above
+            assert variable.endswith("_FILE") or variable == "PGPASSFILE", (
+                f"{name}: {variable} would hold a secret inline; use a *_FILE variable")
+            assert value in mounted, f"{name}: {variable}={value} is not a mounted secret"
+
+
+def test_passwords_and_keys_come_from_the_expected_secrets(compose):
+    postgres = compose["services"]["postgres"]
+    hub = compose["services"]["hub"]
+    assert environment(postgres)["POSTGRES_PASSWORD_FILE"] == \
+        secret_paths(postgres)["postgres_password"]
+    assert "POSTGRES_PASSWORD" not in environment(postgres)
+    assert environment(hub)["PGPASSFILE"] == secret_paths(hub)["pgpass"] == "/run/secrets/pgpass"
+    assert environment(hub)["SKP_KEK_FILE"] == secret_paths(hub)["kek"] == \
+        "/run/secrets/kek.json"
+
+
+def test_secrets_are_files_under_secrets_that_git_and_docker_ignore(compose):
+    declared = compose["secrets"]
+    used = {name for service in compose["services"].values() for name in secret_paths(service)}
+    assert set(declared) == used
+    for name, secret in declared.items():
+        assert set(secret) == {"file"}, f"secret {name} must come from a file"
+        assert secret["file"].startswith("./secrets/"), name
+        assert secret["file"] != "./secrets/README.md"
+    gitignore = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "secrets/*" in gitignore
+    assert "!secrets/README.md" in gitignore
+    assert (ROOT / "secrets" / "README.md").is_file()
+    dockerignore = [line.strip() for line in
+                    (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+                    if line.strip() and not line.startswith("#")]
+    assert dockerignore[0] == "*", ".dockerignore should be an allowlist"
+    allowed = {line[1:].rstrip("/") for line in dockerignore if line.startswith("!")}
+    assert allowed <= {"pyproject.toml", "README.md", "skp", "docker/entrypoint.sh"}
+
+
+# --- Dockerfile and entrypoint -----------------------------------------------------------------
+
+
+def test_the_image_is_built_in_two_stages_from_python_312_slim(dockerfile):
+    froms = [args for _, keyword, args in dockerfile if keyword == "FROM"]
+    assert froms[0] == "python:3.12-slim AS builder"
+    assert froms[-1].split()[0] == "python:3.12-slim"
+    final = final_stage(dockerfile)
+    run = " ".join(args for keyword, args in final if keyword == "RUN")
+    assert "from=builder" in run and "--no-index" in run
+    assert not re.search(r"apt-get|build-essential|gcc", run), "no build tools in the image"
+
+
+def test_the_image_runs_as_a_non_root_user(dockerfile):
+    users = [args for keyword, args in final_stage(dockerfile) if keyword == "USER"]
+    assert users, "the final stage needs a USER"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+    assert user in ("10001", "skp")
+
+
+def test_the_image_sets_the_production_defaults(dockerfile):
+    env = dockerfile_env(dockerfile)
+    assert env["SKP_ENVIRONMENT"] == "production"
+    assert env["SKP_BIND_HOST"] == "0.0.0.0"  # noqa: S104  # in a container, by design
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert ("WORKDIR", "/app") in final_stage(dockerfile)
+
+
+def test_the_default_command_migrates_then_serves(dockerfile):
+    final = dict(final_stage(dockerfile))
+    assert final["ENTRYPOINT"] == '["skp-entrypoint"]'
+    assert final["CMD"] == '["serve"]'
+    assert "docker/entrypoint.sh /usr/local/bin/skp-entrypoint" in final["COPY"]
+    script = (ROOT / "docker" / "entrypoint.sh").read_text(encoding="utf-8")
+    assert script.startswith("#!/bin/sh\n")
+    assert "set -eu" in script
+    assert script.index("skp migrate") < script.index('exec skp "$@"')
+
+
+def test_the_commands_the_container_runs_exist():
+    assert {"serve", "migrate", "health", "keys"} <= set(cli.commands)
