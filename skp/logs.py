@@ -12,9 +12,13 @@ import datetime as dt
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from typing import IO, Any
 
 from skp.config import Environment
+
+#: The id of the request being handled, added to every record logged while handling it.
+current_request: ContextVar[str | None] = ContextVar("skp_request_id", default=None)
 
 #: Attributes every LogRecord has; anything else came in through ``extra``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -82,6 +86,12 @@ def formatter(environment: Environment | str) -> logging.Formatter:
 
 class _SkpHandler(logging.StreamHandler[IO[str]]):
     """The handler :func:`configure` installs; marked so a second call replaces it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        request_id = current_request.get()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        super().emit(record)
 
 
 def configure(environment: Environment | str, level: int | str = "INFO", *,

@@ -41,7 +41,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from spyne.server.wsgi import WsgiApplication
 
-from skp import tls
+from skp import logs, tls
 from skp.domain.roles import Module
 from skp.errors import AuthenticationError, SkpError, TooLarge
 from skp.hub import Hub
@@ -115,6 +115,7 @@ class HubApp:
         environ["skp.hub"] = self.hub
         started = time.perf_counter()
         status: list[str] = []
+        context = logs.current_request.set(request_id)
 
         def remember(code: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
             status.append(code)
@@ -140,6 +141,7 @@ class HubApp:
                 })
             self.hub.metrics.observe_request(_operation(environ), duration,
                                              None if outcome == "ok" else outcome)
+            logs.current_request.reset(context)
 
     def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         path = environ.get("PATH_INFO", "").strip("/")

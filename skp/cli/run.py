@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
 from typing import Any
 
 import click
@@ -59,16 +60,22 @@ def serve(state: State, port: int | None) -> None:
     jobs = scheduler.start(hub)
 
     def leave(*_: Any) -> None:
-        raise SystemExit(0)  # unwinds serve() below; stopping from the handler could hang
+        # Stop from another thread: serve() below then returns. (Stopping inside the handler,
+        # on the thread that runs serve(), can wait forever.)
+        threading.Thread(target=server.stop, name="skp-stop").start()
 
     signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGINT, leave)
     host, bound = server.bind_addr[:2]
     click.echo(f"skp serves https://{host}:{bound} (modules at /<module>, WSDL at "
                f"/<module>?wsdl); purge every {settings.purge_interval.total_seconds():.0f} s")
+    if settings.environment is Environment.DEVELOPMENT:
+        certs = settings.tls_client_ca.parent
+        click.echo(f"Try, as the demo debt service: curl --cacert {certs}/ca.pem --cert "
+                   f"{certs}/shv.pem --key {certs}/shv.key "
+                   f"https://localhost:{bound}/schuldregeling?wsdl")
     try:
         server.serve()
-    except KeyboardInterrupt:
-        pass
     finally:
         jobs.shutdown(wait=False)
         server.stop()

@@ -100,3 +100,18 @@ def test_level_filters_and_a_second_configure_replaces_the_first(root):
 def test_an_unknown_environment_is_refused(root):
     with pytest.raises(ValueError, match="staging"):
         logs.configure("staging")
+
+
+def test_records_logged_during_a_request_carry_its_id():
+    stream = io.StringIO()
+    handler = logs.configure("production", stream=stream)
+    try:
+        token = logs.current_request.set("abc123")
+        logging.getLogger("skp.mailbox").info("sent message=%s", "m-1")
+        logs.current_request.reset(token)
+        logging.getLogger("skp.mailbox").info("outside")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    inside, outside = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert inside["request_id"] == "abc123"
+    assert "request_id" not in outside
