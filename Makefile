@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/skp migrate
 	$(BIN)/skp pki init-dev --dir $(CERTS) --if-missing
 	$(BIN)/skp participants add-demo --certs $(CERTS)
-	$(BIN)/skp serve
+	SKP_TEST_PARTNER=$${SKP_TEST_PARTNER:-true} $(BIN)/skp serve
 
 test: lint typecheck pytest
 

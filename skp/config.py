@@ -65,6 +65,8 @@ class Settings:
     client_cert_header: str = "X-SSL-Client-Cert"
     #: Networks allowed to read /metrics (it lists every recipient's backlog).
     metrics_clients: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    #: Run the built-in test partner (skp/partner.py); for development hubs only.
+    test_partner: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -123,6 +125,7 @@ class Settings:
                                    "the header a trusted proxy puts the client certificate in"),
             metrics_clients=get("SKP_METRICS_CLIENTS", _networks, ("127.0.0.1/32", "::1/128"),
                                 "a comma-separated list of networks, e.g. 10.0.0.0/24"),
+            test_partner=get("SKP_TEST_PARTNER", _boolean, False, "true or false"),
         )
 
 
@@ -160,6 +163,14 @@ def _https_url(raw: str) -> str:
 
 def _addresses(raw: str) -> tuple[str, ...]:
     return tuple(str(ipaddress.ip_address(part.strip())) for part in raw.split(","))
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
 
 
 def _networks(raw: str) -> tuple[str, ...]:

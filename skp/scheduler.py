@@ -1,4 +1,5 @@
-"""APScheduler wiring: the purge job every ``SKP_PURGE_INTERVAL`` inside ``skp serve``."""
+"""APScheduler wiring inside ``skp serve``: the purge every ``SKP_PURGE_INTERVAL`` and, when
+``SKP_TEST_PARTNER`` is on, the test partner every few seconds."""
 
 from __future__ import annotations
 
@@ -8,13 +9,23 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from skp.hub import Hub
 from skp.jobs import purge_job
+from skp.partner import TestPartner, ensure_partners
+
+#: How often the test partner looks at its mailboxes.
+PARTNER_INTERVAL = 2.0
 
 
 def start(hub: Hub) -> BackgroundScheduler:
-    """Start a background scheduler with the hub's jobs; the first purge runs at once."""
+    """Start a background scheduler with the hub's jobs; the first runs start at once."""
     scheduler = BackgroundScheduler(timezone="UTC")
+    now = dt.datetime.now(dt.UTC)  # scheduling is wall-clock time, whatever the hub's clock
     scheduler.add_job(purge_job, "interval", args=[hub], id="purge", max_instances=1,
                       coalesce=True, seconds=hub.settings.purge_interval.total_seconds(),
-                      next_run_time=dt.datetime.now(dt.UTC))  # scheduling is wall-clock time
+                      next_run_time=now)
+    if hub.settings.test_partner:
+        ensure_partners(hub.participants)
+        scheduler.add_job(TestPartner(hub.mailbox).work, "interval", id="test-partner",
+                          max_instances=1, coalesce=True, seconds=PARTNER_INTERVAL,
+                          next_run_time=now)
     scheduler.start()
     return scheduler
