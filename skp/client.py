@@ -8,7 +8,10 @@ Faults come back as :class:`SkpFault` with the hub's stable code.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,8 @@ from requests.adapters import HTTPAdapter
 from zeep.helpers import serialize_object
 from zeep.transports import Transport
 
+from skp.domain.catalogue import MessageType, lookup
+from skp.domain.fields import Field, Kind
 from skp.domain.roles import Module
 from skp.soap.types import namespace
 
@@ -40,6 +45,26 @@ class Identity:
     cert: Path
     key: Path
     ca: Path
+
+
+def for_zeep(mt: MessageType, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A body as the mailbox and the examples write it, as zeep takes it: documents (base64
+    text) as bytes, which zeep encodes itself."""
+    return _for_zeep(mt.fields, body)
+
+
+def _for_zeep(fields: tuple[Field, ...], data: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields:
+        if f.name not in data:
+            continue
+        items = data[f.name] if f.repeated else [data[f.name]]
+        if f.kind in (Kind.GROUP, Kind.CHOICE):
+            items = [_for_zeep(f.children, item) for item in items]
+        elif f.kind is Kind.DOCUMENT:
+            items = [base64.b64decode(item) if isinstance(item, str) else item for item in items]
+        out[f.name] = items if f.repeated else items[0]
+    return out
 
 
 class _ContextAdapter(HTTPAdapter):
@@ -103,6 +128,8 @@ class Client:
         header = {"Kenmerk": kenmerk, "Ontvanger": recipient,
                   "ConversatieReferentienummer": conversation,
                   "CrossReferentienummer": cross_reference}
+        with contextlib.suppress(KeyError):  # not a type of this module: the hub says so
+            body = for_zeep(lookup(self.module, type_code), body)
         result: dict[str, Any] = self.call(f"Verstuur{type_code}", Header=header, Bericht=body)
         return result
 

@@ -150,26 +150,10 @@ def _title(module: Module) -> str:
 
 
 def zeep_body(mt, body):
-    """An example body as zeep takes it: documents as bytes, everything else as text."""
-    import base64
+    """An example body as zeep takes it (see skp.client.for_zeep)."""
+    from skp.client import for_zeep
 
-    from skp.domain.fields import Kind
-
-    def convert(fields, data):
-        out = {}
-        for f in fields:
-            if f.name not in data:
-                continue
-            value = data[f.name]
-            items = value if f.repeated else [value]
-            if f.kind in (Kind.GROUP, Kind.CHOICE):
-                items = [convert(f.children, v) for v in items]
-            elif f.kind is Kind.DOCUMENT:
-                items = [base64.b64decode(v) for v in items]
-            out[f.name] = items if f.repeated else items[0]
-        return out
-
-    return convert(mt.fields, body)
+    return for_zeep(mt, body)
 
 
 def header(recipient, *, kenmerk=None, conversation=None, cross=None):
