@@ -144,8 +144,7 @@ class Client:
         """(metadata, body) of a message in your mailbox."""
         answer = self.call("HaalBerichtOp", BerichtId=message_id)
         metadata = answer.pop("Metadata")
-        body = next(v for v in answer.values() if v is not None)
-        return metadata, body
+        return metadata, answer.get(metadata["Berichttype"]) or {}
 
     def confirm(self, message_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.call("BevestigOntvangst", BerichtId=message_id)

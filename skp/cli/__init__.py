@@ -65,4 +65,5 @@ import skp.cli.keys  # noqa: E402
 import skp.cli.participants  # noqa: E402
 import skp.cli.pki  # noqa: E402
 import skp.cli.run  # noqa: E402
+import skp.cli.testtool  # noqa: E402
 import skp.cli.wsdl  # noqa: E402, F401
