@@ -1,13 +1,20 @@
-"""The demo participants of a development hub, with fixed ids so examples can name them."""
+"""The demo participants of a development hub, with fixed ids so examples can name them, and
+the demo conversation between them: a newcomer's first five minutes."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from skp import pki
-from skp.domain.roles import ROLE_MODULES, Role
+from skp.client import Client, Identity
+from skp.domain.calendar import AMSTERDAM
+from skp.domain.catalogue import lookup
+from skp.domain.examples import example_body
+from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.errors import NotFound
 from skp.participants import Participants, fingerprint, load_certificate
 
@@ -58,3 +65,60 @@ def add_demo(participants: Participants, certs: Path) -> list[tuple[DemoParticip
             added = True
         result.append((demo, added))
     return result
+
+
+def conversation(url: str, certs: Path, say: Callable[[str], None]) -> None:
+    """A whole Schuldregeling conversation between the demo debt service and a demo creditor
+    against the hub at ``url``, told step by step (metadata only)."""
+    module = Module.SCHULDREGELING
+    shv_demo, se_demo = CAST[0], CAST[1]
+    shv, se = (Client(url, module, Identity(certs / f"{d.slug}.pem", certs / f"{d.slug}.key",
+                                            certs / "ca.pem")) for d in (shv_demo, se_demo))
+    conversation_id, tag = str(uuid.uuid4()), uuid.uuid4().hex[:8]
+
+    def send(client: Client, code: str, body: dict[str, Any], to: DemoParticipant,
+             cross: str | None = None) -> str:
+        receipt = client.send(code, body, recipient=to.id, kenmerk=f"demo-{tag}-{code}",
+                              conversation=conversation_id, cross_reference=cross)
+        say(f"  sent {code} to {to.slug}: BerichtId {receipt['BerichtId']}, fetch before "
+            f"{receipt['UiterlijkOphalenOp'].astimezone(AMSTERDAM):%Y-%m-%d %H:%M} "
+            "(Amsterdam)")
+        return str(receipt["BerichtId"])
+
+    def receive(client: Client, who: DemoParticipant, code: str) -> tuple[dict[str, Any], Any]:
+        listing = client.list_pending(code)
+        message = next(m for m in listing["Bericht"] or []
+                       if m["ConversatieReferentienummer"] == conversation_id)
+        metadata, body = client.fetch(message["BerichtId"])
+        client.confirm(message["BerichtId"])
+        say(f"  {who.slug} fetched and confirmed {code} {metadata['BerichtId']} "
+            f"(backlog was {listing['Achterstand']}); the hub deleted its content")
+        return metadata, body
+
+    say(f"1. Ping as {shv_demo.slug}: you are {shv.ping()['Naam']}")
+    say(f"2. {shv_demo.slug} notifies creditor {se_demo.slug} and asks for the balance of "
+        "two invoices")
+    send(shv, "Kennisgeving", example_body(lookup(module, "Kennisgeving")), se_demo)
+    request = example_body(lookup(module, "Saldoverzoek"))
+    request["Vorderingen"] = [{"FactuurnummerSEVolgensSHV": f"F-{n}"} for n in (1, 2)]
+    saldoverzoek = send(shv, "Saldoverzoek", request, se_demo)
+    say(f"3. {se_demo.slug} works its mailbox")
+    receive(se, se_demo, "Kennisgeving")
+    receive(se, se_demo, "Saldoverzoek")
+    say(f"4. {se_demo.slug} answers without matching: one total amount")
+    answer = {"Datum": "2026-01-15", "Matching": "NIET_GEMATCHT",
+              "OngematchteSchulden": {"Totaalvordering": {"Referentie": "TOTAAL",
+                                                          "Bedrag": "100.00"}}}
+    send(se, "SaldoverzoekAntwoord", answer, shv_demo, cross=saldoverzoek)
+    _, reply = receive(shv, shv_demo, "SaldoverzoekAntwoord")
+    zero = [v for v in reply.get("Vorderingen") or [] if v.get("AutomatischAangevuld")]
+    say(f"  the hub added {len(zero)} zero-amount lines, one per invoice the SHV listed")
+    say(f"5. {shv_demo.slug} proposes a payment plan; {se_demo.slug} agrees")
+    voorstel = send(shv, "Betaalvoorstel", example_body(lookup(module, "Betaalvoorstel")),
+                    se_demo)
+    receive(se, se_demo, "Betaalvoorstel")
+    send(se, "BetaalvoorstelAntwoord", {"Akkoord": True}, shv_demo, cross=voorstel)
+    receive(shv, shv_demo, "BetaalvoorstelAntwoord")
+    log = shv.logbook(ConversatieReferentienummer=conversation_id)
+    say(f"6. the logbook of {shv_demo.slug} holds {len(log)} messages of this conversation: "
+        + ", ".join(f"{m['Berichttype']} ({m['Status']})" for m in reversed(log)))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import signal
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
+import requests
 
 from skp import sealing
 from skp.cli import CliError, State, cli, pass_state
@@ -109,3 +111,23 @@ def health(state: State) -> None:
     except OSError as exc:
         raise CliError(f"nothing listens on {host}:{settings.bind_port}") from exc
     click.echo("healthy")
+
+
+@cli.command("demo")
+@click.option("--url", default="https://localhost:8443", show_default=True,
+              help="The running hub.")
+@click.option("--certs", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("certs"), show_default=True,
+              help="The dev PKI with the demo participants' certificates.")
+def demo(url: str, directory: Path) -> None:
+    """Run a whole Schuldregeling conversation between demo participants, step by step."""
+    from skp.client import SkpFault
+    from skp.demo import conversation
+
+    try:
+        conversation(url, directory, click.echo)
+    except SkpFault as fault:
+        raise CliError(f"the hub refused: {fault}") from fault
+    except (OSError, requests.RequestException) as exc:
+        raise CliError(f"cannot reach the hub at {url} with the certificates in "
+                       f"{directory}: {type(exc).__name__}; is `make run` running?") from exc
