@@ -47,5 +47,5 @@ class Hub:
 
     def healthy(self) -> bool:
         """Whether the database answers."""
-        with transaction(self.sessions) as session:
+        with transaction(self.sessions, read_only=True) as session:
             return session.execute(text("SELECT 1")).scalar() == 1

@@ -158,7 +158,7 @@ class Mailbox:
             receipt = self._send(sender_id, mt, header, body)
         except sa_exc.IntegrityError:
             # A concurrent send with the same Kenmerk won the race: answer as a repeat.
-            with transaction(self._sessions) as session:
+            with transaction(self._sessions, read_only=True) as session:
                 existing = self._by_kenmerk(session, sender_id, header.kenmerk)
                 if existing is None:
                     raise
@@ -252,7 +252,7 @@ class Mailbox:
                        Message.state.in_(PENDING), Message.deadline_at > now)
         if type_code is not None:
             pending = and_(pending, Message.type_code == type_code)
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             backlog = session.scalar(select(func.count()).where(pending)) or 0
             query = select(Message).where(pending)
             if after is not None:
@@ -327,7 +327,7 @@ class Mailbox:
     def status(self, sender_id: str, *, message_id: str | None = None,
                kenmerk: str | None = None) -> MessageInfo:
         """The sender's view of one of its messages, by hub id or by its own Kenmerk."""
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             if message_id is not None:
                 message = _get(session, message_id)
             elif kenmerk is not None:
@@ -359,7 +359,7 @@ class Mailbox:
         statement = (select(Message).where(*conditions)
                      .order_by(Message.received_at.desc(), Message.id.desc())
                      .limit(max(1, min(query.limit, MAX_PAGE))))
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             return [MessageInfo.of(row) for row in session.scalars(statement)]
 
     # --- retention -----------------------------------------------------------------------

@@ -178,7 +178,7 @@ class BacklogCollector:
         query = (select(Message.recipient_id, func.count(), func.min(Message.received_at))
                  .where(Message.state.in_(_PENDING)).group_by(Message.recipient_id))
         try:
-            with transaction(self._sessions) as session:
+            with transaction(self._sessions, read_only=True) as session:
                 now = self._clock.now()
                 rows = session.execute(query).all()
         except (SkpError, sa_exc.SQLAlchemyError) as exc:

@@ -111,11 +111,11 @@ class Participants:
             return ParticipantInfo.of(row)
 
     def get(self, participant_id: str) -> ParticipantInfo:
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             return ParticipantInfo.of(_row(session, participant_id))
 
     def all(self) -> list[ParticipantInfo]:
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             rows = session.scalars(select(Participant).order_by(Participant.name))
             return [ParticipantInfo.of(row) for row in rows]
 
@@ -176,7 +176,7 @@ class Participants:
             return _cert_info(row)
 
     def certificates(self, participant_id: str | None = None) -> list[CertificateInfo]:
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             query = select(Certificate).order_by(Certificate.not_after)
             if participant_id is not None:
                 query = query.where(Certificate.participant_id == _row(session,
@@ -186,7 +186,7 @@ class Participants:
     def identify(self, fp: str) -> ParticipantInfo:
         """The active participant whose valid certificate has fingerprint ``fp``."""
         now = self._clock.now()
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             cert = session.get(Certificate, fp.lower())
             if cert is None:
                 raise AuthenticationError("this client certificate is not registered at the hub")

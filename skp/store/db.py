@@ -21,9 +21,9 @@ def is_sqlite(engine: Engine) -> bool:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the settings skp relies on.
 
-    SQLite: WAL, foreign keys on, a busy timeout, and every transaction ``BEGIN IMMEDIATE``
-    so concurrent writers queue instead of failing on a lock upgrade. PostgreSQL: pre-ping so
-    a restarted server does not hand out dead connections.
+    SQLite: WAL, foreign keys on, a busy timeout, and every writing transaction
+    ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing on a lock upgrade.
+    PostgreSQL: pre-ping so a restarted server does not hand out dead connections.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -48,7 +48,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writer takes the write lock at once, so concurrent writers queue instead of failing
+    # on a lock upgrade; a read-only transaction (skp.store.session) need not wait for it.
+    read_only = connection.get_execution_options().get("skp_read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

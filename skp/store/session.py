@@ -14,15 +14,23 @@ from skp.errors import Unavailable
 log = logging.getLogger(__name__)
 
 
+#: Execution option that marks a transaction as read-only (see skp.store.db).
+READ_ONLY = "skp_read_only"
+
+
 @contextmanager
-def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+def transaction(sessions: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
     """A session in a transaction: committed on success, rolled back on any error.
+
+    ``read_only`` lets SQLite run it beside a writer instead of queueing for the write lock.
 
     Connection failures (server gone, connection killed, SQLite busy past its timeout) raise
     :class:`Unavailable`, which callers may retry; nothing of the call was stored.
     """
     try:
         with sessions.begin() as session:
+            if read_only:
+                session.connection(execution_options={READ_ONLY: True})
             yield session
     except (OperationalError, InterfaceError) as exc:
         log.warning("database unavailable: %s", type(exc.orig).__name__)
