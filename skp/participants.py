@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from skp.clock import Clock, SystemClock
 from skp.domain.retention import validate_extension
@@ -187,7 +187,12 @@ class Participants:
         """The active participant whose valid certificate has fingerprint ``fp``."""
         now = self._clock.now()
         with transaction(self._sessions, read_only=True) as session:
-            cert = session.get(Certificate, fp.lower())
+            # One query for the certificate, its participant and the participant's modules:
+            # this runs on every request.
+            cert = session.scalars(
+                select(Certificate).where(Certificate.fingerprint == fp.lower())
+                .options(joinedload(Certificate.participant)
+                         .joinedload(Participant.modules))).unique().one_or_none()
             if cert is None:
                 raise AuthenticationError("this client certificate is not registered at the hub")
             if cert.revoked_at is not None and cert.revoked_at <= now:
