@@ -24,7 +24,7 @@ run: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check skp tests
+	$(BIN)/ruff check skp tests examples bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -2,63 +2,49 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 import requests
 
 from skp.demo import CAST
+from tests.system.serving import make_run
 
-ROOT = Path(__file__).parents[2]
 PING = (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
         b'<Ping xmlns="urn:skp:schuldregeling:2.0"><Tekst>rook</Tekst></Ping>'
         b"</soap:Body></soap:Envelope>")
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_make_run_serves_ping_to_a_demo_participant(tmp_path):
-    certs, port = tmp_path / "certs", free_port()
-    env = {**os.environ, "SKP_DATABASE_URL": f"sqlite:///{tmp_path / 'skp.sqlite3'}",
-           "SKP_KEK_FILE": str(tmp_path / "kek.json"), "SKP_BIND_PORT": str(port),
-           "SKP_TLS_CERT": str(certs / "server.pem"), "SKP_TLS_KEY": str(certs / "server.key"),
-           "SKP_TLS_CLIENT_CA": str(certs / "ca.pem"), "CERTS": str(certs)}
-    process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,  # noqa: S607
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    try:
-        output = _wait_for(process, b"skp serves", timeout=120)
-        assert b"added" in output
+    with make_run(tmp_path) as hub:
+        assert b"added" in hub.output
         session = requests.Session()
         session.trust_env = False
-        session.verify = str(certs / "ca.pem")
-        session.cert = (str(certs / "shv.pem"), str(certs / "shv.key"))
-        response = session.post(f"https://localhost:{port}/schuldregeling", data=PING,
+        session.verify = str(hub.certs / "ca.pem")
+        session.cert = (str(hub.certs / "shv.pem"), str(hub.certs / "shv.key"))
+        response = session.post(f"{hub.url}/schuldregeling", data=PING,
                                 headers={"Content-Type": "text/xml; charset=utf-8",
                                          "SOAPAction": '"Ping"'}, timeout=10)
         assert response.status_code == 200
         assert CAST[0].id.encode() in response.content
         assert b"rook" in response.content
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        process.stdout.close()
 
 
-def _wait_for(process, marker, timeout):
-    os.set_blocking(process.stdout.fileno(), False)
-    seen, deadline = b"", time.monotonic() + timeout
-    while marker not in seen:
-        assert process.poll() is None, seen.decode(errors="replace")
-        assert time.monotonic() < deadline, seen.decode(errors="replace")
-        seen += process.stdout.read() or b""
-        time.sleep(0.1)
-    return seen
+def test_demo_and_testtool_against_make_run(tmp_path):
+    skp = str(Path(sys.executable).parent / "skp")
+    with make_run(tmp_path) as hub:
+        certs = str(hub.certs)
+        demo = subprocess.run([skp, "demo", "--url", hub.url, "--certs", certs],  # noqa: S603
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "the hub added 2 zero-amount lines" in demo.stdout
+        assert "BetaalvoorstelAntwoord (confirmed)" in demo.stdout
+        report = tmp_path / "report.xml"
+        tool = subprocess.run(  # noqa: S603
+            [skp, "testtool", "run", "--url", hub.url, "--cert", f"{certs}/energie-noord.pem",
+             "--key", f"{certs}/energie-noord.key", "--ca", f"{certs}/ca.pem", "--as", "se",
+             "--report", str(report)], capture_output=True, text=True, timeout=300, check=False)
+        assert tool.returncode == 0, tool.stdout + tool.stderr
+        assert " 0 failed" in tool.stdout
+        assert b'failures="0"' in report.read_bytes()

@@ -1,0 +1,70 @@
+"""`make run` as a test starts it: on a free port, with all its state in one folder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_run_env(state: Path, port: int) -> dict[str, str]:
+    """The environment that points `make run` at ``state`` (database, KEK, certs/) and ``port``."""
+    certs = state / "certs"
+    return {**os.environ, "SKP_DATABASE_URL": f"sqlite:///{state / 'skp.sqlite3'}",
+            "SKP_KEK_FILE": str(state / "kek.json"), "SKP_BIND_PORT": str(port),
+            "SKP_PUBLIC_URL": f"https://localhost:{port}",
+            "SKP_TLS_CERT": str(certs / "server.pem"), "SKP_TLS_KEY": str(certs / "server.key"),
+            "SKP_TLS_CLIENT_CA": str(certs / "ca.pem"), "CERTS": str(certs)}
+
+
+@dataclass(frozen=True)
+class RunningHub:
+    """A hub started by `make run`: its base URL, its certs/ folder, its start-up output and
+    the file its output goes to."""
+
+    url: str
+    certs: Path
+    output: bytes
+    log: Path
+
+
+@contextlib.contextmanager
+def make_run(state: Path, *, timeout: float = 120) -> Iterator[RunningHub]:
+    """Run `make run` with its state in ``state`` until the block ends, then stop it."""
+    port, log = free_port(), state / "make-run.log"
+    # The output goes to a file, not a pipe: a pipe nobody reads would block the server.
+    with log.open("wb") as out:
+        process = subprocess.Popen(["make", "--no-print-directory", "run"],  # noqa: S607
+                                   cwd=ROOT, env=make_run_env(state, port), stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output = wait_for(process, log, b"skp serves", timeout=timeout)
+        yield RunningHub(f"https://localhost:{port}", state / "certs", output, log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def wait_for(process, log: Path, marker: bytes, timeout: float) -> bytes:
+    """The output in ``log`` once it shows ``marker``; fails if the process exits or
+    ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    while marker not in (seen := log.read_bytes()):
+        assert process.poll() is None, seen.decode(errors="replace")
+        assert time.monotonic() < deadline, seen.decode(errors="replace")
+        time.sleep(0.1)
+    return seen

@@ -1,0 +1,126 @@
+"""The integrator samples in examples/ against a hub started by `make run`.
+
+Each sample pings as the demo debt service, sends a Kennisgeving to a demo creditor, and as
+that creditor lists, fetches and confirms it, printing one ``step: key=value ...`` line per
+step. The Python sample always runs. The PHP and Node.js samples need ``php`` with the soap
+extension and ``node``/``npm``: without them they are skipped, except when ``CI`` is set,
+where they fail (.ci/run installs them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from skp.demo import CAST
+from tests.system.serving import ROOT, make_run
+
+EXAMPLES = ROOT / "examples"
+SHV = next(demo.id for demo in CAST if demo.slug == "shv")
+STEPS = ["ping", "sent", "listed", "fetched", "confirmed"]
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    with make_run(tmp_path_factory.mktemp("samples-hub")) as running:
+        yield running
+
+
+def require(available: bool, what: str) -> None:
+    """Skip without ``what``; in CI, where .ci/run installs it, fail instead."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing and CI is set: .ci/run should have installed it")
+    pytest.skip(f"{what} is missing")
+
+
+def _php_has_soap() -> bool:
+    if shutil.which("php") is None:
+        return False
+    modules = subprocess.run(["php", "-m"], capture_output=True, text=True,  # noqa: S607
+                             check=False).stdout
+    return "soap" in modules.lower().split()
+
+
+def python_sample():
+    return [sys.executable, "client.py"]
+
+
+def php_sample():
+    require(_php_has_soap(), "php with the soap extension (apt-get install php-cli php-soap)")
+    return ["php", "client.php"]
+
+
+def node_sample():
+    directory = EXAMPLES / "node"
+    require(shutil.which("node") is not None, "node (apt-get install nodejs npm)")
+    if not (directory / "node_modules" / "soap").is_dir():
+        require(shutil.which("npm") is not None, "npm (apt-get install npm)")
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=directory,  # noqa: S607
+                       check=True, capture_output=True, timeout=300)
+    return ["node", "client.js"]
+
+
+@pytest.mark.parametrize(("folder", "command"), [
+    ("python", python_sample), ("php", php_sample), ("node", node_sample)])
+def test_sample_sends_and_receives_a_kennisgeving(hub, folder, command):
+    # The hub's URL as argument, the certificates through SKP_CERTS (docs/integrators.md).
+    result = subprocess.run([*command(), hub.url], cwd=EXAMPLES / folder,  # noqa: S603
+                            env={**os.environ, "SKP_CERTS": str(hub.certs)},
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    steps = _steps(result.stdout)
+    assert list(steps) == STEPS, result.stdout
+
+    assert steps["ping"] == {"DeelnemerId": SHV, "Rol": "SHV_FASE2"}
+    sent, listed = steps["sent"], steps["listed"]
+    assert sent.pop("UiterlijkOphalenOp")
+    assert sent.pop("Kenmerk").startswith("SAMPLE-")
+    message_id = sent["BerichtId"]
+    assert sent == {"BerichtId": message_id, "Herhaald": "false"}
+    assert int(listed.pop("Achterstand")) >= 1
+    assert listed == {"BerichtId": message_id, "Berichttype": "Kennisgeving", "Status": "queued"}
+    assert steps["fetched"] == {"BerichtId": message_id, "Berichttype": "Kennisgeving",
+                                "Status": "fetched", "Afzender": SHV}
+    assert steps["confirmed"] == {"BerichtId": message_id, "Status": "confirmed"}
+    # Metadata only: none of the body's names reaches the output.
+    assert "Voorbeeld" not in result.stdout
+    assert "Schuldhulp" not in result.stdout
+
+
+def test_samples_use_a_fresh_kenmerk_and_conversation_each_run(hub):
+    """Two runs are two messages: a fixed Kenmerk would return the first receipt again."""
+    runs = [subprocess.run([*python_sample(), hub.url], cwd=EXAMPLES / "python",  # noqa: S603
+                           env={**os.environ, "SKP_CERTS": str(hub.certs)},
+                           capture_output=True, text=True, timeout=120, check=True)
+            for _ in range(2)]
+    first, second = (_steps(run.stdout)["sent"] for run in runs)
+    assert first["Kenmerk"] != second["Kenmerk"]
+    assert first["BerichtId"] != second["BerichtId"]
+
+
+def test_sample_exits_non_zero_when_a_step_fails(hub, tmp_path):
+    """A CA that did not sign the hub's certificate: the TLS handshake fails, so does the run."""
+    certs = tmp_path / "certs"
+    shutil.copytree(hub.certs, certs)
+    (certs / "ca.pem").write_bytes((hub.certs / "shv.pem").read_bytes())
+    result = subprocess.run([*python_sample(), hub.url], cwd=EXAMPLES / "python",  # noqa: S603
+                            env={**os.environ, "SKP_CERTS": str(certs)},
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert "ping:" not in result.stdout
+    assert "error:" in result.stderr
+
+
+def _steps(stdout: str) -> dict[str, dict[str, str]]:
+    """``step: key=value key=value`` lines as {step: {key: value}}, in order."""
+    steps = {}
+    for line in stdout.splitlines():
+        step, _, rest = line.partition(": ")
+        steps[step] = dict(pair.split("=", 1) for pair in rest.split())
+    return steps
