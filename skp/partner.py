@@ -19,8 +19,8 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from dataclasses import dataclass
 
+from skp.demo import DemoParticipant
 from skp.domain import matching
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
@@ -31,19 +31,10 @@ from skp.mailbox import Delivery, Mailbox, MessageInfo
 from skp.participants import Participants
 
 log = logging.getLogger(__name__)
-_NAMESPACE = uuid.UUID("0f6b1c3a-2d4e-4f5a-8b9c-7d1e2f3a4b5c")
 
 
-@dataclass(frozen=True)
-class Partner:
-    slug: str
-    name: str
-    role: Role
-
-    @property
-    def id(self) -> str:
-        return str(uuid.uuid5(_NAMESPACE, self.slug))
-
+#: A built-in participant with a fixed id (the same kind of record as the demo cast).
+Partner = DemoParticipant
 
 SE = Partner("testpartner-se", "Testpartner schuldeiser", Role.SE)
 WSK = Partner("testpartner-wsk", "Testpartner Waarborgfonds", Role.WSK)

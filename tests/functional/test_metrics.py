@@ -6,36 +6,19 @@ import datetime as dt
 from urllib.parse import quote
 
 import pytest
-import trustme
 from prometheus_client.parser import text_string_to_metric_families
 
 from skp.clock import FrozenClock
-from skp.config import Settings
 from skp.domain.roles import Module
-from skp.hub import Hub
 from skp.metrics import Metrics
-from skp.server import HubApp
 from skp.store.db import make_engine, make_sessions
-from tests.helpers import PING, PROXY, send
+from tests.helpers import PING, send
 from tests.helpers import wsgi_call as call
 
 MODULE = Module.SCHULDREGELING
 TYPE = "Kennisgeving"  # SHV fase 2 -> SE
 #: Text sent in bodies and headers that must never show up in the metrics.
 CANARY = "Kanarie Zwaluwstaart Pimpelmees"
-
-
-@pytest.fixture(scope="module")
-def ca():
-    return trustme.CA()
-
-
-@pytest.fixture
-def app(engine, sessions, keyring, clock, ca, tmp_path):
-    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
-    settings = Settings(tls_client_ca=tmp_path / "ca.pem", trusted_proxies=(PROXY,),
-                        metrics_clients=(f"{PROXY}/32",))
-    return HubApp(Hub.build(settings, engine=engine, keyring=keyring, clock=clock))
 
 
 @pytest.fixture

@@ -8,26 +8,11 @@ from urllib.parse import quote
 import pytest
 import trustme
 
-from skp.config import Settings
 from skp.domain.roles import ROLE_MODULES, Role
-from skp.hub import Hub
-from skp.server import HubApp
-from tests.helpers import PING, PROXY
+from tests.helpers import PING
 from tests.helpers import wsgi_call as call
 
 SECRET = "secret content Jansen 123456782"
-
-
-@pytest.fixture(scope="module")
-def ca():
-    return trustme.CA()
-
-
-@pytest.fixture
-def app(engine, sessions, keyring, clock, ca, tmp_path):
-    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
-    settings = Settings(tls_client_ca=tmp_path / "ca.pem", trusted_proxies=(PROXY,))
-    return HubApp(Hub.build(settings, engine=engine, keyring=keyring, clock=clock))
 
 
 @pytest.fixture
