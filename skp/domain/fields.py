@@ -40,13 +40,6 @@ class Field:
     pattern: str | None = None
     hub_only: bool = False
 
-    def child(self, name: str) -> Field:
-        """The nested field called ``name``."""
-        for candidate in self.children:
-            if candidate.name == name:
-                return candidate
-        raise KeyError(name)
-
 
 def text(name: str, *, required: bool = True, max_length: int = 200,
          pattern: str | None = None, repeated: bool = False) -> Field:
