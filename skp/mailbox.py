@@ -383,7 +383,8 @@ class Mailbox:
             s, Message.id, and_(Message.received_at <= horizon,
                                 Message.state.not_in(PENDING)), size))
         result = PurgeResult(expired, contexts, metadata)
-        log.info("purge expired=%d contexts=%d metadata=%d", *_counts(result))
+        log.info("purge expired=%d contexts=%d metadata=%d", result.expired, result.contexts,
+                 result.metadata)
         return result
 
     def _in_batches(self, size: int, max_batches: int, batch: Callable[[Session], Sequence[T]],
@@ -525,7 +526,3 @@ def _get(session: Session, message_id: str, *, lock: bool = False) -> Message | 
     except (ValueError, TypeError, AttributeError):
         return None
     return session.get(Message, key, with_for_update=lock)
-
-
-def _counts(result: PurgeResult) -> tuple[int, int, int]:
-    return result.expired, result.contexts, result.metadata
