@@ -1,4 +1,4 @@
-"""The one XML parse policy for input: no DTD, no entities, no network, bounded size.
+"""The one XML parse policy for input: UTF-8, no DTD, no entities, no network.
 
 Every parser that touches bytes from outside goes through :func:`parse`; a document with a
 DOCTYPE is refused before lxml sees it, so entity expansion (billion laughs, quadratic blow-up)
@@ -29,6 +29,9 @@ def parse(data: bytes) -> etree._Element:
         root = etree.fromstring(data, parser())
     except etree.XMLSyntaxError as exc:
         raise SchemaInvalid(f"the request is not well-formed XML (line {exc.lineno})") from exc
-    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]  # stale stubs
+    info = root.getroottree().docinfo
+    if info.doctype:  # type: ignore[union-attr]  # stale stubs
         raise SchemaInvalid("a document type declaration (DTD) is not allowed")
+    if (info.encoding or "").upper() != "UTF-8":
+        raise SchemaInvalid("send the request in UTF-8")
     return root

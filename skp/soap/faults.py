@@ -28,6 +28,7 @@ _SPYNE_FAULTS: dict[str, tuple[str, str]] = {
                                 "the service has no such operation; see its WSDL"),
     "Client.MethodNotFound": ("Client.UnknownOperation",
                               "the service has no such operation; see its WSDL"),
+    "Client.SoapError": ("Client.SchemaInvalid", "the request is not a SOAP 1.1 envelope"),
     "Client.RequestTooLong": ("Client.TooLarge", "the request is larger than the maximum"),
     "Client.RequestNotAllowed": ("Client.SchemaInvalid",
                                  "send a SOAP request with POST and Content-Type text/xml"),

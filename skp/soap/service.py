@@ -24,6 +24,7 @@ from skp.hub import Hub
 from skp.mailbox import LogQuery, MessageInfo
 from skp.participants import ParticipantInfo
 from skp.soap.convert import from_body, to_body
+from skp.soap.faults import SOAP_ENV as SOAP11_ENV
 from skp.soap.faults import SkpFault, UnexpectedFault
 from skp.soap.types import ModuleTypes, optional, required
 
@@ -50,9 +51,15 @@ class HubSoap11(Soap11):  # type: ignore[misc]  # spyne has no type information
         if ctx.transport.get_request_method() != "POST":
             raise SkpFault(SchemaInvalid("send a SOAP request with POST"))
         try:
-            ctx.in_document = (xmlsafe.parse(b"".join(ctx.in_string)), {})
+            root = xmlsafe.parse(b"".join(ctx.in_string))
         except SkpError as exc:
             raise SkpFault(exc) from exc
+        envelope = root.tag == f"{{{SOAP11_ENV}}}Envelope"
+        body = root.find(f"{{{SOAP11_ENV}}}Body") if envelope else None
+        if body is None or len(body) != 1:
+            raise SkpFault(SchemaInvalid("send a SOAP 1.1 Envelope whose Body holds exactly one "
+                                         "operation"))
+        ctx.in_document = (root, {})
 
     def _validate(self, payload: Any) -> None:
         schema = self.validation_schema
