@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import io
 import os
 import platform
 import re
 import socket
 import ssl
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -34,11 +32,12 @@ from typing import Any
 
 import cheroot
 import requests
-import trustme
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
+from harness import Clients, Pki, make_pki, out, wsgi_environ
 
 from skp import tls
+from skp.client import session_for
 from skp.config import Settings
 from skp.domain.roles import ROLE_MODULES, Role
 from skp.hub import Hub
@@ -52,11 +51,6 @@ PING = (b'<?xml version="1.0" encoding="utf-8"?>\n'
         b"<sr:Ping><sr:Tekst>bench</sr:Tekst></sr:Ping></soapenv:Body></soapenv:Envelope>")
 HEADERS = {"SOAPAction": '"Ping"', "Content-Type": "text/xml; charset=utf-8"}
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-def out(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 class Counting:
@@ -92,11 +86,7 @@ def bare_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
 
 def ping_environ(pem: str, **extra: Any) -> dict[str, Any]:
     """The WSGI environ cheroot builds for a Ping over mutual TLS (the part skp reads)."""
-    return {"REQUEST_METHOD": "POST", "PATH_INFO": "/schuldregeling", "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "0", "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "https", "REMOTE_ADDR": "127.0.0.1", "SSL_CLIENT_CERT": pem,
-            "CONTENT_TYPE": HEADERS["Content-Type"], "HTTP_SOAPACTION": HEADERS["SOAPAction"],
-            "CONTENT_LENGTH": str(len(PING)), "wsgi.input": io.BytesIO(PING), **extra}
+    return wsgi_environ(pem, "/schuldregeling", "Ping", PING, **extra)
 
 
 def app_cost(hub: Hub, pem: str, seconds: float = 1.0) -> None:
@@ -135,40 +125,24 @@ def running(server: wsgi.Server) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def session(pki: dict[str, Path]) -> requests.Session:
-    s = requests.Session()
-    s.trust_env = False  # never the environment's REQUESTS_CA_BUNDLE (design.md §11)
-    s.verify = str(pki["ca"])
-    s.cert = (str(pki["cert"]), str(pki["key"]))
-    return s
+def session(pki: Pki) -> requests.Session:
+    """The bench participant's keep-alive session; trust_env off (design.md §11)."""
+    return session_for(pki.identity("client"))
 
 
-def load(url: str, pki: dict[str, Path], clients: int, seconds: float
+def load(url: str, pki: Pki, clients: int, seconds: float
          ) -> tuple[float, list[float], int]:
     """``clients`` threads post Ping for ``seconds``: (requests/s, latencies in s, non-200s)."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
-    start = threading.Barrier(clients + 1)
 
-    def client(i: int) -> None:
-        with session(pki) as s:
-            s.post(url, data=PING, headers=HEADERS, timeout=10)  # connect before the clock
-            start.wait()
-            end = time.perf_counter() + seconds
-            while (began := time.perf_counter()) < end:
-                answer = s.post(url, data=PING, headers=HEADERS, timeout=10)
-                latencies[i].append(time.perf_counter() - began)
-                errors[i] += answer.status_code != 200
+    def ping(s: requests.Session, _: int) -> dict[str, float]:
+        began = time.perf_counter()
+        answer = s.post(url, data=PING, headers=HEADERS, timeout=10)
+        if answer.status_code != 200:
+            raise RuntimeError(f"HTTP {answer.status_code}")
+        return {"Ping": time.perf_counter() - began}
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    flat = [x for per in latencies for x in per]
-    return len(flat) / (time.perf_counter() - began), flat, sum(errors)
+    result = Clients(clients, lambda _: session(pki), ping, lambda s: s.close()).drive(seconds)
+    return result.steps_per_second, result.latencies.get("Ping", []), result.errors
 
 
 def without_certificate(port: int, ca: Path) -> str:
@@ -184,7 +158,7 @@ def without_certificate(port: int, ca: Path) -> str:
     return f"NOT refused: the server answered {answer[:32]!r}"
 
 
-def measure(name: str, server: wsgi.Server, counter: Counting, pki: dict[str, Path],
+def measure(name: str, server: wsgi.Server, counter: Counting, pki: Pki,
             args: argparse.Namespace) -> str:
     """Probe the three requirements, load the server, print the figures; return the text of
     the first answer."""
@@ -193,10 +167,10 @@ def measure(name: str, server: wsgi.Server, counter: Counting, pki: dict[str, Pa
         url = f"{base}/schuldregeling"
         with session(pki) as s:
             first = s.post(url, data=PING, headers=HEADERS, timeout=10).text
-        refused = without_certificate(server.bind_addr[1], pki["ca"])
+        refused = without_certificate(server.bind_addr[1], pki.ca)
         leaked = counter.requests - 1  # requests the certificate-less client got into the app
         rate, lat, errors = load(url, pki, args.clients, args.seconds)
-    got, pem = counter.peer_cert, pki["cert"].read_text()
+    got, pem = counter.peer_cert, pki.pem("client").decode()
     same = got is not None and ssl.PEM_cert_to_DER_cert(got) == ssl.PEM_cert_to_DER_cert(pem)
     reasons = {m for msg in counter.messages for m in re.findall(r"\[SSL: (\w+)\]", msg)}
     q = statistics.quantiles(lat, n=100)
@@ -209,23 +183,18 @@ def measure(name: str, server: wsgi.Server, counter: Counting, pki: dict[str, Pa
     return first
 
 
-def build_hub(d: Path) -> tuple[Hub, dict[str, Path], str]:
+def build_hub(d: Path) -> tuple[Hub, Pki, str]:
     """A throwaway PKI in ``d`` and a hub on a SQLite file there with one SHV_FASE2 caller."""
-    ca = trustme.CA(organization_name="skp bench CA")
-    ca.cert_pem.write_to_path(d / "ca.pem")
-    for name, leaf in (("server", ca.issue_cert("localhost", "127.0.0.1")),
-                       ("client", ca.issue_cert("bench.skp.test", common_name="bench"))):
-        leaf.cert_chain_pems[0].write_to_path(d / f"{name}.pem")
-        leaf.private_key_pem.write_to_path(d / f"{name}.key")
-    settings = Settings(tls_cert=d / "server.pem", tls_key=d / "server.key",
-                        tls_client_ca=d / "ca.pem")
+    pki = make_pki(d, ["client"])
+    settings = Settings(tls_cert=pki.server_cert, tls_key=pki.server_key,
+                        tls_client_ca=pki.ca)
     engine = make_engine(f"sqlite:///{d / 'skp.sqlite3'}")
     migrate(engine)
     hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate())
     me = hub.participants.add(name="Bench SHV", role=Role.SHV_FASE2,
                               modules=ROLE_MODULES[Role.SHV_FASE2])
-    hub.participants.add_certificate(me.id, (d / "client.pem").read_bytes())
-    return hub, {"ca": d / "ca.pem", "cert": d / "client.pem", "key": d / "client.key"}, me.id
+    hub.participants.add_certificate(me.id, pki.pem("client"))
+    return hub, pki, me.id
 
 
 def main() -> None:
@@ -239,7 +208,7 @@ def main() -> None:
         out(f"cheroot {cheroot.__version__}, {settings.server_threads} server threads, "
             f"Python {platform.python_version()}, {os.cpu_count()} CPUs, SQLite, "
             f"clients in the same process")
-        app_cost(hub, pki["cert"].read_text())
+        app_cost(hub, pki.pem("client").decode())
 
         skp_server = make_server(hub, port=0)
         skp_server.wsgi_app = counter = Counting(skp_server.wsgi_app)

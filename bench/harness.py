@@ -1,0 +1,332 @@
+"""What the benchmarks share: output, a throwaway PKI, databases, the hub server in a
+subprocess, keep-alive clients and percentiles.
+
+Every loop here is bounded in count and in time, and all traffic goes to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import requests
+import trustme
+from sqlalchemy import text
+
+from skp import sealing
+from skp.client import Identity, session_for
+from skp.config import Settings
+from skp.hub import Hub
+from skp.store.db import make_engine, migrate
+
+T = TypeVar("T")
+
+#: The PostgreSQL database the benchmarks make a schema of their own in (as the tests do).
+PG_URL = os.environ.get("SKP_BENCH_POSTGRES_URL",
+                        os.environ.get("SKP_TEST_POSTGRES_URL",
+                                       "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that servers are stopped and schemas dropped."""
+
+    def leave(*_: object) -> None:
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, leave)
+
+
+def out(line: str = "") -> None:
+    """One line of output, flushed at once (bench/ prints nothing through ``print``)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def quantile(values: Iterable[float], q: int) -> float:
+    """The ``q``-th percentile (1..99) of ``values``; 0 for fewer than two values."""
+    data = sorted(values)
+    if len(data) < 2:
+        return data[0] if data else 0.0
+    return statistics.quantiles(data, n=100, method="inclusive")[q - 1]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+# --- PKI -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pki:
+    """A throwaway CA in ``directory``: the server's certificate and one per client name."""
+
+    directory: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.directory / "ca.pem"
+
+    @property
+    def server_cert(self) -> Path:
+        return self.directory / "server.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.directory / "server.key"
+
+    def identity(self, name: str) -> Identity:
+        return Identity(self.directory / f"{name}.pem", self.directory / f"{name}.key", self.ca)
+
+    def pem(self, name: str) -> bytes:
+        return (self.directory / f"{name}.pem").read_bytes()
+
+
+def make_pki(directory: Path, names: Iterable[str]) -> Pki:
+    """A CA (trustme) with a server certificate for 127.0.0.1 and a client one per name."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA(organization_name="skp bench CA")
+    ca.cert_pem.write_to_path(directory / "ca.pem")
+    leaves = [("server", ca.issue_cert("localhost", "127.0.0.1"))]
+    leaves += [(name, ca.issue_cert(f"{name}.bench.skp.test", common_name=name))
+               for name in names]
+    for name, leaf in leaves:
+        leaf.cert_chain_pems[0].write_to_path(directory / f"{name}.pem")
+        leaf.private_key_pem.write_to_path(directory / f"{name}.key")
+    return Pki(directory)
+
+
+def session(identity: Identity) -> requests.Session:
+    """A keep-alive session with the client certificate; trusts only the bench CA."""
+    return session_for(identity)  # trust_env off: REQUESTS_CA_BUNDLE is set here (design §11)
+
+
+# --- databases -----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def postgres_schema(purpose: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema of this run's own, dropped afterwards."""
+    schema = f"skp_bench_{purpose}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def bench_settings(database_url: str, directory: Path, pki: Pki, **overrides: object
+                   ) -> Settings:
+    """Settings of a bench hub: its database, KEK file and TLS files; the rest default."""
+    values: dict[str, object] = {
+        "database_url": database_url, "kek_file": directory / "kek.json",
+        "tls_cert": pki.server_cert, "tls_key": pki.server_key, "tls_client_ca": pki.ca,
+        **overrides}
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def build_hub(settings: Settings, **hub: object) -> Hub:
+    """Migrate the database of ``settings``, create its KEK file if missing, build a hub."""
+    engine = make_engine(settings.database_url, **(
+        {} if settings.database_url.startswith("sqlite") else {"pool_size": 10}))
+    migrate(engine)
+    keyring = (sealing.load_keyring(settings.kek_file) if settings.kek_file.exists()
+               else sealing.create_keyring_file(settings.kek_file))
+    return Hub.build(settings, engine=engine, keyring=keyring, **hub)  # type: ignore[arg-type]
+
+
+# --- the WSGI app in this process ---------------------------------------------------------
+
+def wsgi_environ(pem: str, path: str, operation: str, body: bytes, **extra: object
+                 ) -> dict[str, object]:
+    """The WSGI environ cheroot builds for a SOAP call over mutual TLS (the part skp reads)."""
+    return {"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "0", "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "https", "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "1",
+            "SSL_CLIENT_CERT": pem, "CONTENT_TYPE": "text/xml; charset=utf-8",
+            "HTTP_SOAPACTION": f'"{operation}"', "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body), **extra}
+
+
+# --- the server in a subprocess -------------------------------------------------------------
+
+def server_environment(settings: Settings) -> dict[str, str]:
+    """The SKP_* variables that make `skp serve` run with ``settings``."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SKP_")},
+        "SKP_ENVIRONMENT": "production",  # JSON request log, as a production hub writes it
+        "SKP_DATABASE_URL": settings.database_url, "SKP_KEK_FILE": str(settings.kek_file),
+        "SKP_TLS_CERT": str(settings.tls_cert), "SKP_TLS_KEY": str(settings.tls_key),
+        "SKP_TLS_CLIENT_CA": str(settings.tls_client_ca), "SKP_BIND_HOST": "127.0.0.1",
+        "SKP_SERVER_THREADS": str(settings.server_threads),
+        "SKP_PURGE_INTERVAL": "86400",  # no purge during a measurement
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@dataclass
+class Server:
+    """`skp serve` running in a subprocess."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def memory(self) -> dict[str, int]:
+        """VmRSS and VmHWM (peak RSS) of the server process, in bytes."""
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        return {key: int(value) * 1024 for key, value in
+                re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.MULTILINE)}
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def serving(settings: Settings, directory: Path, *, prelude: str = "",
+            env: Mapping[str, str] | None = None, timeout: float = 60) -> Iterator[Server]:
+    """Run `skp serve --port 0` with ``settings`` until the block ends; output in a file.
+
+    ``prelude`` (Python source) runs in the server process before the CLI, and ``env`` adds
+    to its environment: for trying out a change without editing skp (bench/whatif.py).
+    """
+    log = directory / f"serve-{uuid.uuid4().hex[:6]}.log"
+    command = [str(Path(sys.executable).with_name("skp"))]
+    if prelude:
+        command = [sys.executable, "-c", f"{prelude}\nfrom skp.cli import main\nmain()"]
+    with log.open("wb") as sink:
+        process = subprocess.Popen([*command, "serve", "--port", "0"],  # noqa: S603 - our CLI
+                                   env={**server_environment(settings), **(env or {})},
+                                   stdout=sink, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not (found := re.search(rb"skp serves (https://[\d.]+:\d+)", log.read_bytes())):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("skp serve did not start:\n" + log.read_text()[-3000:])
+            time.sleep(0.05)
+        yield Server(process, found.group(1).decode(), log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+# --- keep-alive clients ---------------------------------------------------------------------
+
+@dataclass
+class Load:
+    """What ``drive`` measured: steps done, the time they took, latencies by operation."""
+
+    seconds: float
+    steps: int = 0
+    ops: int = 0
+    errors: int = 0
+    first_error: str | None = None
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds else 0.0
+
+    @property
+    def ops_per_second(self) -> float:
+        return self.ops / self.seconds if self.seconds else 0.0
+
+    def summary(self, name: str) -> str:
+        values = self.latencies.get(name, [])
+        return f"{name} p50 {ms(quantile(values, 50))}, p99 {ms(quantile(values, 99))}"
+
+
+#: One step of a client: does its requests, returns each operation's latency in seconds.
+Step = Callable[[T, int], Mapping[str, float]]
+
+
+@dataclass(frozen=True)
+class Clients(Generic[T]):
+    """``count`` client threads, each with the state ``setup(i)`` returns and ``step`` runs."""
+
+    count: int
+    setup: Callable[[int], T]
+    step: Step[T]
+    teardown: Callable[[T], None] = lambda _: None
+
+    def drive(self, seconds: float, *, max_steps: int = 1_000_000) -> Load:
+        """Run ``step`` in every thread for ``seconds`` (at most ``max_steps`` each, after one
+        untimed warm-up step); the steps done and their latencies."""
+        results = [Load(0.0) for _ in range(self.count)]
+        end = [0.0]
+        start = threading.Barrier(self.count + 1, timeout=120, action=lambda: end.__setitem__(
+            0, time.perf_counter() + seconds))
+
+        def run(i: int) -> None:
+            result = results[i]
+            try:
+                state = self.setup(i)
+                self.step(state, 0)  # connect and warm up before the clock
+            except Exception:
+                start.abort()  # the others and the caller see BrokenBarrierError
+                raise
+            try:
+                start.wait()
+                serial = 1
+                while time.perf_counter() < end[0] and serial <= max_steps:
+                    try:
+                        latencies = self.step(state, serial)
+                    except Exception as exc:
+                        result.errors += 1
+                        result.first_error = result.first_error or "".join(
+                            traceback.format_exception_only(exc)).strip()
+                        if result.errors > 100:
+                            return
+                    else:
+                        result.steps += 1
+                        result.ops += len(latencies)
+                        for name, value in latencies.items():
+                            result.latencies.setdefault(name, []).append(value)
+                    serial += 1
+            finally:
+                self.teardown(state)
+
+        threads = [threading.Thread(target=run, args=(i,), daemon=True)
+                   for i in range(self.count)]
+        for thread in threads:
+            thread.start()
+        start.wait()
+        began = end[0] - seconds
+        for thread in threads:
+            thread.join(timeout=seconds + 120)
+        total = Load(time.perf_counter() - began)
+        for result in results:
+            total.steps += result.steps
+            total.ops += result.ops
+            total.errors += result.errors
+            total.first_error = total.first_error or result.first_error
+            for name, values in result.latencies.items():
+                total.latencies.setdefault(name, []).extend(values)
+        return total

@@ -1,0 +1,476 @@
+"""The hub's figures from one run on this machine (docs/performance.md explains them).
+
+Run: ``.venv/bin/python bench/run.py`` (about 8 minutes; ``--quick`` about 3).
+
+1. Traffic over mutual TLS against ``skp serve`` in a subprocess, on PostgreSQL and on SQLite,
+   from keep-alive clients (threads of this process, one ``requests.Session`` each): SOAP
+   ``Ping`` (the framework ceiling), then send -> list -> fetch -> confirm cycles of a
+   Kennisgeving (four operations each), and the ratio of mailbox operations to Pings.
+2. The server's memory while it takes and hands out one message of about 4 MB.
+3. On PostgreSQL, in this process through the Mailbox service: fetch and list latency with
+   1 000 and with 1 000 000 messages queued for one recipient (rows sealed one by one and
+   written with COPY), then the purge of them all once their deadline has passed, in a fresh
+   process whose peak RSS is read.
+
+Traffic goes only to 127.0.0.1; every loop is bounded in count and time. The figures are
+printed; nothing is written outside a temporary directory (and, with ``--profile``, the
+py-spy output there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import multiprocessing
+import os
+import platform
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import backlog
+import cheroot
+import spy
+import traffic
+from envelopes import CONVERSATION, KENMERK, MESSAGE_ID, RECIPIENT, Envelopes, message_ids
+from harness import (
+    Load,
+    Pki,
+    Server,
+    bench_settings,
+    build_hub,
+    make_pki,
+    ms,
+    out,
+    postgres_schema,
+    quantile,
+    serving,
+    session,
+    stop_on_sigterm,
+    wsgi_environ,
+)
+from sqlalchemy import event, text
+
+from skp.clock import FrozenClock
+from skp.config import Settings
+from skp.domain.catalogue import lookup
+from skp.domain.examples import example_body
+from skp.domain.roles import ROLE_MODULES, Module, Role
+from skp.mailbox import Mailbox
+from skp.sealing import MemoryKeyRing
+from skp.server import HubApp
+from skp.store.db import make_engine, make_sessions
+
+#: Monday 23 November 2026, 10:00 in Amsterdam: when the backlog's messages arrive.
+RECEIVED = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+MB = 1_000_000
+PARTS = ("postgresql", "sqlite", "backlog")
+
+
+# --- 1. traffic -----------------------------------------------------------------------------
+
+def traffic_figures(name: str, url: str, tmp: Path, pki: Pki, args: argparse.Namespace
+                    ) -> None:
+    """Ping and mailbox cycles against one database; the ratio line."""
+    directory = tmp / name
+    directory.mkdir()
+    settings = bench_settings(url, directory, pki)
+    hub = build_hub(settings)
+    ids = traffic.register(hub, pki)
+    app_costs(name, hub, pki, ids)
+    hub.engine.dispose()
+    with serving(settings, directory) as server:
+        ping = loaded(server, traffic.ping_clients(server.url, pki, args.clients).drive,
+                      args.seconds)
+        out(f"[{name}] Ping: {ping.load.steps_per_second:.0f} req/s ({args.clients} clients, "
+            f"{args.seconds:g} s), {ping.load.summary('Ping')}, server CPU "
+            f"{ping.cpu_per(ping.load.steps)} per request ({ping.busy:.0%} of a core), "
+            f"{ping.load.errors} errors{ping.error}")
+        cycle = traffic.Cycle.of(server.url, pki, ids)
+        mail = loaded(server, cycle.clients(args.clients).drive, args.seconds)
+        load = mail.load
+        out(f"[{name}] mailbox: {load.steps_per_second:.1f} cycles/s = "
+            f"{load.ops_per_second:.0f} operations/s ({args.clients} clients, "
+            f"{args.seconds:g} s), server CPU {mail.cpu_per(load.ops)} per operation "
+            f"({mail.busy:.0%} of a core), {load.errors} errors{mail.error}")
+        out(f"[{name}]   " + "; ".join(load.summary(op) for op in
+                                        ("send", "list", "fetch", "confirm")))
+        ratio = load.ops_per_second / ping.load.steps_per_second
+        out(f"ratio ops/ping: {ratio:.2f} ({name})")
+        if args.profile and name == "postgresql":
+            profile(server, cycle, tmp, args)
+    if name == "postgresql":
+        big_message(settings, pki, ids, directory)
+
+
+def app_costs(name: str, hub: Any, pki: Pki, ids: dict[str, str], seconds: float = 4.0
+              ) -> None:
+    """CPU time per request inside the WSGI app alone (this process, one thread, no server,
+    no TLS): Ping and the four operations of the mailbox cycle, medians."""
+    app, envelopes = HubApp(hub), Envelopes(Module.SCHULDREGELING)
+    shv, se = pki.pem("shv").decode(), pki.pem("se0").decode()
+    ping, listing, fetch, confirm = (envelopes.ping(), envelopes.listing(), envelopes.fetch(),
+                                     envelopes.confirm())
+    send = envelopes.send("Kennisgeving", example_body(lookup(Module.SCHULDREGELING,
+                                                             "Kennisgeving"))).replace(
+        RECIPIENT.encode(), ids["se0"].encode())
+    cpu: dict[str, list[float]] = {op: [] for op in ("Ping", "send", "list", "fetch",
+                                                     "confirm")}
+    statements: Counter[str] = Counter()
+    current = ["Ping"]
+
+    def count(*_: Any) -> None:
+        statements[current[0]] += 1
+
+    def call(label: str, pem: str, operation: str, body: bytes) -> bytes:
+        current[0] = label
+        began = time.process_time()
+        answer = b"".join(app(wsgi_environ(pem, "/schuldregeling", operation, body),
+                              lambda *_: None))
+        cpu[label].append(time.process_time() - began)
+        return answer
+
+    event.listen(hub.engine, "before_cursor_execute", count)
+
+    deadline, tag = time.monotonic() + seconds, uuid.uuid4().hex[:8]
+    for n in range(5000):
+        if time.monotonic() > deadline and n > 20:
+            break
+        call("Ping", shv, "Ping", ping)
+        sent = message_ids(call("send", shv, "VerstuurKennisgeving", send.replace(
+            KENMERK.encode(), f"app-{tag}-{n}".encode())))[0]
+        call("list", se, "Berichtenlijst", listing)
+        call("fetch", se, "HaalBerichtOp", fetch.replace(MESSAGE_ID.encode(), sent.encode()))
+        call("confirm", se, "BevestigOntvangst", confirm.replace(MESSAGE_ID.encode(),
+                                                                  sent.encode()))
+    event.remove(hub.engine, "before_cursor_execute", count)
+    median = {op: statistics.median(values[5:]) for op, values in cpu.items()}
+    cycle = sum(median.values()) - median["Ping"]
+    out(f"[{name}] app CPU per request (this process, 1 thread, no server, no TLS; median of "
+        f"{len(cpu['Ping']) - 5}): " + ", ".join(
+            f"{op} {v * 1000:.2f} ms ({statements[op] / len(cpu[op]):.0f} SQL)"
+            for op, v in median.items())
+        + f"; a cycle's 4 operations = {cycle / median['Ping']:.1f} Pings")
+
+
+class Measured:
+    """A load with the server's CPU time over it."""
+
+    def __init__(self, load: Load, cpu: float) -> None:
+        self.load, self.cpu = load, cpu
+
+    @property
+    def busy(self) -> float:
+        return self.cpu / self.load.seconds
+
+    @property
+    def error(self) -> str:
+        return f" (first: {self.load.first_error})" if self.load.first_error else ""
+
+    def cpu_per(self, count: int) -> str:
+        return f"{self.cpu / count * 1000:.2f} ms" if count else "-"
+
+
+def loaded(server: Server, drive: Callable[[float], Load], seconds: float) -> Measured:
+    cpu = server.cpu_seconds()
+    load = drive(seconds)
+    return Measured(load, server.cpu_seconds() - cpu)
+
+
+def profile(server: Server, cycle: traffic.Cycle, tmp: Path, args: argparse.Namespace) -> None:
+    """Mailbox cycles again with py-spy sampling the server; where its CPU time goes."""
+    output = tmp / "mailbox-cycle.pyspy.txt"
+    sampler = spy.record(server.pid, args.seconds, output)
+    load = cycle.clients(args.clients).drive(args.seconds)
+    _, problem = sampler.communicate(timeout=args.seconds + 60)
+    out(f"[postgresql] profile (py-spy, 200 Hz) of the mailbox cycle: "
+        f"{load.ops_per_second:.0f} operations/s while sampled")
+    if not output.exists():
+        out(f"  py-spy failed: {problem.decode(errors='replace')[-500:]}")
+        return
+    for line in spy.summarize(output):
+        out(f"  {line}")
+    if args.profile_dir:
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
+        (args.profile_dir / output.name).write_bytes(output.read_bytes())
+
+
+# --- 2. a 4 MB message ----------------------------------------------------------------------
+
+def big_message(settings: Settings, pki: Pki, ids: dict[str, str], directory: Path, *,
+                label: str = "[postgresql]", **server: Any) -> float:
+    """A Saldoverzoek of about 4 MB from the administrator to creditor 0, sent and fetched
+    by a fresh server process (warmed up with small ones); its VmRSS and VmHWM. Returns the
+    peak RSS growth divided by the message size; ``server`` goes to ``serving``."""
+    module = Module.SCHULDINVENTARISATIE
+    envelopes = Envelopes(module)
+    mt = lookup(module, "Saldoverzoek")
+    small = example_body(mt, sender_role=Role.BEWINDVOERDER)
+    # 2 925 000 bytes of document are 3 900 000 of base64: the stored message (JSON) stays
+    # just under the 4 MiB limit (SKP_MAX_MESSAGE_BYTES).
+    document = base64.b64encode(os.urandom(2_925_000)).decode("ascii")
+    templates = {"small": envelopes.send("Saldoverzoek", small),
+                 "big": envelopes.send("Saldoverzoek", {**small, "Beschikking": document})}
+    listing, fetch, confirm = envelopes.listing(), envelopes.fetch(), envelopes.confirm()
+    tag = uuid.uuid4().hex[:8]
+    with serving(settings, directory, **server) as hub, \
+            session(pki.identity("bewind")) as sender, session(pki.identity("se0")) as se:
+        url = f"{hub.url}/{module.value}"
+
+        def send(kind: str, serial: int) -> str:
+            envelope = templates[kind].replace(RECIPIENT.encode(), ids["se0"].encode()).replace(
+                CONVERSATION.encode(), str(uuid.uuid4()).encode()).replace(
+                KENMERK.encode(), f"big-{tag}-{kind}-{serial}".encode())
+            return message_ids(traffic.post(sender, url, "VerstuurSaldoverzoek", envelope))[0]
+
+        def receive(message_id: str, op: str, template: bytes) -> bytes:
+            return traffic.post(se, url, op, template.replace(MESSAGE_ID.encode(),
+                                                              message_id.encode()))
+
+        for serial in range(3):  # warm up every code path with small messages
+            warm = send("small", serial)
+            receive(warm, "Berichtenlijst", listing)
+            receive(warm, "HaalBerichtOp", fetch)
+            receive(warm, "BevestigOntvangst", confirm)
+        before = hub.memory()
+        message_id = send("big", 0)
+        sent = hub.memory()
+        size = int(receive(message_id, "Berichtenlijst", listing).split(b"Grootte>")[1]
+                   .split(b"<")[0])
+        answer = receive(message_id, "HaalBerichtOp", fetch)
+        fetched = hub.memory()
+        receive(message_id, "BevestigOntvangst", confirm)
+    request = len(templates["big"])
+    peak = max(sent["VmHWM"], fetched["VmHWM"]) - before["VmRSS"]
+    out(f"{label} 4 MB message: stored size {size / MB:.2f} MB (request "
+        f"{request / MB:.2f} MB, answer {len(answer) / MB:.2f} MB); server VmRSS before "
+        f"{before['VmRSS'] / MB:.0f} MB (VmHWM {before['VmHWM'] / MB:.0f} MB)")
+    out(f"{label}   peak growth over VmRSS before: send "
+        f"{(sent['VmHWM'] - before['VmRSS']) / MB:.1f} MB, fetch "
+        f"{(fetched['VmHWM'] - before['VmRSS']) / MB:.1f} MB (VmHWM after fetch "
+        f"{fetched['VmHWM'] / MB:.0f} MB); VmRSS after fetch {fetched['VmRSS'] / MB:.0f} MB")
+    out(f"ratio rss/message: {peak / size:.2f} (peak RSS growth / stored message size)")
+    return peak / size
+
+
+# --- 3. a large backlog ---------------------------------------------------------------------
+
+def backlog_figures(tmp: Path, pki: Pki, args: argparse.Namespace) -> None:
+    """Fetch and list latency at two queue lengths, then the purge, on PostgreSQL."""
+    directory = tmp / "backlog"
+    directory.mkdir()
+    with postgres_schema("backlog") as url:
+        settings = bench_settings(url, directory, pki)
+        hub = build_hub(settings, clock=FrozenClock(RECEIVED + dt.timedelta(hours=1)))
+        ids = {}
+        for name, role in (("shv", Role.SHV_FASE2), ("small", Role.SE), ("large", Role.SE)):
+            ids[name] = hub.participants.add(name=name, role=role,
+                                             modules=ROLE_MODULES[role]).id
+        results = {}
+        for name, count, first in (("small", args.small, RECEIVED + dt.timedelta(seconds=10)),
+                                   ("large", args.large, RECEIVED)):
+            # The large backlog arrives first: fetch_next's index walk starts at its rows.
+            filled = backlog.fill(hub.engine, hub.keyring, sender=ids["shv"],
+                                  recipient=ids[name], count=count, first=first, tag=name)
+            with hub.engine.begin() as conn:
+                conn.execute(text("ANALYZE message"))  # as autovacuum would by now
+            out(f"[backlog] {count:,} messages queued for one recipient: sealed in "
+                f"{filled.seal_seconds:.1f} s ({filled.seal_seconds / count * 1e6:.0f} us "
+                f"per seal), COPY {filled.copy_seconds:.1f} s")
+            results[name] = latencies(hub, ids[name], args)
+            out("[backlog]   " + "; ".join(
+                f"{op} p50 {ms(quantile(v, 50))}, p99 {ms(quantile(v, 99))} (n={len(v)})"
+                for op, v in results[name].items()))
+        ratios = ", ".join(
+            f"{op} {quantile(results['large'][op], 99) / quantile(results['small'][op], 99):.2f}"
+            for op in results["small"])
+        out(f"ratio p99 {args.large:,}/{args.small:,} queued: {ratios} (goal <= 1.5 for fetch)")
+        hub.engine.dispose()
+        purge(url, args)
+
+
+def latencies(hub: Any, recipient: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    """In this process, through the Mailbox: fetch_next of the oldest, fetch by id (what
+    HaalBerichtOp calls) of the next oldest, and list_pending (Berichtenlijst, 100 a page)."""
+    mailbox: Mailbox = hub.mailbox
+    module = backlog.MODULE
+    for _ in range(5):
+        mailbox.fetch_next(recipient, module)  # warm up
+    found: dict[str, list[float]] = {"fetch_next": [], "fetch": [], "list": []}
+    deadline = time.monotonic() + args.latency_seconds
+    for _ in range(args.fetches):
+        began = time.perf_counter()
+        delivery = mailbox.fetch_next(recipient, module)
+        found["fetch_next"].append(time.perf_counter() - began)
+        assert delivery is not None  # noqa: S101 - the backlog is larger than the loop
+    with hub.engine.connect() as conn:
+        oldest = list(conn.execute(text(
+            "SELECT id FROM message WHERE recipient_id = :r AND state = 'queued' "
+            "ORDER BY received_at, id LIMIT :n"), {"r": recipient, "n": args.fetches}).scalars())
+    for message_id in oldest:
+        began = time.perf_counter()
+        mailbox.fetch(recipient, str(message_id))
+        found["fetch"].append(time.perf_counter() - began)
+    for _ in range(args.fetches):
+        if time.monotonic() > deadline and len(found["list"]) >= 20:
+            break
+        began = time.perf_counter()
+        mailbox.list_pending(recipient, module, limit=100)
+        found["list"].append(time.perf_counter() - began)
+    return found
+
+
+def purge(url: str, args: argparse.Namespace) -> None:
+    """mailbox.purge at a moment past every deadline, in a fresh process, bounded in time."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        due = conn.execute(text("SELECT count(*), max(deadline_at) FROM message "
+                                "WHERE state IN ('queued', 'fetched')")).one()
+    now = due[1] + dt.timedelta(seconds=1)
+    batch_queries(engine, now)
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=purge_child, args=(url, now, sender), daemon=True)
+    began = time.perf_counter()
+    child.start()
+    peak = 0
+    while child.is_alive() and time.perf_counter() - began < args.purge_seconds:
+        peak = max(peak, _hwm(child.pid) or 0)
+        child.join(timeout=0.5)
+    elapsed = time.perf_counter() - began
+    if child.is_alive():
+        peak = max(peak, _hwm(child.pid) or 0)
+        child.terminate()
+        child.join(timeout=30)
+        with engine.connect() as conn:
+            done = conn.execute(text(
+                "SELECT count(*) FROM message WHERE state = 'expired'")).scalar() or 0
+        rate = done / elapsed
+        out(f"[purge] NOT finished in {elapsed:.0f} s (--purge-seconds): {done:,} of "
+            f"{due[0]:,} expired, {rate:.0f}/s, at that rate all in about "
+            f"{due[0] / rate if rate else float('inf'):.0f} s; peak RSS {peak / MB:.0f} MB")
+    else:
+        result = receiver.recv()
+        out(f"[purge] {result['expired']:,} of {due[0]:,} due messages expired in "
+            f"{result['seconds']:.1f} s (batches of {result['batch']}); the purge process's "
+            f"peak RSS {result['hwm'] / MB:.0f} MB (VmRSS {result['rss_before'] / MB:.0f} MB "
+            "before the purge)")
+    engine.dispose()
+
+
+def purge_child(url: str, now: dt.datetime, results: Any) -> None:
+    """In a fresh process: one mailbox.purge at ``now``; its time and peak RSS."""
+    settings = Settings(database_url=url)
+    engine = make_engine(url)
+    mailbox = Mailbox(make_sessions(engine), MemoryKeyRing.generate(), settings,
+                      FrozenClock(now))
+    rss_before = _memory(os.getpid())["VmRSS"]
+    began = time.perf_counter()
+    result = mailbox.purge(now)
+    seconds = time.perf_counter() - began
+    results.send({"expired": result.expired, "seconds": seconds, "rss_before": rss_before,
+                  "hwm": _memory(os.getpid())["VmHWM"], "batch": settings.purge_batch_size})
+    engine.dispose()
+
+
+#: The SELECT of one expire batch as skp.mailbox._expire_batch builds it, and two rewrites.
+BATCH = ("SELECT id, module, type_code FROM message WHERE state IN ('queued', 'fetched') "
+         "AND deadline_at <= :now {order} LIMIT 500 FOR UPDATE SKIP LOCKED")
+ORDERS = {"as is (ORDER BY deadline_at)": "ORDER BY deadline_at",
+          "ORDER BY state, deadline_at": "ORDER BY state, deadline_at",
+          "no ORDER BY": ""}
+
+
+def batch_queries(engine: Any, now: dt.datetime) -> None:
+    """How long one expire batch's SELECT takes with everything due, as is and rewritten
+    (each run twice in a transaction that is rolled back; the second time counts)."""
+    found = []
+    for label, order in ORDERS.items():
+        query = text(BATCH.format(order=order))
+        with engine.connect() as conn:
+            plan = conn.execute(text("EXPLAIN " + query.text), {"now": now}).scalars().all()
+            for _ in range(2):
+                began = time.perf_counter()
+                rows = len(conn.execute(query, {"now": now}).all())
+                seconds = time.perf_counter() - began
+                conn.rollback()
+        scan = next((p.strip().lstrip("-> ").split("  ")[0] for p in plan
+                     if "Scan" in p), "?")
+        found.append(f"{label}: {ms(seconds)} for {rows} rows ({scan})")
+    out("[purge]   one batch's SELECT with all due: " + "; ".join(found))
+
+
+def _memory(pid: int) -> dict[str, int]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return {line.split(":")[0]: int(line.split()[1]) * 1024 for line in status.splitlines()
+            if line.startswith(("VmRSS", "VmHWM"))}
+
+
+def _hwm(pid: int | None) -> int | None:
+    try:
+        return _memory(pid or 0).get("VmHWM")
+    except OSError:
+        return None
+
+
+# --- main -----------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="4 s loads and 100 000 queued messages (about 3 minutes)")
+    parser.add_argument("--seconds", type=float, help="each load (default 10, quick 4)")
+    parser.add_argument("--clients", type=int, default=8, help="keep-alive client threads")
+    parser.add_argument("--small", type=int, default=1_000, help="the short backlog")
+    parser.add_argument("--large", type=int, help="the long backlog (1 000 000; quick 100 000)")
+    parser.add_argument("--fetches", type=int, default=300, help="timed fetches per backlog")
+    parser.add_argument("--latency-seconds", type=float, default=30,
+                        help="bound on the list loop per backlog")
+    parser.add_argument("--purge-seconds", type=float,
+                        help="stop the purge after this long (default 240, quick 60)")
+    parser.add_argument("--only", type=lambda v: set(v.split(",")), default=set(PARTS),
+                        help=f"comma-separated parts to run: {','.join(PARTS)} (default all)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also sample the server with py-spy during mailbox cycles")
+    parser.add_argument("--profile-dir", type=Path, help="keep py-spy's output here")
+    args = parser.parse_args()
+    stop_on_sigterm()
+    args.seconds = args.seconds or (4.0 if args.quick else 10.0)
+    args.large = args.large or (100_000 if args.quick else 1_000_000)
+    args.purge_seconds = args.purge_seconds or (60.0 if args.quick else 240.0)
+    if args.small < 2 * args.fetches + 5:
+        parser.error("--small must hold 2 x --fetches + 5 messages")
+
+    started = time.perf_counter()
+    engine = make_engine(os.environ.get("SKP_BENCH_POSTGRES_URL", "") or
+                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    with engine.connect() as conn:
+        pg = conn.execute(text("SHOW server_version")).scalar()
+    engine.dispose()
+    out(f"skp bench/run.py {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: Python "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs, cheroot {cheroot.__version__}, "
+        f"PostgreSQL {pg}, SQLite {sqlite3.sqlite_version}; server `skp serve` in a subprocess "
+        f"({Settings().server_threads} threads, JSON request log to a file), clients are "
+        "threads of this process")
+    with tempfile.TemporaryDirectory(prefix="skp-bench-") as name:
+        tmp = Path(name)
+        pki = make_pki(tmp / "pki", traffic.NAMES)
+        if "postgresql" in args.only:
+            with postgres_schema("traffic") as url:
+                traffic_figures("postgresql", url, tmp, pki, args)
+        if "sqlite" in args.only:
+            traffic_figures("sqlite", f"sqlite:///{tmp / 'skp.sqlite3'}", tmp, pki, args)
+        if "backlog" in args.only:
+            backlog_figures(tmp, pki, args)
+    out(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

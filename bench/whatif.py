@@ -1,0 +1,154 @@
+"""Try proposed changes to the hub without editing skp: A/B runs of the mailbox cycle.
+
+Run: ``.venv/bin/python bench/whatif.py [--rounds 3] [--seconds 8]`` (about rounds x
+variants x (2 x seconds + 4) s, 3 minutes by default), and ``--rss`` for the 4 MB message
+under different malloc settings.
+
+Each variant starts `skp serve` (PostgreSQL, the same database for all) with a few lines of
+Python run before the CLI, which patch what the proposal would change in skp; the variants
+take turns, round after round, so that load from other processes on the machine falls on
+all of them alike. Prints Ping/s and mailbox operations/s per variant (median of the rounds).
+The patches only approximate the proposals in docs/performance.md; they are not the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+import traffic
+from harness import (
+    bench_settings,
+    build_hub,
+    make_pki,
+    out,
+    postgres_schema,
+    quantile,
+    serving,
+    stop_on_sigterm,
+)
+from run import big_message
+
+#: spyne runs a full gc.collect() at most once a second, from MethodContext.close.
+NO_SPYNE_GC = "import spyne.const\nspyne.const.MIN_GC_INTERVAL = float('inf')"
+#: The caller's identity kept for 10 s per certificate fingerprint, instead of a query each.
+IDENTITY_CACHE = """
+import time
+from skp.participants import Participants
+_identify, _seen = Participants.identify, {}
+def identify(self, fp):
+    hit = _seen.get(fp)
+    if hit is None or hit[0] < time.monotonic():
+        hit = _seen[fp] = (time.monotonic() + 10, _identify(self, fp))
+    return hit[1]
+Participants.identify = identify
+"""
+#: Besides, send's sender and recipient rows (participant + modules, 2 queries each) kept 10 s.
+PARTICIPANT_CACHE = IDENTITY_CACHE + """
+import skp.mailbox
+_active, _rows = skp.mailbox._active, {}
+def active(session, participant_id):
+    hit = _rows.get(participant_id)
+    if hit is None or hit[0] < time.monotonic():
+        hit = _rows[participant_id] = (time.monotonic() + 10, _active(session, participant_id))
+    return hit[1]
+skp.mailbox._active = active
+"""
+#: No request log line (to see what the JSON line per request costs).
+NO_REQUEST_LOG = """
+import logging
+_configure = __import__("skp.logs", fromlist=["configure"]).configure
+def configure(*args, **kwargs):
+    handler = _configure(*args, **kwargs)
+    logging.getLogger("skp.request").setLevel(logging.WARNING)
+    logging.getLogger("skp.mailbox").setLevel(logging.WARNING)
+    return handler
+__import__("skp.logs").logs.configure = configure
+"""
+VARIANTS = {
+    "as is": "",
+    "no spyne gc": NO_SPYNE_GC,
+    "identity cache": IDENTITY_CACHE,
+    "participant cache": PARTICIPANT_CACHE,
+    "no request log": NO_REQUEST_LOG,
+    "all": "\n".join((NO_SPYNE_GC, PARTICIPANT_CACHE, NO_REQUEST_LOG)),
+}
+#: glibc malloc: few arenas, and large blocks always from mmap (returned when freed).
+MALLOC = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "262144",
+          "MALLOC_TRIM_THRESHOLD_": "262144"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0, help="each load")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--only", help="comma-separated variant names")
+    parser.add_argument("--rss", action="store_true",
+                        help="instead: the 4 MB message with and without the malloc settings")
+    args = parser.parse_args()
+    stop_on_sigterm()
+    variants = {k: v for k, v in VARIANTS.items()
+                if not args.only or k in args.only.split(",")}
+    with tempfile.TemporaryDirectory(prefix="skp-whatif-") as name, \
+            postgres_schema("whatif") as url:
+        tmp = Path(name)
+        pki = make_pki(tmp / "pki", traffic.NAMES)
+        settings = bench_settings(url, tmp, pki)
+        hub = build_hub(settings)
+        ids = traffic.register(hub, pki)
+        hub.engine.dispose()
+        if args.rss:
+            for _ in range(args.rounds):
+                big_message(settings, pki, ids, tmp, label="[as is]")
+                big_message(settings, pki, ids, tmp, label="[malloc env]", env=MALLOC,
+                            prelude="pass")
+            return
+        pings: dict[str, list[float]] = {k: [] for k in variants}
+        ops: dict[str, list[float]] = {k: [] for k in variants}
+        p99: dict[str, list[float]] = {k: [] for k in variants}
+        # CPU time per request of the server process: far less disturbed than the rates by
+        # other processes competing for the two cores.
+        cpu_ping: dict[str, list[float]] = {k: [] for k in variants}
+        cpu_op: dict[str, list[float]] = {k: [] for k in variants}
+        for round_ in range(args.rounds):
+            for variant, prelude in variants.items():
+                with serving(settings, tmp, prelude=prelude or "pass") as server:
+                    cpu = server.cpu_seconds()
+                    ping = traffic.ping_clients(server.url, pki, args.clients).drive(
+                        args.seconds)
+                    middle = server.cpu_seconds()
+                    load = traffic.Cycle.of(server.url, pki, ids).clients(args.clients).drive(
+                        args.seconds)
+                    cpu_ping[variant].append((middle - cpu) / max(ping.steps, 1))
+                    cpu_op[variant].append((server.cpu_seconds() - middle) / max(load.ops, 1))
+                pings[variant].append(ping.steps_per_second)
+                ops[variant].append(load.ops_per_second)
+                p99[variant].append(quantile(
+                    [x for v in load.latencies.values() for x in v], 99))
+                first = load.first_error or ping.first_error
+                out(f"round {round_ + 1} {variant}: Ping {ping.steps_per_second:.0f}/s "
+                    f"({cpu_ping[variant][-1] * 1000:.2f} ms CPU), mailbox "
+                    f"{load.ops_per_second:.0f} ops/s ({cpu_op[variant][-1] * 1000:.2f} ms CPU)"
+                    ", op p99 "
+                    f"{p99[variant][-1] * 1000:.0f} ms, errors {ping.errors + load.errors}"
+                    + (f" (first: {first})" if first else ""))
+        base = statistics.median(ops["as is"]) if "as is" in ops else None
+        for variant in variants:
+            gain = (f" ({statistics.median(ops[variant]) / base - 1:+.0%} ops)" if base
+                    else "")
+            ratio = statistics.median(o / p for o, p in zip(ops[variant], pings[variant],
+                                                            strict=True))
+            ping_cpu, op_cpu = (statistics.median(cpu_ping[variant]),
+                                statistics.median(cpu_op[variant]))
+            out(f"{variant}: Ping {statistics.median(pings[variant]):.0f}/s, mailbox "
+                f"{statistics.median(ops[variant]):.0f} ops/s{gain}, ops/ping {ratio:.2f}; "
+                f"server CPU per Ping {ping_cpu * 1000:.2f} ms, per operation "
+                f"{op_cpu * 1000:.2f} ms (CPU ratio {ping_cpu / op_cpu:.2f}); op p99 "
+                f"{statistics.median(p99[variant]) * 1000:.0f} ms (median of {args.rounds})")
+
+
+if __name__ == "__main__":
+    main()
