@@ -36,9 +36,8 @@ from skp.store.db import make_engine, migrate
 T = TypeVar("T")
 
 #: The PostgreSQL database the benchmarks make a schema of their own in (as the tests do).
-PG_URL = os.environ.get("SKP_BENCH_POSTGRES_URL",
-                        os.environ.get("SKP_TEST_POSTGRES_URL",
-                                       "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+PG_URL = os.environ.get("SKP_TEST_POSTGRES_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def stop_on_sigterm() -> None:
@@ -200,8 +199,13 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process used so far."""
+        return sum(self.cpu_times())
+
+    def cpu_times(self) -> tuple[float, float]:
+        """User and system CPU time the server process used so far."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """The hub's figures from one run on this machine (docs/performance.md explains them).
 
-Run: ``.venv/bin/python bench/run.py`` (about 8 minutes; ``--quick`` about 3).
+Run: ``.venv/bin/python bench/run.py`` (about 7 minutes; ``--quick`` about 2).
 
 1. Traffic over mutual TLS against ``skp serve`` in a subprocess, on PostgreSQL and on SQLite,
    from keep-alive clients (threads of this process, one ``requests.Session`` each): SOAP
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import multiprocessing
 import os
 import platform
 import sqlite3
@@ -37,10 +36,12 @@ from typing import Any
 
 import backlog
 import cheroot
+import purge
 import spy
 import traffic
 from envelopes import CONVERSATION, KENMERK, MESSAGE_ID, RECIPIENT, Envelopes, message_ids
 from harness import (
+    PG_URL,
     Load,
     Pki,
     Server,
@@ -64,9 +65,8 @@ from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.mailbox import Mailbox
-from skp.sealing import MemoryKeyRing
 from skp.server import HubApp
-from skp.store.db import make_engine, make_sessions
+from skp.store.db import make_engine
 
 #: Monday 23 November 2026, 10:00 in Amsterdam: when the backlog's messages arrive.
 RECEIVED = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
@@ -161,10 +161,10 @@ def app_costs(name: str, hub: Any, pki: Pki, ids: dict[str, str], seconds: float
 
 
 class Measured:
-    """A load with the server's CPU time over it."""
+    """A load with the server's CPU time (user + system) over it."""
 
-    def __init__(self, load: Load, cpu: float) -> None:
-        self.load, self.cpu = load, cpu
+    def __init__(self, load: Load, user: float, system: float) -> None:
+        self.load, self.cpu, self.system = load, user + system, system
 
     @property
     def busy(self) -> float:
@@ -175,13 +175,17 @@ class Measured:
         return f" (first: {self.load.first_error})" if self.load.first_error else ""
 
     def cpu_per(self, count: int) -> str:
-        return f"{self.cpu / count * 1000:.2f} ms" if count else "-"
+        if not count:
+            return "-"
+        return (f"{self.cpu / count * 1000:.2f} ms ({self.system / self.cpu:.0%} of it in the "
+                "kernel)")
 
 
 def loaded(server: Server, drive: Callable[[float], Load], seconds: float) -> Measured:
-    cpu = server.cpu_seconds()
+    user, system = server.cpu_times()
     load = drive(seconds)
-    return Measured(load, server.cpu_seconds() - cpu)
+    after = server.cpu_times()
+    return Measured(load, after[0] - user, after[1] - system)
 
 
 def profile(server: Server, cycle: traffic.Cycle, tmp: Path, args: argparse.Namespace) -> None:
@@ -293,7 +297,7 @@ def backlog_figures(tmp: Path, pki: Pki, args: argparse.Namespace) -> None:
             for op in results["small"])
         out(f"ratio p99 {args.large:,}/{args.small:,} queued: {ratios} (goal <= 1.5 for fetch)")
         hub.engine.dispose()
-        purge(url, args)
+        purge.purge(url, args)
 
 
 def latencies(hub: Any, recipient: str, args: argparse.Namespace) -> dict[str, list[float]]:
@@ -327,99 +331,6 @@ def latencies(hub: Any, recipient: str, args: argparse.Namespace) -> dict[str, l
     return found
 
 
-def purge(url: str, args: argparse.Namespace) -> None:
-    """mailbox.purge at a moment past every deadline, in a fresh process, bounded in time."""
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        due = conn.execute(text("SELECT count(*), max(deadline_at) FROM message "
-                                "WHERE state IN ('queued', 'fetched')")).one()
-    now = due[1] + dt.timedelta(seconds=1)
-    batch_queries(engine, now)
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=purge_child, args=(url, now, sender), daemon=True)
-    began = time.perf_counter()
-    child.start()
-    peak = 0
-    while child.is_alive() and time.perf_counter() - began < args.purge_seconds:
-        peak = max(peak, _hwm(child.pid) or 0)
-        child.join(timeout=0.5)
-    elapsed = time.perf_counter() - began
-    if child.is_alive():
-        peak = max(peak, _hwm(child.pid) or 0)
-        child.terminate()
-        child.join(timeout=30)
-        with engine.connect() as conn:
-            done = conn.execute(text(
-                "SELECT count(*) FROM message WHERE state = 'expired'")).scalar() or 0
-        rate = done / elapsed
-        out(f"[purge] NOT finished in {elapsed:.0f} s (--purge-seconds): {done:,} of "
-            f"{due[0]:,} expired, {rate:.0f}/s, at that rate all in about "
-            f"{due[0] / rate if rate else float('inf'):.0f} s; peak RSS {peak / MB:.0f} MB")
-    else:
-        result = receiver.recv()
-        out(f"[purge] {result['expired']:,} of {due[0]:,} due messages expired in "
-            f"{result['seconds']:.1f} s (batches of {result['batch']}); the purge process's "
-            f"peak RSS {result['hwm'] / MB:.0f} MB (VmRSS {result['rss_before'] / MB:.0f} MB "
-            "before the purge)")
-    engine.dispose()
-
-
-def purge_child(url: str, now: dt.datetime, results: Any) -> None:
-    """In a fresh process: one mailbox.purge at ``now``; its time and peak RSS."""
-    settings = Settings(database_url=url)
-    engine = make_engine(url)
-    mailbox = Mailbox(make_sessions(engine), MemoryKeyRing.generate(), settings,
-                      FrozenClock(now))
-    rss_before = _memory(os.getpid())["VmRSS"]
-    began = time.perf_counter()
-    result = mailbox.purge(now)
-    seconds = time.perf_counter() - began
-    results.send({"expired": result.expired, "seconds": seconds, "rss_before": rss_before,
-                  "hwm": _memory(os.getpid())["VmHWM"], "batch": settings.purge_batch_size})
-    engine.dispose()
-
-
-#: The SELECT of one expire batch as skp.mailbox._expire_batch builds it, and two rewrites.
-BATCH = ("SELECT id, module, type_code FROM message WHERE state IN ('queued', 'fetched') "
-         "AND deadline_at <= :now {order} LIMIT 500 FOR UPDATE SKIP LOCKED")
-ORDERS = {"as is (ORDER BY deadline_at)": "ORDER BY deadline_at",
-          "ORDER BY state, deadline_at": "ORDER BY state, deadline_at",
-          "no ORDER BY": ""}
-
-
-def batch_queries(engine: Any, now: dt.datetime) -> None:
-    """How long one expire batch's SELECT takes with everything due, as is and rewritten
-    (each run twice in a transaction that is rolled back; the second time counts)."""
-    found = []
-    for label, order in ORDERS.items():
-        query = text(BATCH.format(order=order))
-        with engine.connect() as conn:
-            plan = conn.execute(text("EXPLAIN " + query.text), {"now": now}).scalars().all()
-            for _ in range(2):
-                began = time.perf_counter()
-                rows = len(conn.execute(query, {"now": now}).all())
-                seconds = time.perf_counter() - began
-                conn.rollback()
-        scan = next((p.strip().lstrip("-> ").split("  ")[0] for p in plan
-                     if "Scan" in p), "?")
-        found.append(f"{label}: {ms(seconds)} for {rows} rows ({scan})")
-    out("[purge]   one batch's SELECT with all due: " + "; ".join(found))
-
-
-def _memory(pid: int) -> dict[str, int]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return {line.split(":")[0]: int(line.split()[1]) * 1024 for line in status.splitlines()
-            if line.startswith(("VmRSS", "VmHWM"))}
-
-
-def _hwm(pid: int | None) -> int | None:
-    try:
-        return _memory(pid or 0).get("VmHWM")
-    except OSError:
-        return None
-
-
 # --- main -----------------------------------------------------------------------------------
 
 def main() -> None:
@@ -445,12 +356,13 @@ def main() -> None:
     args.seconds = args.seconds or (4.0 if args.quick else 10.0)
     args.large = args.large or (100_000 if args.quick else 1_000_000)
     args.purge_seconds = args.purge_seconds or (60.0 if args.quick else 240.0)
+    if not 1 <= args.clients <= traffic.CREDITORS:
+        parser.error(f"--clients must be 1 to {traffic.CREDITORS}, one creditor each")
     if args.small < 2 * args.fetches + 5:
         parser.error("--small must hold 2 x --fetches + 5 messages")
 
     started = time.perf_counter()
-    engine = make_engine(os.environ.get("SKP_BENCH_POSTGRES_URL", "") or
-                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    engine = make_engine(PG_URL)
     with engine.connect() as conn:
         pg = conn.execute(text("SHOW server_version")).scalar()
     engine.dispose()

@@ -34,10 +34,13 @@ PARTS = (
     ("  psycopg (driver)", r"\(psycopg/"),
     ("  DBAPI execute (psycopg or sqlite3)", r"execute \(sqlalchemy/engine/default\.py"),
     ("  transaction begin/commit", r"commit \(sqlalchemy/orm/session\.py|_begin_impl"),
+    ("spyne's gc.collect() (at most once a second)", r"MethodContext\.close \(spyne/"),
     ("request log (logging, JSON)", r"\(logging/__init__\.py"),
     ("metrics (prometheus_client)", r"observe_request \(skp/metrics\.py"),
 )
 REQUEST = re.compile(r"__call__ \(skp/server\.py")
+#: The outermost frame of a complete stack: a thread's start, or the main module.
+ROOTS = ("Thread._bootstrap", "<module>")
 
 
 def record(pid: int, seconds: float, output: Path, *, rate: int = 200
@@ -68,9 +71,12 @@ def summarize(path: Path, *, top: int = 12) -> list[str]:
     handled = sum(requests.values())
     if not total or not handled:
         return [f"no request samples among {total}"]
-    lines = [f"{total} samples holding the GIL; {handled / total:.0%} inside HubApp.__call__ "
-             "(the rest: cheroot's HTTP and TLS, the accept loop); shares below are of "
-             "HubApp's samples (inclusive)"]
+    rooted = sum(n for stack, n in found.items() if stack not in requests
+                 and stack[0].startswith(ROOTS))
+    lines = [f"{total} samples holding the GIL: {handled / total:.0%} inside HubApp.__call__, "
+             f"{rooted / total:.0%} elsewhere (cheroot's HTTP and TLS, the accept loop), "
+             f"{(total - handled - rooted) / total:.0%} stacks py-spy could not walk to their "
+             "root (--nonblocking); below, shares of HubApp's samples (inclusive)"]
     for label, pattern in PARTS:
         regex = re.compile(pattern)
         n = sum(c for s, c in requests.items() if any(regex.search(f) for f in s))
