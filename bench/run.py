@@ -1,6 +1,6 @@
 """The hub's figures from one run on this machine (docs/performance.md explains them).
 
-Run: ``.venv/bin/python bench/run.py`` (about 7 minutes; ``--quick`` about 2).
+Run: ``.venv/bin/python bench/run.py`` (about 7 minutes; ``--quick`` about 1).
 
 1. Traffic over mutual TLS against ``skp serve`` in a subprocess, on PostgreSQL and on SQLite,
    from keep-alive clients (threads of this process, one ``requests.Session`` each): SOAP
@@ -336,7 +336,7 @@ def latencies(hub: Any, recipient: str, args: argparse.Namespace) -> dict[str, l
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="4 s loads and 100 000 queued messages (about 3 minutes)")
+                        help="4 s loads and 100 000 queued messages (about 1 minute)")
     parser.add_argument("--seconds", type=float, help="each load (default 10, quick 4)")
     parser.add_argument("--clients", type=int, default=8, help="keep-alive client threads")
     parser.add_argument("--small", type=int, default=1_000, help="the short backlog")
