@@ -256,3 +256,12 @@ def test_database_down_is_unavailable(keyring, clock):
     with pytest.raises(Unavailable):
         mailbox.list_pending("5f1b8b9e-0000-4000-8000-000000000000", SR)
     engine.dispose()
+
+
+def test_backlog_is_counted_up_to_the_limit(mailbox, people, monkeypatch):
+    monkeypatch.setattr("skp.mailbox.BACKLOG_COUNT_LIMIT", 3)
+    for _ in range(5):
+        send(mailbox, people.shv, people.se, SR, "Kennisgeving")
+    page = mailbox.list_pending(people.se.id, SR, limit=2)
+    assert page.backlog == 3
+    assert len(page.items) == 2 and page.next_after is not None
