@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from skp import sealing
 from skp.clock import Clock, SystemClock
@@ -178,13 +178,13 @@ class Mailbox:
               body: Mapping[str, Any]) -> Receipt:
         now = self._clock.now()
         with transaction(self._sessions) as session:
-            sender = _active(session, sender_id)
+            active = _active(session, sender_id, header.ontvanger)
+            sender, recipient = active.get(sender_id), active.get(header.ontvanger)
             if sender is None:
                 raise AuthenticationError("the sender is not an active participant")
             existing = self._by_kenmerk(session, sender_id, header.kenmerk)
             if existing is not None:
                 return _repeat(existing, mt, header)
-            recipient = _active(session, header.ontvanger)
             if recipient is None:
                 raise UnknownRecipient(f"no active participant {header.ontvanger}")
             check_route(mt, _party(sender), _party(recipient))
@@ -469,9 +469,12 @@ class Mailbox:
         return message
 
 
-def _active(session: Session, participant_id: str) -> Participant | None:
-    row = session.get(Participant, participant_id)
-    return row if row is not None and row.active else None
+def _active(session: Session, *participant_ids: str) -> dict[str, Participant]:
+    """Those of the participants that are active, by id, with their modules: one query."""
+    rows = session.scalars(
+        select(Participant).where(Participant.id.in_(participant_ids), Participant.active)
+        .options(joinedload(Participant.modules))).unique()
+    return {row.id: row for row in rows}
 
 
 def _party(row: Participant) -> Party:

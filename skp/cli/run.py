@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import socket
 import threading
@@ -60,6 +61,8 @@ def serve(state: State, port: int | None) -> None:
     server = make_server(hub, port=port)
     server.prepare()
     jobs = scheduler.start(hub)
+    # What start-up built lives as long as the process: keep it out of every later collection.
+    gc.freeze()
 
     def leave(*_: Any) -> None:
         # Stop from another thread: serve() below then returns. (Stopping inside the handler,

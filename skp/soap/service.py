@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from spyne import Application, Fault, Integer, ServiceBase, Unicode, rpc
+from spyne import Application, Fault, Integer, ServiceBase, Unicode, const, rpc
 from spyne.protocol.soap import Soap11
 
 from skp import xmlsafe
@@ -27,6 +27,11 @@ from skp.soap.convert import from_body, to_body
 from skp.soap.faults import SOAP_ENV as SOAP11_ENV
 from skp.soap.faults import SkpFault, UnexpectedFault
 from skp.soap.types import ModuleTypes, optional, required
+
+# spyne runs a full gc.collect() after a request at most once a second, to close the files of
+# its file uploads (skp has none). It walks every object of the process for 60-100 ms holding
+# the GIL, where every request in flight waits: most of the p99 (docs/performance.md).
+const.MIN_GC_INTERVAL = float("inf")
 
 #: lxml schema-error kinds, described without the offending value.
 _REASONS = (
