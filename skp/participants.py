@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from skp.clock import Clock, SystemClock
 from skp.domain.retention import validate_extension
@@ -23,7 +23,7 @@ from skp.domain.roles import Module, Role, may_enable
 from skp.domain.routing import Party
 from skp.errors import AuthenticationError, NotAllowed, NotFound, SchemaInvalid
 from skp.store.models import Certificate, Participant, ParticipantModule
-from skp.store.session import transaction
+from skp.store.session import reading, transaction
 
 
 @dataclass(frozen=True)
@@ -186,22 +186,31 @@ class Participants:
     def identify(self, fp: str) -> ParticipantInfo:
         """The active participant whose valid certificate has fingerprint ``fp``."""
         now = self._clock.now()
-        with transaction(self._sessions, read_only=True) as session:
-            # One query for the certificate, its participant and the participant's modules:
-            # this runs on every request.
-            cert = session.scalars(
-                select(Certificate).where(Certificate.fingerprint == fp.lower())
-                .options(joinedload(Certificate.participant)
-                         .joinedload(Participant.modules))).unique().one_or_none()
-            if cert is None:
-                raise AuthenticationError("this client certificate is not registered at the hub")
-            if cert.revoked_at is not None and cert.revoked_at <= now:
-                raise AuthenticationError("this client certificate has been revoked")
-            if not cert.not_before <= now <= cert.not_after:  # RFC 5280: both inclusive
-                raise AuthenticationError("this client certificate is expired or not yet valid")
-            if not cert.participant.active:
-                raise AuthenticationError("the participant of this certificate is not active")
-            return ParticipantInfo.of(cert.participant)
+        # This runs on every request: one Core query for the certificate, its participant and
+        # the participant's modules (a row per module).
+        with reading(self._sessions) as connection:
+            rows = connection.execute(_IDENTIFY, {"fingerprint": fp.lower()}).all()
+        if not rows:
+            raise AuthenticationError("this client certificate is not registered at the hub")
+        first = rows[0]
+        if first.revoked_at is not None and first.revoked_at <= now:
+            raise AuthenticationError("this client certificate has been revoked")
+        if not first.not_before <= now <= first.not_after:  # RFC 5280: both inclusive
+            raise AuthenticationError("this client certificate is expired or not yet valid")
+        if not first.active:
+            raise AuthenticationError("the participant of this certificate is not active")
+        return ParticipantInfo(
+            first.id, first.name, first.role,
+            frozenset(row.module for row in rows if row.module is not None), first.uses_bsn,
+            first.extension_days, first.active, first.kvk_nummer, first.vestigingsnummer)
+
+
+_IDENTIFY = (
+    select(Certificate.revoked_at, Certificate.not_before, Certificate.not_after,
+           *Participant.__table__.columns, ParticipantModule.module)
+    .join(Participant, Participant.id == Certificate.participant_id)
+    .outerjoin(ParticipantModule, ParticipantModule.participant_id == Participant.id)
+    .where(Certificate.fingerprint == bindparam("fingerprint")))
 
 
 def _key(participant_id: str) -> str | None:

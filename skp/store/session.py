@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,11 +28,30 @@ def transaction(sessions: sessionmaker[Session], *, read_only: bool = False) -> 
     Connection failures (server gone, connection killed, SQLite busy past its timeout) raise
     :class:`Unavailable`, which callers may retry; nothing of the call was stored.
     """
+    with _outages(), sessions.begin() as session:
+        if read_only:
+            session.connection(execution_options={READ_ONLY: True})
+        yield session
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Connection]:
+    """A read-only transaction on a plain Core connection, with outages as in `transaction`.
+
+    For the lookup every request makes: an ORM session with its identity map costs more than
+    the query itself (docs/performance.md).
+    """
+    engine: Engine = sessions.kw["bind"]
+    with (_outages(), engine.connect() as connection,
+          connection.execution_options(**{READ_ONLY: True}).begin()):
+        yield connection
+
+
+@contextmanager
+def _outages() -> Iterator[None]:
+    """Database outages as :class:`Unavailable`."""
     try:
-        with sessions.begin() as session:
-            if read_only:
-                session.connection(execution_options={READ_ONLY: True})
-            yield session
+        yield
     except (OperationalError, InterfaceError) as exc:
         log.warning("database unavailable: %s", type(exc.orig).__name__)
         raise Unavailable("the hub's database is unavailable; nothing was stored, "

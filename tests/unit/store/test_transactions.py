@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event
 
 from skp.domain.roles import Role
+from skp.errors import AuthenticationError
 from skp.participants import Participants
 from skp.store.db import make_engine, make_sessions, migrate
 
@@ -21,5 +23,7 @@ def test_reads_do_not_queue_for_the_write_lock(tmp_path, clock):
     assert begins == ["BEGIN IMMEDIATE"]
     participants.get(info.id)
     participants.certificates()
-    assert begins == ["BEGIN IMMEDIATE", "BEGIN", "BEGIN"]
+    with pytest.raises(AuthenticationError):
+        participants.identify("0" * 64)  # a Core connection, not a session
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN", "BEGIN", "BEGIN"]
     engine.dispose()
