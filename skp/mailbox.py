@@ -274,8 +274,15 @@ class Mailbox:
 
     def fetch(self, recipient_id: str, message_id: str) -> Delivery:
         """The message with its body; repeatable until confirmed or expired."""
+        now = self._clock.now()
         with transaction(self._sessions) as session:
-            delivery, first = self._deliver(self._mine(session, recipient_id, message_id))
+            # The first fetch is one statement; a repeat or a refusal takes the long way.
+            message = _advance(session, recipient_id, message_id, State.QUEUED, Event.FETCH,
+                               Message.deadline_at > now, fetched_at=now)
+            if message is not None:
+                delivery, first = self._open(message), True
+            else:
+                delivery, first = self._deliver(self._mine(session, recipient_id, message_id))
         return self._fetched(delivery, first)
 
     def fetch_next(self, recipient_id: str, module: Module,
@@ -302,9 +309,13 @@ class Mailbox:
         first = message.fetched_at is None
         message.state = transition(message.state, Event.FETCH)
         message.fetched_at = message.fetched_at or now
+        return self._open(message), first
+
+    def _open(self, message: Message) -> Delivery:
+        """A fetched message with its body opened."""
         plaintext = sealing.open_sealed(_content(message), _aad(message), self._keyring)
         log.info("fetched message=%s recipient=%s", message.id, message.recipient_id)
-        return Delivery(MessageInfo.of(message), json.loads(plaintext)), first
+        return Delivery(MessageInfo.of(message), json.loads(plaintext))
 
     def _fetched(self, delivery: Delivery, first: bool) -> Delivery:
         """Count a committed first fetch."""
@@ -314,13 +325,21 @@ class Mailbox:
 
     def confirm(self, recipient_id: str, message_id: str) -> MessageInfo:
         """Confirm receipt; the content is deleted in the same transaction. Idempotent."""
+        now = self._clock.now()
         with transaction(self._sessions) as session:
-            message = self._mine(session, recipient_id, message_id)
-            repeated = message.state is State.CONFIRMED
+            # A confirm after a fetch is one statement; a repeat or a refusal the long way.
+            message = _advance(session, recipient_id, message_id, State.FETCHED, Event.CONFIRM,
+                               confirmed_at=now, nonce=None, ciphertext=None, wrapped_key=None,
+                               kek_id=None)
+            repeated = False
+            if message is None:
+                message = self._mine(session, recipient_id, message_id)
+                repeated = message.state is State.CONFIRMED
+                if not repeated:
+                    message.state = transition(message.state, Event.CONFIRM)
+                    message.confirmed_at = now
+                    _store_content(message, None)
             if not repeated:
-                message.state = transition(message.state, Event.CONFIRM)
-                message.confirmed_at = self._clock.now()
-                _store_content(message, None)
                 log.info("confirmed message=%s recipient=%s", message.id, recipient_id)
             info = MessageInfo.of(message)
         if not repeated:
@@ -532,8 +551,28 @@ def _delete_batch(session: Session, key: Any, condition: Any, size: int) -> Sequ
 
 def _get(session: Session, message_id: str, *, lock: bool = False) -> Message | None:
     """The message with hub id ``message_id``; None also when the id is not a UUID."""
+    key = _key(message_id)
+    return None if key is None else session.get(Message, key, with_for_update=lock)
+
+
+def _advance(session: Session, recipient_id: str, message_id: str, state: State, event: Event,
+             *conditions: Any, **values: Any) -> Message | None:
+    """Move the recipient's message from ``state`` by ``event`` in one UPDATE … RETURNING;
+    None when it is not the recipient's, not in ``state`` or fails ``conditions``."""
+    key = _key(message_id)
+    if key is None:
+        return None
+    return session.scalar(
+        update(Message)
+        .where(Message.id == key, Message.recipient_id == recipient_id,
+               Message.state == state, *conditions)
+        .values(state=transition(state, event), **values).returning(Message),
+        execution_options={"synchronize_session": False})
+
+
+def _key(message_id: str) -> str | None:
+    """The canonical form of a hub message id; None when it is not a UUID."""
     try:
-        key = str(uuid.UUID(message_id))
+        return str(uuid.UUID(message_id))
     except (ValueError, TypeError, AttributeError):
         return None
-    return session.get(Message, key, with_for_update=lock)
