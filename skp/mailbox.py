@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm import Session, defer, joinedload, sessionmaker
 
 from skp import sealing
 from skp.clock import Clock, SystemClock
@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PENDING = (State.QUEUED, State.FETCHED)
+#: Loader option for metadata: the sealed content stays in the database (up to 4 MB a row).
+_METADATA_ONLY = [defer(column, raiseload=True) for column in (
+    Message.nonce, Message.ciphertext, Message.wrapped_key, Message.kek_id)]
 MAX_PAGE = 500
 #: A listing counts the backlog up to here: counting a million rows on every call would cost
 #: more than the rest of the call (docs/performance.md); the figure then means "at least".
@@ -259,9 +262,9 @@ class Mailbox:
         with transaction(self._sessions, read_only=True) as session:
             backlog = session.scalar(select(func.count()).select_from(
                 select(Message.id).where(pending).limit(BACKLOG_COUNT_LIMIT).subquery())) or 0
-            query = select(Message).where(pending)
+            query = select(Message).where(pending).options(*_METADATA_ONLY)
             if after is not None:
-                anchor = _get(session, after)
+                anchor = _get(session, after, metadata_only=True)
                 if anchor is None or anchor.recipient_id != recipient_id:
                     raise NotFound(f"no message {after} in your mailbox to continue after")
                 query = query.where(or_(
@@ -353,7 +356,7 @@ class Mailbox:
         """The sender's view of one of its messages, by hub id or by its own Kenmerk."""
         with transaction(self._sessions, read_only=True) as session:
             if message_id is not None:
-                message = _get(session, message_id)
+                message = _get(session, message_id, metadata_only=True)
             elif kenmerk is not None:
                 message = self._by_kenmerk(session, sender_id, kenmerk)
             else:
@@ -380,7 +383,7 @@ class Mailbox:
             conditions.append(Message.received_at >= query.since)
         if query.until is not None:
             conditions.append(Message.received_at < query.until)
-        statement = (select(Message).where(*conditions)
+        statement = (select(Message).where(*conditions).options(*_METADATA_ONLY)
                      .order_by(Message.received_at.desc(), Message.id.desc())
                      .limit(max(1, min(query.limit, MAX_PAGE))))
         with transaction(self._sessions, read_only=True) as session:
@@ -474,7 +477,8 @@ class Mailbox:
     @staticmethod
     def _by_kenmerk(session: Session, sender_id: str, kenmerk: str) -> Message | None:
         return session.scalar(select(Message).where(Message.sender_id == sender_id,
-                                                    Message.kenmerk == kenmerk))
+                                                    Message.kenmerk == kenmerk)
+                              .options(*_METADATA_ONLY))
 
     @staticmethod
     def _original(session: Session, message_id: str | None) -> Message | None:
@@ -549,10 +553,12 @@ def _delete_batch(session: Session, key: Any, condition: Any, size: int) -> Sequ
     return ids
 
 
-def _get(session: Session, message_id: str, *, lock: bool = False) -> Message | None:
+def _get(session: Session, message_id: str, *, lock: bool = False,
+         metadata_only: bool = False) -> Message | None:
     """The message with hub id ``message_id``; None also when the id is not a UUID."""
     key = _key(message_id)
-    return None if key is None else session.get(Message, key, with_for_update=lock)
+    return None if key is None else session.get(
+        Message, key, with_for_update=lock, options=_METADATA_ONLY if metadata_only else ())
 
 
 def _advance(session: Session, recipient_id: str, message_id: str, state: State, event: Event,
