@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -28,10 +31,25 @@ def transaction(sessions: sessionmaker[Session], *, read_only: bool = False) -> 
     Connection failures (server gone, connection killed, SQLite busy past its timeout) raise
     :class:`Unavailable`, which callers may retry; nothing of the call was stored.
     """
-    with _outages(), sessions.begin() as session:
+    with _outages(), _writing(sessions, read_only), sessions.begin() as session:
         if read_only:
             session.connection(execution_options={READ_ONLY: True})
         yield session
+
+
+#: SQLite takes one writer at a time. Its busy handler lets a waiting writer sleep up to 100 ms
+#: between tries however soon the lock is free, so the writers of one process queue on a lock
+#: of their own instead, and each starts the moment the one before it is done.
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_sqlite_writers_guard = threading.Lock()
+
+
+def _writing(sessions: sessionmaker[Session], read_only: bool) -> AbstractContextManager[Any]:
+    engine: Engine = sessions.kw["bind"]
+    if read_only or engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _sqlite_writers_guard:
+        return _sqlite_writers.setdefault(engine, threading.RLock())
 
 
 @contextmanager
