@@ -44,6 +44,12 @@ ENV SKP_ENVIRONMENT=production \
     SKP_BIND_PORT=8443 \
     PYTHONUNBUFFERED=1
 
+# glibc malloc: two arenas, and blocks of 256 KiB or more from mmap, handed back when freed,
+# so that a large message does not leave the server holding its peak (docs/operations.md).
+ENV MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=262144 \
+    MALLOC_TRIM_THRESHOLD_=262144
+
 EXPOSE 8443
 
 # `skp health`: the database answers and the server port accepts connections. The start

@@ -7,7 +7,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from psycopg import pq
+from sqlalchemy import Engine, LargeBinary, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +24,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     SQLite: WAL, foreign keys on, a busy timeout, and every writing transaction
     ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing on a lock upgrade.
-    PostgreSQL: pre-ping so a restarted server does not hand out dead connections.
+    PostgreSQL: pre-ping so a restarted server does not hand out dead connections, and
+    ``bytea`` results in binary format (:func:`_binary_bytea`).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -34,7 +36,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if engine.dialect.driver == "psycopg":
+        event.listen(engine, "before_cursor_execute", _binary_bytea)
+    return engine
+
+
+def _binary_bytea(_conn: Any, cursor: Any, _statement: str, _parameters: Any, context: Any,
+                  _executemany: bool) -> None:
+    """Have psycopg receive the results of a statement returning ``bytea`` in binary format.
+
+    In text format a ``bytea`` value (a sealed message) arrives as hex, twice its size, and
+    is decoded into a third copy. Only such statements switch: in binary format psycopg returns
+    some catalogue types that reflection reads (``int2vector``) as raw bytes.
+    """
+    statement = getattr(getattr(context, "compiled", None), "statement", None)
+    columns = getattr(statement, "exported_columns", ())  # a SELECT's or RETURNING's
+    if any(isinstance(column.type, LargeBinary) for column in columns):
+        cursor.format = pq.Format.BINARY
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

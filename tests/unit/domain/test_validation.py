@@ -546,3 +546,14 @@ def test_integers_have_an_upper_bound():
     mt, body = _betaalvoorstel(LooptijdMaanden=10**50)
     with pytest.raises(SchemaInvalid, match="LooptijdMaanden"):
         validate_body(mt, body, Role.SHV_FASE2)
+
+
+def test_document_text_is_kept_as_given():
+    text = base64.b64encode(PDF * 1000).decode()
+    assert accepted(MELDING_START, "Beschikking", text) is text  # no second copy
+
+
+@pytest.mark.parametrize(("text", "canonical"), [("QR==", "QQ=="), ("QUJ=", "QUI="),
+                                                 ("QUJD", "QUJD")])
+def test_document_text_with_stray_bits_is_made_canonical(text, canonical):
+    assert accepted(MELDING_START, "Beschikking", text) == canonical
