@@ -77,7 +77,7 @@ def _rows(sender: str, recipient: str, count: int, first: dt.datetime, tag: str,
     due = deadline(first + dt.timedelta(microseconds=count))
     conversation = str(uuid.uuid4())
     for start in range(0, count, CHUNK):
-        began, chunk = time.perf_counter(), []
+        began, chunk = time.perf_counter(), list[tuple[object, ...]]()
         for i in range(start, min(start + CHUNK, count)):
             row = _Row(str(uuid.uuid4()), MODULE, TYPE, sender, recipient, f"{tag}-{i}",
                        conversation, None, version, first + dt.timedelta(microseconds=i),

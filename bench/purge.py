@@ -1,5 +1,5 @@
 """The purge of a large backlog: timed in a fresh process, bounded in time, and its batch
-query as skp runs it and rewritten.
+query as skp runs it and as it was before.
 
 ``purge`` runs ``Mailbox.purge(now)`` at one second past the last deadline in a process of
 its own (multiprocessing spawn), so that its peak RSS (VmHWM) is the purge's alone, and stops
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import multiprocessing
 import os
 import statistics
@@ -30,20 +29,17 @@ from skp.store.db import make_engine, make_sessions
 MB = 1_000_000
 
 
-def purge(url: str, args: argparse.Namespace, *, label: str = "[purge]",
-          patch: str | None = None) -> None:
-    """mailbox.purge at a moment past every deadline, in a fresh process, bounded in time.
-    ``patch`` names a function of bench/whatif.py that changes the mailbox first."""
+def purge(url: str, args: argparse.Namespace, *, label: str = "[purge]") -> None:
+    """mailbox.purge at a moment past every deadline, in a fresh process, bounded in time."""
     engine = make_engine(url)
     with engine.connect() as conn:
         due = conn.execute(text("SELECT count(*), max(deadline_at) FROM message "
                                 "WHERE state IN ('queued', 'fetched')")).one()
     now = due[1] + dt.timedelta(seconds=1)
-    if patch is None:
-        batch_queries(engine, now)
+    batch_queries(engine, now)
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=purge_child, args=(url, now, sender, patch), daemon=True)
+    child = context.Process(target=purge_child, args=(url, now, sender), daemon=True)
     began = time.perf_counter()
     child.start()
     peak = 0
@@ -71,10 +67,8 @@ def purge(url: str, args: argparse.Namespace, *, label: str = "[purge]",
     engine.dispose()
 
 
-def purge_child(url: str, now: dt.datetime, results: Any, patch: str | None = None) -> None:
+def purge_child(url: str, now: dt.datetime, results: Any) -> None:
     """In a fresh process: one mailbox.purge at ``now``; its time and peak RSS."""
-    if patch is not None:
-        getattr(importlib.import_module("whatif"), patch)()
     settings = Settings(database_url=url)
     engine = make_engine(url)
     mailbox = Mailbox(make_sessions(engine), MemoryKeyRing.generate(), settings,
@@ -88,16 +82,15 @@ def purge_child(url: str, now: dt.datetime, results: Any, patch: str | None = No
     engine.dispose()
 
 
-#: The SELECT of one expire batch as skp.mailbox._expire_batch builds it, and two rewrites.
+#: The SELECT of one expire batch as skp.mailbox._expire_batch builds it, and as it was.
 BATCH = ("SELECT id, module, type_code FROM message WHERE state IN ('queued', 'fetched') "
          "AND deadline_at <= :now {order} LIMIT 500 FOR UPDATE SKIP LOCKED")
-ORDERS = {"as is (ORDER BY deadline_at)": "ORDER BY deadline_at",
-          "ORDER BY state, deadline_at": "ORDER BY state, deadline_at",
-          "no ORDER BY": ""}
+ORDERS = {"skp's (ORDER BY state, deadline_at)": "ORDER BY state, deadline_at",
+          "the earlier ORDER BY deadline_at": "ORDER BY deadline_at"}
 
 
 def batch_queries(engine: Any, now: dt.datetime) -> None:
-    """How long one expire batch's SELECT takes with everything due, as is and rewritten
+    """How long one expire batch's SELECT takes with everything due, as skp has it and as it was
     (each run three times in a transaction that is rolled back; the median counts)."""
     found = []
     for label, order in ORDERS.items():
