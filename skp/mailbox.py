@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, defer, joinedload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from skp import sealing
 from skp.clock import Clock, SystemClock
@@ -41,16 +41,15 @@ from skp.errors import (
     UnknownRecipient,
 )
 from skp.metrics import MailboxMetrics, NullMetrics
-from skp.store.models import ClaimContext, Message, Participant
-from skp.store.session import transaction
+from skp.store.models import CONTENT_COLUMNS, ClaimContext, Message, Participant
+from skp.store.session import reading, transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PENDING = (State.QUEUED, State.FETCHED)
-#: Loader option for metadata: the sealed content stays in the database (up to 4 MB a row).
-_METADATA_ONLY = [defer(column, raiseload=True) for column in (
-    Message.nonce, Message.ciphertext, Message.wrapped_key, Message.kek_id)]
+#: What a metadata read selects: every column but the sealed content (up to 4 MB a row).
+_METADATA = tuple(c for c in Message.__table__.columns if c.key not in CONTENT_COLUMNS)
 MAX_PAGE = 500
 #: A listing counts the backlog up to here: counting a million rows on every call would cost
 #: more than the rest of the call (docs/performance.md); the figure then means "at least".
@@ -89,7 +88,8 @@ class MessageInfo:
     expired_at: dt.datetime | None
 
     @classmethod
-    def of(cls, m: Message) -> MessageInfo:
+    def of(cls, m: Message | Row[Any]) -> MessageInfo:
+        """From a message or a row of its metadata columns."""
         return cls(m.id, m.module, m.type_code, m.sender_id, m.recipient_id, m.kenmerk,
                    m.conversation_id, m.cross_reference_id, m.version, m.state, m.size,
                    m.received_at, m.deadline_at, m.fetched_at, m.confirmed_at, m.expired_at)
@@ -259,18 +259,18 @@ class Mailbox:
                        Message.state.in_(PENDING), Message.deadline_at > now)
         if type_code is not None:
             pending = and_(pending, Message.type_code == type_code)
-        with transaction(self._sessions, read_only=True) as session:
-            backlog = session.scalar(select(func.count()).select_from(
+        with reading(self._sessions) as connection:
+            backlog = connection.scalar(select(func.count()).select_from(
                 select(Message.id).where(pending).limit(BACKLOG_COUNT_LIMIT).subquery())) or 0
-            query = select(Message).where(pending).options(*_METADATA_ONLY)
+            query = select(*_METADATA).where(pending)
             if after is not None:
-                anchor = _get(session, after, metadata_only=True)
+                anchor = _metadata(connection, after)
                 if anchor is None or anchor.recipient_id != recipient_id:
                     raise NotFound(f"no message {after} in your mailbox to continue after")
                 query = query.where(or_(
                     Message.received_at > anchor.received_at,
                     and_(Message.received_at == anchor.received_at, Message.id > anchor.id)))
-            rows = session.scalars(
+            rows = connection.execute(
                 query.order_by(Message.received_at, Message.id).limit(limit + 1)).all()
         items = [MessageInfo.of(row) for row in rows[:limit]]
         return Page(items, backlog, items[-1].id if len(rows) > limit else None)
@@ -354,16 +354,16 @@ class Mailbox:
     def status(self, sender_id: str, *, message_id: str | None = None,
                kenmerk: str | None = None) -> MessageInfo:
         """The sender's view of one of its messages, by hub id or by its own Kenmerk."""
-        with transaction(self._sessions, read_only=True) as session:
+        with reading(self._sessions) as connection:
             if message_id is not None:
-                message = _get(session, message_id, metadata_only=True)
+                message = _metadata(connection, message_id)
             elif kenmerk is not None:
-                message = self._by_kenmerk(session, sender_id, kenmerk)
+                message = self._by_kenmerk(connection, sender_id, kenmerk)
             else:
                 raise SchemaInvalid("give a berichtId or a Kenmerk")
-            if message is None or message.sender_id != sender_id:
-                raise NotFound(f"you sent no message {message_id or kenmerk}")
-            return MessageInfo.of(message)
+        if message is None or message.sender_id != sender_id:
+            raise NotFound(f"you sent no message {message_id or kenmerk}")
+        return MessageInfo.of(message)
 
     def logbook(self, participant_id: str, query: LogQuery) -> list[MessageInfo]:
         """Metadata of the participant's own sent and received messages, newest first."""
@@ -383,11 +383,11 @@ class Mailbox:
             conditions.append(Message.received_at >= query.since)
         if query.until is not None:
             conditions.append(Message.received_at < query.until)
-        statement = (select(Message).where(*conditions).options(*_METADATA_ONLY)
+        statement = (select(*_METADATA).where(*conditions)
                      .order_by(Message.received_at.desc(), Message.id.desc())
                      .limit(max(1, min(query.limit, MAX_PAGE))))
-        with transaction(self._sessions, read_only=True) as session:
-            return [MessageInfo.of(row) for row in session.scalars(statement)]
+        with reading(self._sessions) as connection:
+            return [MessageInfo.of(row) for row in connection.execute(statement)]
 
     # --- retention -----------------------------------------------------------------------
 
@@ -475,10 +475,9 @@ class Mailbox:
     # --- helpers -------------------------------------------------------------------------
 
     @staticmethod
-    def _by_kenmerk(session: Session, sender_id: str, kenmerk: str) -> Message | None:
-        return session.scalar(select(Message).where(Message.sender_id == sender_id,
-                                                    Message.kenmerk == kenmerk)
-                              .options(*_METADATA_ONLY))
+    def _by_kenmerk(db: Session | Connection, sender_id: str, kenmerk: str) -> Row[Any] | None:
+        return db.execute(select(*_METADATA).where(Message.sender_id == sender_id,
+                                                   Message.kenmerk == kenmerk)).first()
 
     @staticmethod
     def _original(session: Session, message_id: str | None) -> Message | None:
@@ -508,7 +507,7 @@ def _original_of(m: Message) -> Original:
     return Original(m.id, m.module, m.type_code, m.sender_id, m.recipient_id, m.conversation_id)
 
 
-def _repeat(existing: Message, mt: MessageType, header: Header) -> Receipt:
+def _repeat(existing: Row[Any], mt: MessageType, header: Header) -> Receipt:
     if (existing.module, existing.type_code, existing.recipient_id) != (
             mt.module, mt.code, header.ontvanger):
         raise KenmerkConflict(f"Kenmerk {header.kenmerk} was used for message {existing.id} of "
@@ -553,12 +552,17 @@ def _delete_batch(session: Session, key: Any, condition: Any, size: int) -> Sequ
     return ids
 
 
-def _get(session: Session, message_id: str, *, lock: bool = False,
-         metadata_only: bool = False) -> Message | None:
+def _get(session: Session, message_id: str, *, lock: bool = False) -> Message | None:
     """The message with hub id ``message_id``; None also when the id is not a UUID."""
     key = _key(message_id)
-    return None if key is None else session.get(
-        Message, key, with_for_update=lock, options=_METADATA_ONLY if metadata_only else ())
+    return None if key is None else session.get(Message, key, with_for_update=lock)
+
+
+def _metadata(connection: Connection, message_id: str) -> Row[Any] | None:
+    """The metadata of the message with hub id ``message_id``, as :func:`_get` finds it."""
+    key = _key(message_id)
+    return None if key is None else connection.execute(
+        select(*_METADATA).where(Message.id == key)).first()
 
 
 def _advance(session: Session, recipient_id: str, message_id: str, state: State, event: Event,

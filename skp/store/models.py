@@ -126,7 +126,8 @@ class Certificate(Base):
 
 
 _HAS_CONTENT = "state IN ('queued', 'fetched')"
-_CONTENT_COLUMNS = ("nonce", "ciphertext", "wrapped_key", "kek_id")
+#: The columns of a message that hold its sealed content; the others are metadata.
+CONTENT_COLUMNS = ("nonce", "ciphertext", "wrapped_key", "kek_id")
 
 
 class Message(Base):
@@ -137,9 +138,9 @@ class Message(Base):
         UniqueConstraint("sender_id", "kenmerk"),
         CheckConstraint(
             f"({_HAS_CONTENT} AND "
-            + " AND ".join(f"{c} IS NOT NULL" for c in _CONTENT_COLUMNS)
+            + " AND ".join(f"{c} IS NOT NULL" for c in CONTENT_COLUMNS)
             + f") OR (NOT {_HAS_CONTENT} AND "
-            + " AND ".join(f"{c} IS NULL" for c in _CONTENT_COLUMNS) + ")",
+            + " AND ".join(f"{c} IS NULL" for c in CONTENT_COLUMNS) + ")",
             name="content_iff_pending"),
         CheckConstraint("state NOT IN ('fetched', 'confirmed') OR fetched_at IS NOT NULL",
                         name="fetched_at"),

@@ -54,14 +54,18 @@ def _writing(sessions: sessionmaker[Session], read_only: bool) -> AbstractContex
 
 @contextmanager
 def reading(sessions: sessionmaker[Session]) -> Iterator[Connection]:
-    """A read-only transaction on a plain Core connection, with outages as in `transaction`.
+    """A plain Core connection for reading, with outages as in `transaction`.
 
-    For the lookup every request makes: an ORM session with its identity map costs more than
-    the query itself (docs/performance.md).
+    For the lookups every request makes, where an ORM session with its identity map costs
+    more than the query itself (docs/performance.md). On PostgreSQL each statement is its own
+    transaction (autocommit): no round trips for BEGIN and COMMIT. SQLite reads in a deferred
+    transaction.
     """
     engine: Engine = sessions.kw["bind"]
+    options = ({READ_ONLY: True} if engine.dialect.name == "sqlite"
+               else {"isolation_level": "AUTOCOMMIT"})
     with (_outages(), engine.connect() as connection,
-          connection.execution_options(**{READ_ONLY: True}).begin()):
+          connection.execution_options(**options).begin()):
         yield connection
 
 
