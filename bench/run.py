@@ -358,6 +358,8 @@ def main() -> None:
     args.purge_seconds = args.purge_seconds or (60.0 if args.quick else 240.0)
     if not 1 <= args.clients <= traffic.CREDITORS:
         parser.error(f"--clients must be 1 to {traffic.CREDITORS}, one creditor each")
+    if args.profile and not spy.available():
+        parser.error("--profile needs py-spy in the venv: .venv/bin/pip install py-spy")
     if args.small < 2 * args.fetches + 5:
         parser.error("--small must hold 2 x --fetches + 5 messages")
 

@@ -43,12 +43,19 @@ REQUEST = re.compile(r"__call__ \(skp/server\.py")
 ROOTS = ("Thread._bootstrap", "<module>")
 
 
+#: py-spy as the venv installs it (not a dependency of skp: `pip install py-spy`).
+PY_SPY = Path(sys.executable).with_name("py-spy")
+
+
+def available() -> bool:
+    return PY_SPY.exists()
+
+
 def record(pid: int, seconds: float, output: Path, *, rate: int = 200
            ) -> subprocess.Popen[bytes]:
     """Start py-spy on ``pid`` for ``seconds``; it writes collapsed stacks to ``output``."""
-    spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen(  # noqa: S603 - a fixed command line of the venv's py-spy
-        [str(spy), "record", "--pid", str(pid), "--duration", str(round(seconds)),
+        [str(PY_SPY), "record", "--pid", str(pid), "--duration", str(round(seconds)),
          "--rate", str(rate), "--format", "raw", "--nolineno", "--nonblocking", "--gil",
          "--output", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
