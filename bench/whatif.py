@@ -57,10 +57,17 @@ def configure(*args, **kwargs):
     return handler
 __import__("skp.logs").logs.configure = configure
 """
+#: No round trip to check a pooled connection before each transaction (pool_pre_ping).
+NO_PRE_PING = """
+import skp.store.db
+_create = skp.store.db.create_engine
+skp.store.db.create_engine = lambda url, **kw: _create(url, **{**kw, "pool_pre_ping": False})
+"""
 VARIANTS = {
     "as is": "",
     "identity cache": IDENTITY_CACHE,
     "no request log": NO_REQUEST_LOG,
+    "no pre-ping": NO_PRE_PING,
 }
 #: glibc malloc: few arenas, and large blocks always from mmap (returned when freed).
 MALLOC = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "262144",
