@@ -42,7 +42,7 @@ from skp.errors import (
 )
 from skp.metrics import MailboxMetrics, NullMetrics
 from skp.store.models import CONTENT_COLUMNS, ClaimContext, Message, Participant
-from skp.store.session import reading, transaction
+from skp.store.session import statements, transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -259,7 +259,7 @@ class Mailbox:
                        Message.state.in_(PENDING), Message.deadline_at > now)
         if type_code is not None:
             pending = and_(pending, Message.type_code == type_code)
-        with reading(self._sessions) as connection:
+        with statements(self._sessions) as connection:
             backlog = connection.scalar(select(func.count()).select_from(
                 select(Message.id).where(pending).limit(BACKLOG_COUNT_LIMIT).subquery())) or 0
             query = select(*_METADATA).where(pending)
@@ -278,14 +278,15 @@ class Mailbox:
     def fetch(self, recipient_id: str, message_id: str) -> Delivery:
         """The message with its body; repeatable until confirmed or expired."""
         now = self._clock.now()
+        # The first fetch is one statement. (Should the content then fail to open, the message
+        # stays fetched: a fetch may be repeated.) A repeat or a refusal takes the long way.
+        with statements(self._sessions, read_only=False) as connection:
+            row = _advance(connection, recipient_id, message_id, State.QUEUED, Event.FETCH,
+                           Message.deadline_at > now, fetched_at=now)
+        if row is not None:
+            return self._fetched(self._open(row), True)
         with transaction(self._sessions) as session:
-            # The first fetch is one statement; a repeat or a refusal takes the long way.
-            message = _advance(session, recipient_id, message_id, State.QUEUED, Event.FETCH,
-                               Message.deadline_at > now, fetched_at=now)
-            if message is not None:
-                delivery, first = self._open(message), True
-            else:
-                delivery, first = self._deliver(self._mine(session, recipient_id, message_id))
+            delivery, first = self._deliver(self._mine(session, recipient_id, message_id))
         return self._fetched(delivery, first)
 
     def fetch_next(self, recipient_id: str, module: Module,
@@ -314,7 +315,7 @@ class Mailbox:
         message.fetched_at = message.fetched_at or now
         return self._open(message), first
 
-    def _open(self, message: Message) -> Delivery:
+    def _open(self, message: Message | Row[Any]) -> Delivery:
         """A fetched message with its body opened."""
         plaintext = sealing.open_sealed(_content(message), _aad(message), self._keyring)
         log.info("fetched message=%s recipient=%s", message.id, message.recipient_id)
@@ -329,23 +330,25 @@ class Mailbox:
     def confirm(self, recipient_id: str, message_id: str) -> MessageInfo:
         """Confirm receipt; the content is deleted in the same transaction. Idempotent."""
         now = self._clock.now()
-        with transaction(self._sessions) as session:
-            # A confirm after a fetch is one statement; a repeat or a refusal the long way.
-            message = _advance(session, recipient_id, message_id, State.FETCHED, Event.CONFIRM,
-                               confirmed_at=now, nonce=None, ciphertext=None, wrapped_key=None,
-                               kek_id=None)
-            repeated = False
-            if message is None:
+        # A confirm after a fetch is one statement; a repeat or a refusal takes the long way.
+        with statements(self._sessions, read_only=False) as connection:
+            row = _advance(connection, recipient_id, message_id, State.FETCHED, Event.CONFIRM,
+                           confirmed_at=now, nonce=None, ciphertext=None, wrapped_key=None,
+                           kek_id=None)
+        repeated = False
+        if row is not None:
+            info = MessageInfo.of(row)
+        else:
+            with transaction(self._sessions) as session:
                 message = self._mine(session, recipient_id, message_id)
                 repeated = message.state is State.CONFIRMED
                 if not repeated:
                     message.state = transition(message.state, Event.CONFIRM)
                     message.confirmed_at = now
                     _store_content(message, None)
-            if not repeated:
-                log.info("confirmed message=%s recipient=%s", message.id, recipient_id)
-            info = MessageInfo.of(message)
+                info = MessageInfo.of(message)
         if not repeated:
+            log.info("confirmed message=%s recipient=%s", info.id, recipient_id)
             self._metrics.confirmed(info.module, info.type_code)
         return info
 
@@ -354,7 +357,7 @@ class Mailbox:
     def status(self, sender_id: str, *, message_id: str | None = None,
                kenmerk: str | None = None) -> MessageInfo:
         """The sender's view of one of its messages, by hub id or by its own Kenmerk."""
-        with reading(self._sessions) as connection:
+        with statements(self._sessions) as connection:
             if message_id is not None:
                 message = _metadata(connection, message_id)
             elif kenmerk is not None:
@@ -386,7 +389,7 @@ class Mailbox:
         statement = (select(*_METADATA).where(*conditions)
                      .order_by(Message.received_at.desc(), Message.id.desc())
                      .limit(max(1, min(query.limit, MAX_PAGE))))
-        with reading(self._sessions) as connection:
+        with statements(self._sessions) as connection:
             return [MessageInfo.of(row) for row in connection.execute(statement)]
 
     # --- retention -----------------------------------------------------------------------
@@ -516,7 +519,7 @@ def _repeat(existing: Row[Any], mt: MessageType, header: Header) -> Receipt:
     return Receipt(existing.id, existing.received_at, existing.deadline_at, repeated=True)
 
 
-def _aad(m: Message) -> bytes:
+def _aad(m: Message | Row[Any]) -> bytes:
     """The immutable metadata a message's ciphertext is bound to."""
     return sealing.associated_data({
         "id": m.id, "module": m.module.value, "type": m.type_code, "sender": m.sender_id,
@@ -538,7 +541,7 @@ def _store_content(m: Message, sealed: sealing.Sealed | None) -> None:
         m.wrapped_key, m.kek_id = sealed.wrapped_key, sealed.kek_id
 
 
-def _content(m: Message) -> sealing.Sealed:
+def _content(m: Message | Row[Any]) -> sealing.Sealed:
     if m.nonce is None or m.ciphertext is None or m.wrapped_key is None or m.kek_id is None:
         raise NotFound(f"message {m.id} holds no content")  # pragma: no cover - DB check
     return sealing.Sealed(m.nonce, m.ciphertext, m.wrapped_key, m.kek_id)
@@ -565,19 +568,19 @@ def _metadata(connection: Connection, message_id: str) -> Row[Any] | None:
         select(*_METADATA).where(Message.id == key)).first()
 
 
-def _advance(session: Session, recipient_id: str, message_id: str, state: State, event: Event,
-             *conditions: Any, **values: Any) -> Message | None:
-    """Move the recipient's message from ``state`` by ``event`` in one UPDATE … RETURNING;
-    None when it is not the recipient's, not in ``state`` or fails ``conditions``."""
+def _advance(connection: Connection, recipient_id: str, message_id: str, state: State,
+             event: Event, *conditions: Any, **values: Any) -> Row[Any] | None:
+    """Move the recipient's message from ``state`` by ``event`` in one UPDATE … RETURNING its
+    row; None when it is not the recipient's, not in ``state`` or fails ``conditions``."""
     key = _key(message_id)
     if key is None:
         return None
-    return session.scalar(
+    return connection.execute(
         update(Message)
         .where(Message.id == key, Message.recipient_id == recipient_id,
                Message.state == state, *conditions)
-        .values(state=transition(state, event), **values).returning(Message),
-        execution_options={"synchronize_session": False})
+        .values(state=transition(state, event), **values)
+        .returning(*Message.__table__.columns)).first()
 
 
 def _key(message_id: str) -> str | None:

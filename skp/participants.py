@@ -23,7 +23,7 @@ from skp.domain.roles import Module, Role, may_enable
 from skp.domain.routing import Party
 from skp.errors import AuthenticationError, NotAllowed, NotFound, SchemaInvalid
 from skp.store.models import Certificate, Participant, ParticipantModule
-from skp.store.session import reading, transaction
+from skp.store.session import statements, transaction
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ class Participants:
         now = self._clock.now()
         # This runs on every request: one Core query for the certificate, its participant and
         # the participant's modules (a row per module).
-        with reading(self._sessions) as connection:
+        with statements(self._sessions) as connection:
             rows = connection.execute(_IDENTIFY, {"fingerprint": fp.lower()}).all()
         if not rows:
             raise AuthenticationError("this client certificate is not registered at the hub")

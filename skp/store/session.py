@@ -53,18 +53,21 @@ def _writing(sessions: sessionmaker[Session], read_only: bool) -> AbstractContex
 
 
 @contextmanager
-def reading(sessions: sessionmaker[Session]) -> Iterator[Connection]:
-    """A plain Core connection for reading, with outages as in `transaction`.
+def statements(sessions: sessionmaker[Session], *, read_only: bool = True
+               ) -> Iterator[Connection]:
+    """A plain Core connection on which each statement stands on its own, with outages as in
+    `transaction`.
 
-    For the lookups every request makes, where an ORM session with its identity map costs
-    more than the query itself (docs/performance.md). On PostgreSQL each statement is its own
-    transaction (autocommit): no round trips for BEGIN and COMMIT. SQLite reads in a deferred
-    transaction.
+    For the calls every request makes — the identity lookup, listings, one-statement updates —
+    where an ORM session with its identity map costs more than the statement itself
+    (docs/performance.md). On PostgreSQL each statement is its own transaction (autocommit: no
+    round trips for ``BEGIN`` and ``COMMIT``), so use it only where that is enough. SQLite runs
+    them in one transaction: deferred for reads, with the write lock for writes.
     """
     engine: Engine = sessions.kw["bind"]
-    options = ({READ_ONLY: True} if engine.dialect.name == "sqlite"
+    options = ({READ_ONLY: read_only} if engine.dialect.name == "sqlite"
                else {"isolation_level": "AUTOCOMMIT"})
-    with (_outages(), engine.connect() as connection,
+    with (_outages(), _writing(sessions, read_only), engine.connect() as connection,
           connection.execution_options(**options).begin()):
         yield connection
 
