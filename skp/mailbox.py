@@ -260,8 +260,6 @@ class Mailbox:
         if type_code is not None:
             pending = and_(pending, Message.type_code == type_code)
         with statements(self._sessions) as connection:
-            backlog = connection.scalar(select(func.count()).select_from(
-                select(Message.id).where(pending).limit(BACKLOG_COUNT_LIMIT).subquery())) or 0
             query = select(*_METADATA).where(pending)
             if after is not None:
                 anchor = _metadata(connection, after)
@@ -272,6 +270,11 @@ class Mailbox:
                     and_(Message.received_at == anchor.received_at, Message.id > anchor.id)))
             rows = connection.execute(
                 query.order_by(Message.received_at, Message.id).limit(limit + 1)).all()
+            if after is None and len(rows) <= limit:
+                backlog = len(rows)  # the first page holds the whole backlog: nothing to count
+            else:
+                backlog = connection.scalar(select(func.count()).select_from(
+                    select(Message.id).where(pending).limit(BACKLOG_COUNT_LIMIT).subquery())) or 0
         items = [MessageInfo.of(row) for row in rows[:limit]]
         return Page(items, backlog, items[-1].id if len(rows) > limit else None)
 
