@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Row, and_, delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from skp import sealing
 from skp.clock import Clock, SystemClock
@@ -29,7 +29,7 @@ from skp.domain.catalogue import MessageType, lookup
 from skp.domain.lifecycle import Event, State, transition
 from skp.domain.retention import fetch_deadline, reply_deadline
 from skp.domain.roles import Module
-from skp.domain.routing import Original, Party, check_reply, check_route
+from skp.domain.routing import Original, check_reply, check_route
 from skp.domain.validation import Body, Header, validate_body, validate_header
 from skp.errors import (
     AuthenticationError,
@@ -41,6 +41,7 @@ from skp.errors import (
     UnknownRecipient,
 )
 from skp.metrics import MailboxMetrics, NullMetrics
+from skp.participants import ParticipantInfo, by_id, with_modules
 from skp.store.models import CONTENT_COLUMNS, ClaimContext, Message, Participant
 from skp.store.session import statements, transaction
 
@@ -190,7 +191,7 @@ class Mailbox:
                 return _repeat(existing, mt, header)
             if recipient is None:
                 raise UnknownRecipient(f"no active participant {header.ontvanger}")
-            check_route(mt, _party(sender), _party(recipient))
+            check_route(mt, sender.party, recipient.party)
             original = self._original(session, header.cross_referentienummer)
             check_reply(mt, sender_id=sender_id, recipient_id=recipient.id,
                         conversation_id=header.conversatie_referentienummer,
@@ -497,16 +498,10 @@ class Mailbox:
         return message
 
 
-def _active(session: Session, *participant_ids: str) -> dict[str, Participant]:
+def _active(session: Session, *participant_ids: str) -> dict[str, ParticipantInfo]:
     """Those of the participants that are active, by id, with their modules: one query."""
-    rows = session.scalars(
-        select(Participant).where(Participant.id.in_(participant_ids), Participant.active)
-        .options(joinedload(Participant.modules))).unique()
-    return {row.id: row for row in rows}
-
-
-def _party(row: Participant) -> Party:
-    return Party(row.id, row.role, row.module_set, row.uses_bsn)
+    return by_id(session.execute(with_modules().where(
+        Participant.id.in_(participant_ids), Participant.active)))
 
 
 def _original_of(m: Message) -> Original:

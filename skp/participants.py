@@ -11,10 +11,11 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.clock import Clock, SystemClock
@@ -199,17 +200,33 @@ class Participants:
             raise AuthenticationError("this client certificate is expired or not yet valid")
         if not first.active:
             raise AuthenticationError("the participant of this certificate is not active")
-        return ParticipantInfo(
-            first.id, first.name, first.role,
-            frozenset(row.module for row in rows if row.module is not None), first.uses_bsn,
-            first.extension_days, first.active, first.kvk_nummer, first.vestigingsnummer)
+        return by_id(rows)[first.id]
+
+
+def with_modules(*columns: Any) -> Select[Any]:
+    """A Core query of ``columns`` and every column of the participant, a row per module of it
+    (one row with ``module`` None when it has none): read with :func:`by_id`."""
+    return (select(*columns, *Participant.__table__.columns, ParticipantModule.module)
+            .outerjoin_from(Participant, ParticipantModule,
+                            ParticipantModule.participant_id == Participant.id))
+
+
+def by_id(rows: Iterable[Row[Any]]) -> dict[str, ParticipantInfo]:
+    """The participants in rows of :func:`with_modules`, by id."""
+    found: dict[str, tuple[Row[Any], set[Module]]] = {}
+    for row in rows:
+        _, modules = found.setdefault(row.id, (row, set()))
+        if row.module is not None:
+            modules.add(row.module)
+    return {key: ParticipantInfo(row.id, row.name, row.role, frozenset(modules), row.uses_bsn,
+                                 row.extension_days, row.active, row.kvk_nummer,
+                                 row.vestigingsnummer)
+            for key, (row, modules) in found.items()}
 
 
 _IDENTIFY = (
-    select(Certificate.revoked_at, Certificate.not_before, Certificate.not_after,
-           *Participant.__table__.columns, ParticipantModule.module)
-    .join(Participant, Participant.id == Certificate.participant_id)
-    .outerjoin(ParticipantModule, ParticipantModule.participant_id == Participant.id)
+    with_modules(Certificate.revoked_at, Certificate.not_before, Certificate.not_after)
+    .join(Certificate, Certificate.participant_id == Participant.id)
     .where(Certificate.fingerprint == bindparam("fingerprint")))
 
 
