@@ -492,7 +492,7 @@ class Mailbox:
 
     @staticmethod
     def _mine(session: Session, recipient_id: str, message_id: str) -> Message:
-        message = _get(session, message_id, lock=True)
+        message = _locked(session, message_id)
         if message is None or message.recipient_id != recipient_id:
             raise NotFound(f"no message {message_id} in your mailbox")
         return message
@@ -553,14 +553,15 @@ def _delete_batch(session: Session, key: Any, condition: Any, size: int) -> Sequ
     return ids
 
 
-def _get(session: Session, message_id: str, *, lock: bool = False) -> Message | None:
-    """The message with hub id ``message_id``; None also when the id is not a UUID."""
+def _locked(session: Session, message_id: str) -> Message | None:
+    """The message with hub id ``message_id``, locked for update; None also when the id is not
+    a UUID."""
     key = _key(message_id)
-    return None if key is None else session.get(Message, key, with_for_update=lock)
+    return None if key is None else session.get(Message, key, with_for_update=True)
 
 
 def _metadata(connection: Connection, message_id: str) -> Row[Any] | None:
-    """The metadata of the message with hub id ``message_id``, as :func:`_get` finds it."""
+    """The metadata of the message with hub id ``message_id``; None as :func:`_locked`."""
     key = _key(message_id)
     return None if key is None else connection.execute(
         select(*_METADATA).where(Message.id == key)).first()
