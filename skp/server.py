@@ -18,7 +18,9 @@ its duration by operation (the SOAPAction or the route) and its fault code, if a
 
 The server is cheroot (see docs/server.md for why): it verifies client certificates in the
 handshake, hands the peer certificate to the application, serves many requests at once from
-a thread pool and keeps connections alive.
+a thread pool and keeps connections alive. Of the requests its threads have read, at most
+``SKP_ACTIVE_REQUESTS`` are worked on at once (identity lookup and SOAP handling); reading a
+body and writing an answer take no turn, so a slow client holds up no one (docs/server.md).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import hashlib
 import ipaddress
 import logging
 import ssl
+import threading
 import time
 import traceback
 import uuid
@@ -108,6 +111,7 @@ class HubApp:
         self._header = "HTTP_" + self.settings.client_cert_header.upper().replace("-", "_")
         self._cas: list[x509.Certificate] | None = None
         self._metrics_networks = [ipaddress.ip_network(n) for n in self.settings.metrics_clients]
+        self._turns = threading.BoundedSemaphore(self.settings.active_requests)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         request_id = uuid.uuid4().hex
@@ -161,7 +165,8 @@ class HubApp:
             return [b"no such service; the services are " +
                     ", ".join(f"/{m}" for m in self.soap).encode()]
         try:
-            environ["skp.participant"] = self._identify(environ)
+            with self._turns:
+                environ["skp.participant"] = self._identify(environ)
             if method == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl":
                 body = self.wsdl[path]
                 start_response("200 OK", [("Content-Type", SOAP_TYPE),
@@ -174,7 +179,8 @@ class HubApp:
             status = "413 Content Too Large" if isinstance(exc, TooLarge) else (
                 "500 Internal Server Error")
             return _fault_response(fault, start_response, status)
-        return list(self.soap[path](environ, start_response))
+        with self._turns:
+            return list(self.soap[path](environ, start_response))
 
     def _metrics_client(self, address: str) -> bool:
         try:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
@@ -83,3 +86,27 @@ def test_every_request_is_logged_with_its_outcome(app, shv, caplog):
 def test_health_reports_the_database(app):
     code, _, body = call(app, PATH_INFO="/healthz", REQUEST_METHOD="GET", body=b"")
     assert (code, body) == ("200 OK", b"ok")
+
+
+def test_at_most_the_active_requests_are_worked_on_at_once(app, shv, monkeypatch):
+    _, pem = shv
+    identify = app.hub.participants.identify
+    inside, most, lock = [0], [0], threading.Lock()
+
+    def counting(fingerprint):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)  # time for the other requests to come in, if they may
+        try:
+            return identify(fingerprint)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(app.hub.participants, "identify", counting)
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(lambda _: call(app, HTTP_X_SSL_CLIENT_CERT=quote(pem))[0],
+                              range(6)))
+    assert all(code.startswith("200") for code in codes)
+    assert most[0] == app.settings.active_requests == 2
