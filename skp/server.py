@@ -19,8 +19,9 @@ its duration by operation (the SOAPAction or the route) and its fault code, if a
 The server is cheroot (see docs/server.md for why): it verifies client certificates in the
 handshake, hands the peer certificate to the application, serves many requests at once from
 a thread pool and keeps connections alive. Of the requests its threads have read, at most
-``SKP_ACTIVE_REQUESTS`` are worked on at once (identity lookup and SOAP handling); reading a
-body and writing an answer take no turn, so a slow client holds up no one (docs/server.md).
+``SKP_ACTIVE_REQUESTS`` are worked on at once (identity lookup and SOAP handling, on one
+database connection); reading a body and writing an answer take no turn, so a slow client holds
+up no one (docs/server.md).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from skp.participants import ParticipantInfo
 from skp.soap.documents import wsdl_document
 from skp.soap.faults import SoapFault, translate
 from skp.soap.service import build_application
+from skp.store.session import one_connection
 
 log = logging.getLogger("skp.request")
 # spyne logs faults with their text, which may quote request content; skp logs itself.
@@ -164,23 +166,25 @@ class HubApp:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"no such service; the services are " +
                     ", ".join(f"/{m}" for m in self.soap).encode()]
+        wsdl = method == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl"
         try:
-            with self._turns:
+            if not wsdl:
+                self._read_body(environ)  # before its turn: a slow client holds up no one
+            # One turn and one database connection for the identity lookup and the operation.
+            with self._turns, one_connection(self.hub.engine):
                 environ["skp.participant"] = self._identify(environ)
-            if method == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl":
-                body = self.wsdl[path]
-                start_response("200 OK", [("Content-Type", SOAP_TYPE),
-                                          ("Content-Length", str(len(body)))])
-                return [body]
-            self._read_body(environ)
-        except SkpError as exc:
+                if wsdl:
+                    body = self.wsdl[path]
+                    start_response("200 OK", [("Content-Type", SOAP_TYPE),
+                                              ("Content-Length", str(len(body)))])
+                    return [body]
+                return list(self.soap[path](environ, start_response))
+        except SkpError as exc:  # spyne answers the operation's own errors as faults
             fault = translate(exc, environ["skp.request_id"])
             environ["skp.outcome"] = fault.code
             status = "413 Content Too Large" if isinstance(exc, TooLarge) else (
                 "500 Internal Server Error")
             return _fault_response(fault, start_response, status)
-        with self._turns:
-            return list(self.soap[path](environ, start_response))
 
     def _metrics_client(self, address: str) -> bool:
         try:

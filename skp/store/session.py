@@ -7,6 +7,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -31,10 +32,14 @@ def transaction(sessions: sessionmaker[Session], *, read_only: bool = False) -> 
     Connection failures (server gone, connection killed, SQLite busy past its timeout) raise
     :class:`Unavailable`, which callers may retry; nothing of the call was stored.
     """
-    with _outages(), _writing(sessions, read_only), sessions.begin() as session:
-        if read_only:
-            session.connection(execution_options={READ_ONLY: True})
-        yield session
+    engine: Engine = sessions.kw["bind"]
+    with _outages(), _writing(sessions, read_only), _connect(engine) as connection:
+        options: dict[str, Any] = {READ_ONLY: read_only}
+        if engine.dialect.name != "sqlite":  # a shared connection may come from `statements`
+            options["isolation_level"] = engine.dialect.default_isolation_level
+        connection.execution_options(**options)
+        with sessions(bind=connection) as session, session.begin():
+            yield session
 
 
 #: SQLite takes one writer at a time. Its busy handler lets a waiting writer sleep up to 100 ms
@@ -67,9 +72,37 @@ def statements(sessions: sessionmaker[Session], *, read_only: bool = True
     engine: Engine = sessions.kw["bind"]
     options = ({READ_ONLY: read_only} if engine.dialect.name == "sqlite"
                else {"isolation_level": "AUTOCOMMIT"})
-    with (_outages(), _writing(sessions, read_only), engine.connect() as connection,
+    with (_outages(), _writing(sessions, read_only), _connect(engine) as connection,
           connection.execution_options(**options).begin()):
         yield connection
+
+
+#: The connection `one_connection` lends to the calls inside it, in this thread.
+_lent: ContextVar[Connection | None] = ContextVar("skp_lent_connection", default=None)
+
+
+@contextmanager
+def one_connection(engine: Engine) -> Iterator[None]:
+    """Let the `transaction` and `statements` calls inside share one pooled connection, one
+    after the other.
+
+    For a request: its identity lookup and its operation check the connection out of the
+    pool once, and on PostgreSQL pay the pool's pre-ping round trip once (docs/performance.md).
+    """
+    with _outages(), engine.connect() as connection:
+        token = _lent.set(connection)
+        try:
+            yield
+        finally:
+            _lent.reset(token)
+
+
+def _connect(engine: Engine) -> AbstractContextManager[Connection]:
+    """The lent connection when there is one and it is free, else one from the pool."""
+    lent = _lent.get()
+    if lent is None or lent.engine is not engine or lent.in_transaction():
+        return engine.connect()
+    return nullcontext(lent)
 
 
 @contextmanager
