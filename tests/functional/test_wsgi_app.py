@@ -10,12 +10,15 @@ from urllib.parse import quote
 
 import pytest
 import trustme
+from sqlalchemy import event
 
 from skp.domain.roles import ROLE_MODULES, Role
 from tests.helpers import PING
 from tests.helpers import wsgi_call as call
 
 SECRET = "secret content Jansen 123456782"
+LISTING = PING.replace(b"<Ping", b"<Berichtenlijst").replace(
+    b"</Ping>", b"</Berichtenlijst>").replace(b"<Tekst>hoi</Tekst>", b"")
 
 
 @pytest.fixture
@@ -58,11 +61,8 @@ def test_an_unexpected_error_says_only_the_request_id(app, shv, monkeypatch, cap
         raise RuntimeError(SECRET)
 
     monkeypatch.setattr(app.hub.mailbox, "list_pending", explode)
-    listing = PING.replace(b"<Ping", b"<Berichtenlijst").replace(b"</Ping>",
-                                                                   b"</Berichtenlijst>")
-    listing = listing.replace(b"<Tekst>hoi</Tekst>", b"")
     caplog.set_level(logging.INFO)
-    code, headers, body = call(app, body=listing, HTTP_X_SSL_CLIENT_CERT=quote(pem),
+    code, headers, body = call(app, body=LISTING, HTTP_X_SSL_CLIENT_CERT=quote(pem),
                                HTTP_SOAPACTION='"Berichtenlijst"')
     assert code.startswith("500")
     assert b"Server.Error" in body
@@ -110,3 +110,20 @@ def test_at_most_the_active_requests_are_worked_on_at_once(app, shv, monkeypatch
                               range(6)))
     assert all(code.startswith("200") for code in codes)
     assert most[0] == app.settings.active_requests == 2
+
+
+def test_a_request_checks_out_one_database_connection(app, shv):
+    _, pem = shv
+    checkouts = []
+
+    def checkout(*_):
+        checkouts.append(1)
+
+    event.listen(app.hub.engine, "checkout", checkout)
+    try:
+        code, _, _ = call(app, body=LISTING, HTTP_X_SSL_CLIENT_CERT=quote(pem),
+                          HTTP_SOAPACTION='"Berichtenlijst"')
+    finally:
+        event.remove(app.hub.engine, "checkout", checkout)
+    assert code.startswith("200")
+    assert checkouts == [1]  # the identity lookup and the listing
