@@ -1,8 +1,8 @@
 """The mailbox: send, list, fetch, confirm, status, logbook and purge.
 
-The only module that combines store, sealing and domain. Every call is one transaction. The
-caller's participant id comes from its certificate (the SOAP layer), never from a message.
-Logs carry metadata only: ids, module, type, counts.
+The only module that combines store, sealing and domain. What a call changes, it changes in one
+transaction or one statement. The caller's participant id comes from its certificate (the SOAP
+layer), never from a message. Logs carry metadata only: ids, module, type, counts.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Row, and_, delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp import sealing
@@ -37,7 +38,9 @@ from skp.errors import (
     KenmerkConflict,
     NotFound,
     SchemaInvalid,
+    SkpError,
     TooLarge,
+    Unavailable,
     UnknownRecipient,
 )
 from skp.metrics import MailboxMetrics, NullMetrics
@@ -167,10 +170,10 @@ class Mailbox:
         except sa_exc.IntegrityError:
             # A concurrent send with the same Kenmerk won the race: answer as a repeat.
             with transaction(self._sessions, read_only=True) as session:
-                existing = self._by_kenmerk(session, sender_id, header.kenmerk)
-                if existing is None:
-                    raise
-                return _repeat(existing, mt, header)
+                repeat = self._repeated(session, sender_id, mt, header)
+            if repeat is None:
+                raise
+            return repeat
         log.info("sent message=%s module=%s type=%s sender=%s recipient=%s repeated=%s",
                  receipt.message_id, module, type_code, sender_id, header.ontvanger,
                  receipt.repeated)
@@ -181,46 +184,82 @@ class Mailbox:
     def _send(self, sender_id: str, mt: MessageType, header: Header,
               body: Mapping[str, Any]) -> Receipt:
         now = self._clock.now()
+        if header.cross_referentienummer is None and mt.code != matching.REQUEST:
+            return self._send_alone(sender_id, mt, header, body, now)
+        # A reply ends its original's claim context and a Saldoverzoek opens one: together
+        # with the message, in one transaction.
         with transaction(self._sessions) as session:
-            active = _active(session, sender_id, header.ontvanger)
-            sender, recipient = active.get(sender_id), active.get(header.ontvanger)
-            if sender is None:
-                raise AuthenticationError("the sender is not an active participant")
-            existing = self._by_kenmerk(session, sender_id, header.kenmerk)
-            if existing is not None:
-                return _repeat(existing, mt, header)
-            if recipient is None:
-                raise UnknownRecipient(f"no active participant {header.ontvanger}")
-            check_route(mt, sender.party, recipient.party)
+            sender, recipient = _parties(session, sender_id, header.ontvanger)
+            repeat = self._repeated(session, sender_id, mt, header)
+            if repeat is not None:
+                return repeat
             original = self._original(session, header.cross_referentienummer)
-            check_reply(mt, sender_id=sender_id, recipient_id=recipient.id,
-                        conversation_id=header.conversatie_referentienummer,
-                        cross_reference=header.cross_referentienummer,
-                        original=None if original is None else _original_of(original))
-            content = validate_body(mt, body, sender.role)
+            recipient, content = _checked(mt, header, body, sender, recipient, original)
             if original is not None:
                 content = self._close_claim_context(session, original, mt, content)
-            payload = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
-            if len(payload) > self._settings.max_message_bytes:
-                raise TooLarge(f"the message is {len(payload)} bytes; the maximum is "
-                               f"{self._settings.max_message_bytes}")
-            message = Message(
-                id=str(uuid.uuid4()), module=mt.module, type_code=mt.code,
-                sender_id=sender.id, recipient_id=recipient.id, kenmerk=header.kenmerk,
-                conversation_id=header.conversatie_referentienummer,
-                cross_reference_id=header.cross_referentienummer,
-                version=header.versie or "", state=State.QUEUED, size=len(payload),
-                received_at=now,
-                deadline_at=fetch_deadline(now, calendar=self._calendar,
-                                           working_days=self._settings.working_days,
-                                           extension_days=recipient.extension_days),
-            )
-            _store_content(message, sealing.seal(payload, _aad(message), self._keyring))
+            message = self._new_message(mt, header, sender, recipient, content, now)
             session.add(message)
             session.flush()  # the row must exist before its claim context refers to it
             if mt.code == matching.REQUEST:
                 self._open_claim_context(session, message, content)
             return Receipt(message.id, message.received_at, message.deadline_at)
+
+    def _send_alone(self, sender_id: str, mt: MessageType, header: Header,
+                    body: Mapping[str, Any], now: dt.datetime) -> Receipt:
+        """A message that touches no claim context: the participants query and one INSERT,
+        each its own transaction on PostgreSQL.
+
+        The Kenmerk is looked up only when the INSERT stores nothing or a check fails: a used
+        Kenmerk is answered as a repeat even when the message would now fail a check, as on
+        the transactional way, which looks it up first.
+        """
+        with statements(self._sessions, read_only=False) as connection:
+            sender, recipient = _parties(connection, sender_id, header.ontvanger)
+            try:
+                recipient, content = _checked(mt, header, body, sender, recipient)
+                message = self._new_message(mt, header, sender, recipient, content, now)
+            except SkpError:
+                repeat = self._repeated(connection, sender_id, mt, header)
+                if repeat is None:
+                    raise
+                return repeat
+            if connection.execute(_INSERT_NEW[connection.dialect.name],
+                                  _row(message)).first() is not None:
+                return Receipt(message.id, message.received_at, message.deadline_at)
+            repeat = self._repeated(connection, sender_id, mt, header)
+        if repeat is None:  # pragma: no cover - the message of the Kenmerk was purged since
+            raise Unavailable("the Kenmerk's earlier message was deleted while this one was "
+                              "sent; nothing was stored, retry")
+        return repeat
+
+    def _new_message(self, mt: MessageType, header: Header, sender: ParticipantInfo,
+                     recipient: ParticipantInfo, content: Body, now: dt.datetime) -> Message:
+        """The message to store, received ``now``: its content sealed to its metadata
+        (:func:`_aad`). TooLarge when the content is over the limit."""
+        payload = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        if len(payload) > self._settings.max_message_bytes:
+            raise TooLarge(f"the message is {len(payload)} bytes; the maximum is "
+                           f"{self._settings.max_message_bytes}")
+        message = Message(
+            id=str(uuid.uuid4()), module=mt.module, type_code=mt.code,
+            sender_id=sender.id, recipient_id=recipient.id, kenmerk=header.kenmerk,
+            conversation_id=header.conversatie_referentienummer,
+            cross_reference_id=header.cross_referentienummer,
+            version=header.versie or "", state=State.QUEUED, size=len(payload),
+            received_at=now,
+            deadline_at=fetch_deadline(now, calendar=self._calendar,
+                                       working_days=self._settings.working_days,
+                                       extension_days=recipient.extension_days),
+        )
+        _store_content(message, sealing.seal(payload, _aad(message), self._keyring))
+        return message
+
+    def _repeated(self, db: Session | Connection, sender_id: str, mt: MessageType,
+                  header: Header) -> Receipt | None:
+        """The repeat's receipt when the sender used the Kenmerk before; None when it did not.
+        KenmerkConflict when it did for another type or recipient."""
+        existing = self._by_kenmerk(db, sender_id, header.kenmerk)
+        return None if existing is None else _repeat(existing, mt, header)
 
     def _open_claim_context(self, session: Session, message: Message, content: Body) -> None:
         claims = matching.claim_references(content)
@@ -498,10 +537,45 @@ class Mailbox:
         return message
 
 
-def _active(session: Session, *participant_ids: str) -> dict[str, ParticipantInfo]:
-    """Those of the participants that are active, by id, with their modules: one query."""
-    return by_id(session.execute(with_modules().where(
-        Participant.id.in_(participant_ids), Participant.active)))
+def _parties(db: Session | Connection, sender_id: str,
+             recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
+    """The sender and, when active, the recipient: one query. AuthenticationError when the
+    sender is not active."""
+    active = by_id(db.execute(with_modules().where(
+        Participant.id.in_((sender_id, recipient_id)), Participant.active)))
+    sender = active.get(sender_id)
+    if sender is None:
+        raise AuthenticationError("the sender is not an active participant")
+    return sender, active.get(recipient_id)
+
+
+def _checked(mt: MessageType, header: Header, body: Mapping[str, Any],
+             sender: ParticipantInfo, recipient: ParticipantInfo | None,
+             original: Message | None = None) -> tuple[ParticipantInfo, Body]:
+    """The recipient and the validated content, once the recipient is active and the route,
+    the reply to ``original`` and the body are valid."""
+    if recipient is None:
+        raise UnknownRecipient(f"no active participant {header.ontvanger}")
+    check_route(mt, sender.party, recipient.party)
+    check_reply(mt, sender_id=sender.id, recipient_id=recipient.id,
+                conversation_id=header.conversatie_referentienummer,
+                cross_reference=header.cross_referentienummer,
+                original=None if original is None else _original_of(original))
+    return recipient, validate_body(mt, body, sender.role)
+
+
+def _row(message: Message) -> dict[str, Any]:
+    """The column values of a message not yet stored."""
+    return {column.key: getattr(message, column.key) for column in Message.__table__.columns}
+
+
+#: By dialect: store a message unless its sender used its Kenmerk before; it returns a row only
+#: when it stored one. No Kenmerk SELECT first, and no IntegrityError for a concurrent repeat.
+_INSERT_NEW = {
+    name: insert(Message).on_conflict_do_nothing(index_elements=["sender_id", "kenmerk"])
+    .returning(Message.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def _original_of(m: Message) -> Original:

@@ -81,13 +81,16 @@ def test_send_is_idempotent_on_kenmerk(mailbox, people, sessions):
     assert other.message_id != first.message_id
 
 
-def test_concurrent_repeats_store_one_message(mailbox, people, sessions):
+# A Kennisgeving's INSERT skips a used Kenmerk; a Saldoverzoek's transaction loses the race on
+# PostgreSQL with an IntegrityError, answered as a repeat too.
+@pytest.mark.parametrize("code", ["Kennisgeving", "Saldoverzoek"])
+def test_concurrent_repeats_store_one_message(mailbox, people, sessions, code):
+    body = saldoverzoek(["F-1"]) if code == "Saldoverzoek" else None
     receipts, errors = [], []
 
     def go():
         try:
-            receipts.append(send(mailbox, people.shv, people.se, SR, "Kennisgeving",
-                                 kenmerk="RACE-1"))
+            receipts.append(send(mailbox, people.shv, people.se, SR, code, body, kenmerk="RACE-1"))
         except Exception as exc:
             errors.append(exc)
 
@@ -98,7 +101,44 @@ def test_concurrent_repeats_store_one_message(mailbox, people, sessions):
         t.join()
     assert not errors
     assert len({r.message_id for r in receipts}) == 1
+    assert sum(not r.repeated for r in receipts) == 1
     assert mailbox.list_pending(people.se.id, SR).backlog == 1
+    with sessions() as session:
+        contexts = session.scalar(select(text("count(*)")).select_from(ClaimContext))
+    assert contexts == (code == "Saldoverzoek")
+
+
+@pytest.mark.parametrize("first, then", [("Kennisgeving", "Saldoverzoek"),
+                                         ("Saldoverzoek", "Kennisgeving")])
+def test_repeat_and_conflict_on_either_way(mailbox, people, first, then):
+    """A Kennisgeving is stored in one statement, a Saldoverzoek in a transaction: each
+    answers a repeat of itself and refuses the other's Kenmerk."""
+    sent = send(mailbox, people.shv, people.se, SR, first, kenmerk="BOTH-1")
+    again = send(mailbox, people.shv, people.se, SR, first, kenmerk="BOTH-1")
+    assert (again.message_id, again.received_at, again.deadline) == (
+        sent.message_id, sent.received_at, sent.deadline)
+    assert again.repeated
+    with pytest.raises(KenmerkConflict) as conflict:
+        send(mailbox, people.shv, people.se, SR, then, kenmerk="BOTH-1")
+    assert conflict.value.message_id == sent.message_id
+    with pytest.raises(KenmerkConflict):  # the same type to another recipient
+        send(mailbox, people.shv, people.se2, SR, first, kenmerk="BOTH-1")
+    assert mailbox.list_pending(people.se.id, SR).backlog == 1
+    assert mailbox.list_pending(people.se2.id, SR).backlog == 0
+
+
+@pytest.mark.parametrize("code", ["Kennisgeving", "Saldoverzoek"])
+def test_repeat_is_answered_before_the_checks(mailbox, people, participants, code):
+    """A repeat gets its receipt although the message would now be refused: the recipient
+    is no longer active, the body is invalid."""
+    sent = send(mailbox, people.shv, people.se, SR, code, kenmerk="LATE-1")
+    assert send(mailbox, people.shv, people.se, SR, code, kenmerk="LATE-1",
+                body={"Onbekend": "x"}).message_id == sent.message_id
+    participants.deactivate(people.se.id)
+    repeat = send(mailbox, people.shv, people.se, SR, code, kenmerk="LATE-1")
+    assert (repeat.message_id, repeat.repeated) == (sent.message_id, True)
+    with pytest.raises(UnknownRecipient):  # a new Kenmerk is checked
+        send(mailbox, people.shv, people.se, SR, code, kenmerk="LATE-2")
 
 
 def test_only_the_recipient_fetches_and_confirms(mailbox, people):
