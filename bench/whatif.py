@@ -2,7 +2,9 @@
 
 Run: ``.venv/bin/python bench/whatif.py [--rounds 3] [--seconds 8]`` (about rounds x
 variants x (2 x seconds + 4) s, 3 minutes by default); ``--rss`` for the 4 MB message
-under other malloc settings.
+under other malloc settings; ``--active 2,4,8`` for those values of ``SKP_ACTIVE_REQUESTS``
+instead, and ``--db-delay 0.25`` to put that many milliseconds between the server and the
+database each way (bench/latency.py), as for a database on another host.
 
 Each variant starts `skp serve` (PostgreSQL, the same database for all) with a few lines of
 Python run before the CLI, which patch what the change would be in skp; the variants
@@ -16,6 +18,8 @@ order, send's participant query) are gone from this script; git history has them
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import statistics
 import tempfile
 from pathlib import Path
@@ -31,6 +35,7 @@ from harness import (
     serving,
     stop_on_sigterm,
 )
+from latency import delayed
 from run import big_message
 
 #: The caller's identity kept for 10 s per certificate fingerprint, instead of a query each
@@ -82,20 +87,30 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated variant names")
     parser.add_argument("--rss", action="store_true",
                         help="instead: the 4 MB message with and without the malloc settings")
+    parser.add_argument("--active", help="instead: these values of SKP_ACTIVE_REQUESTS, "
+                                         "comma-separated")
+    parser.add_argument("--db-delay", type=float, default=0.0,
+                        help="milliseconds added between server and database, each way")
     args = parser.parse_args()
     stop_on_sigterm()
     if not 1 <= args.clients <= traffic.CREDITORS:
         parser.error(f"--clients must be 1 to {traffic.CREDITORS}, one creditor each")
     variants = {k: v for k, v in VARIANTS.items()
                 if not args.only or k in args.only.split(",")}
+    if args.active:
+        variants = {f"{n} active": f"import os; os.environ['SKP_ACTIVE_REQUESTS'] = '{n}'"
+                    for n in args.active.split(",")}
     with tempfile.TemporaryDirectory(prefix="skp-whatif-") as name, \
-            postgres_schema("whatif") as url:
+            postgres_schema("whatif") as url, contextlib.ExitStack() as stack:
         tmp = Path(name)
         pki = make_pki(tmp / "pki", traffic.NAMES)
         settings = bench_settings(url, tmp, pki)
         hub = build_hub(settings)
         ids = traffic.register(hub, pki)
         hub.engine.dispose()
+        if args.db_delay:  # the server's connections only; the set-up above went direct
+            settings = dataclasses.replace(settings, database_url=stack.enter_context(
+                delayed(url, args.db_delay / 1000)))
         if args.rss:
             for _ in range(args.rounds):
                 big_message(settings, pki, ids, tmp, label="[as is]")

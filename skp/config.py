@@ -61,7 +61,7 @@ class Settings:
     tls_client_ca: Path = Path("certs/ca.pem")
     server_threads: int = 16
     #: Requests a process works on at once; the other threads wait their turn (docs/server.md).
-    active_requests: int = 2
+    active_requests: int = 4
     #: Addresses of TLS-terminating proxies trusted to pass the client certificate.
     trusted_proxies: tuple[str, ...] = ()
     client_cert_header: str = "X-SSL-Client-Cert"
@@ -121,8 +121,8 @@ class Settings:
                               "the path of the CA bundle for client certificates (PEM)"),
             server_threads=get("SKP_SERVER_THREADS", _positive_int, 16,
                                "a number of worker threads, at least 1"),
-            active_requests=get("SKP_ACTIVE_REQUESTS", _positive_int, 2,
-                                "a number of requests worked on at once, at least 1"),
+            active_requests=get("SKP_ACTIVE_REQUESTS", _positive_int, 4,
+                                "a number of requests worked on at once, at least 1 (default 4)"),
             trusted_proxies=get("SKP_TRUSTED_PROXIES", _addresses, (),
                                 "a comma-separated list of proxy IP addresses"),
             client_cert_header=get("SKP_CLIENT_CERT_HEADER", str, "X-SSL-Client-Cert",

@@ -105,11 +105,11 @@ def test_at_most_the_active_requests_are_worked_on_at_once(app, shv, monkeypatch
                 inside[0] -= 1
 
     monkeypatch.setattr(app.hub.participants, "identify", counting)
-    with ThreadPoolExecutor(6) as pool:
+    with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(lambda _: call(app, HTTP_X_SSL_CLIENT_CERT=quote(pem))[0],
-                              range(6)))
+                              range(8)))
     assert all(code.startswith("200") for code in codes)
-    assert most[0] == app.settings.active_requests == 2
+    assert most[0] == app.settings.active_requests == 4
 
 
 def test_a_request_checks_out_one_database_connection(app, shv):
