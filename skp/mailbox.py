@@ -61,6 +61,7 @@ from skp.metrics import MailboxMetrics, NullMetrics
 from skp.participants import ParticipantInfo, by_id, with_modules
 from skp.store.models import CONTENT_COLUMNS, ClaimContext, Message, Participant
 from skp.store.session import statements, transaction
+from skp.store.types import canonical_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -685,13 +686,13 @@ def _delete_batch(session: Session, key: Any, condition: Any, size: int) -> Sequ
 def _locked(session: Session, message_id: str) -> Message | None:
     """The message with hub id ``message_id``, locked for update; None also when the id is not
     a UUID."""
-    key = _key(message_id)
+    key = canonical_id(message_id)
     return None if key is None else session.get(Message, key, with_for_update=True)
 
 
 def _metadata(connection: Connection, message_id: str) -> Row[Any] | None:
     """The metadata of the message with hub id ``message_id``; None as :func:`_locked`."""
-    key = _key(message_id)
+    key = canonical_id(message_id)
     return None if key is None else connection.execute(
         select(*_METADATA).where(Message.id == key)).first()
 
@@ -700,15 +701,7 @@ def _advance(connection: Connection, statement: Update, recipient_id: str, messa
              now: dt.datetime) -> Row[Any] | None:
     """Run :data:`_FETCH` or :data:`_CONFIRM` on the recipient's message; its row, or None
     when it is not the recipient's or not in the state the statement moves it from."""
-    key = _key(message_id)
+    key = canonical_id(message_id)
     if key is None:
         return None
     return connection.execute(statement, {"message": key, "me": recipient_id, "now": now}).first()
-
-
-def _key(message_id: str) -> str | None:
-    """The canonical form of a hub message id; None when it is not a UUID."""
-    try:
-        return str(uuid.UUID(message_id))
-    except (ValueError, TypeError, AttributeError):
-        return None

@@ -25,6 +25,7 @@ from skp.domain.routing import Party
 from skp.errors import AuthenticationError, NotAllowed, NotFound, SchemaInvalid
 from skp.store.models import Certificate, Participant, ParticipantModule
 from skp.store.session import statements, transaction
+from skp.store.types import canonical_id
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,12 @@ class ParticipantInfo:
         return Party(self.id, self.role, self.modules, self.uses_bsn)
 
     @classmethod
-    def of(cls, row: Participant) -> ParticipantInfo:
-        return cls(row.id, row.name, row.role, row.module_set, row.uses_bsn,
-                   row.extension_days, row.active, row.kvk_nummer, row.vestigingsnummer)
+    def of(cls, row: Participant | Row[Any],
+           modules: frozenset[Module] | None = None) -> ParticipantInfo:
+        """From a participant, or from a row of its columns with its ``modules``."""
+        return cls(row.id, row.name, row.role, row.module_set if modules is None else modules,
+                   row.uses_bsn, row.extension_days, row.active, row.kvk_nummer,
+                   row.vestigingsnummer)
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class Participants:
             _check_module(role, module)
         if participant_id is None:
             participant_id = str(uuid.uuid4())
-        elif (key := _key(participant_id)) is None:
+        elif (key := canonical_id(participant_id)) is None:
             raise SchemaInvalid("a participant id is a UUID")
         else:
             participant_id = key
@@ -218,9 +222,7 @@ def by_id(rows: Iterable[Row[Any]]) -> dict[str, ParticipantInfo]:
         _, modules = found.setdefault(row.id, (row, set()))
         if row.module is not None:
             modules.add(row.module)
-    return {key: ParticipantInfo(row.id, row.name, row.role, frozenset(modules), row.uses_bsn,
-                                 row.extension_days, row.active, row.kvk_nummer,
-                                 row.vestigingsnummer)
+    return {key: ParticipantInfo.of(row, frozenset(modules))
             for key, (row, modules) in found.items()}
 
 
@@ -230,16 +232,8 @@ _IDENTIFY = (
     .where(Certificate.fingerprint == bindparam("fingerprint")))
 
 
-def _key(participant_id: str) -> str | None:
-    """The canonical form of a participant id; None when it is not a UUID."""
-    try:
-        return str(uuid.UUID(participant_id))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def _row(session: Session, participant_id: str) -> Participant:
-    key = _key(participant_id)
+    key = canonical_id(participant_id)
     row = session.get(Participant, key) if key else None
     if row is None:
         raise NotFound(f"no participant {participant_id}")

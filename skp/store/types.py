@@ -1,8 +1,9 @@
-"""Column types shared by the models."""
+"""Column types shared by the models, and the canonical form of the ids they key on."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator
@@ -26,3 +27,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if not isinstance(value, dt.datetime):
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def canonical_id(raw: str) -> str | None:
+    """The canonical form of a hub id (a participant's or a message's); None when it is not a
+    UUID."""
+    try:
+        return str(uuid.UUID(raw))
+    except (ValueError, TypeError, AttributeError):
+        return None
