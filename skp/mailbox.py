@@ -608,19 +608,20 @@ def _backlog(typed: bool) -> Select[Any]:
         select(Message.id).where(_pending(typed)).limit(bindparam("count_limit")).subquery())
 
 
-def _mine(state: State) -> ColumnElement[bool]:
+def _held(state: State) -> ColumnElement[bool]:
+    """The message with id ``message`` in the mailbox of ``me``, in ``state``."""
     return and_(Message.id == bindparam("message"), Message.recipient_id == bindparam("me"),
                 Message.state == state)
 
 
 #: A first fetch: queued and within its deadline -> fetched (:func:`_advance`).
 _FETCH = (update(Message)
-          .where(_mine(State.QUEUED), Message.deadline_at > bindparam("now"))
+          .where(_held(State.QUEUED), Message.deadline_at > bindparam("now"))
           .values(state=transition(State.QUEUED, Event.FETCH), fetched_at=bindparam("now"))
           .returning(*Message.__table__.columns))
 #: A confirm after a fetch: fetched -> confirmed, the content deleted (:func:`_advance`).
 _CONFIRM = (update(Message)
-            .where(_mine(State.FETCHED))
+            .where(_held(State.FETCHED))
             .values(state=transition(State.FETCHED, Event.CONFIRM), confirmed_at=bindparam("now"),
                     **dict.fromkeys(CONTENT_COLUMNS))
             .returning(*Message.__table__.columns))

@@ -33,7 +33,7 @@ def transaction(sessions: sessionmaker[Session], *, read_only: bool = False) -> 
     :class:`Unavailable`, which callers may retry; nothing of the call was stored.
     """
     engine: Engine = sessions.kw["bind"]
-    with _outages(), _writing(sessions, read_only), _connect(engine) as connection:
+    with _outages(), _writing(engine, read_only), _connect(engine) as connection:
         options: dict[str, Any] = {READ_ONLY: read_only}
         if engine.dialect.name != "sqlite":  # a shared connection may come from `statements`
             options["isolation_level"] = engine.dialect.default_isolation_level
@@ -49,8 +49,7 @@ _sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.We
 _sqlite_writers_guard = threading.Lock()
 
 
-def _writing(sessions: sessionmaker[Session], read_only: bool) -> AbstractContextManager[Any]:
-    engine: Engine = sessions.kw["bind"]
+def _writing(engine: Engine, read_only: bool) -> AbstractContextManager[Any]:
     if read_only or engine.dialect.name != "sqlite":
         return nullcontext()
     with _sqlite_writers_guard:
@@ -72,7 +71,7 @@ def statements(sessions: sessionmaker[Session], *, read_only: bool = True
     engine: Engine = sessions.kw["bind"]
     options = ({READ_ONLY: read_only} if engine.dialect.name == "sqlite"
                else {"isolation_level": "AUTOCOMMIT"})
-    with (_outages(), _writing(sessions, read_only), _connect(engine) as connection,
+    with (_outages(), _writing(engine, read_only), _connect(engine) as connection,
           connection.execution_options(**options).begin()):
         yield connection
 
