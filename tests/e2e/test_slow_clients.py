@@ -8,6 +8,7 @@ import ssl
 from contextlib import ExitStack
 from urllib.parse import urlsplit
 
+from skp import tls
 from tests.e2e.conftest import session_for
 from tests.helpers import PING
 
@@ -15,14 +16,13 @@ from tests.helpers import PING
 def _half_sent(server: str, identity, ca_file) -> ssl.SSLSocket:
     """A connection that sent the headers of a Ping and half its body, and then waits."""
     address = urlsplit(server)
-    context = ssl.create_default_context(cafile=str(ca_file))
-    context.load_cert_chain(identity.cert, identity.key)
+    context = tls.client_context(ca_file, identity.cert, identity.key)
     raw = socket.create_connection((address.hostname, address.port), timeout=10)
-    tls = context.wrap_socket(raw, server_hostname=address.hostname)
-    tls.sendall(b"POST /schuldregeling HTTP/1.1\r\nHost: localhost\r\n"
+    connection = context.wrap_socket(raw, server_hostname=address.hostname)
+    connection.sendall(b"POST /schuldregeling HTTP/1.1\r\nHost: localhost\r\n"
                 b'Content-Type: text/xml; charset=utf-8\r\nSOAPAction: "Ping"\r\n'
                 b"Content-Length: %d\r\n\r\n" % len(PING) + PING[:len(PING) // 2])
-    return tls
+    return connection
 
 
 def test_a_slow_body_holds_up_no_one(server, hub, pki, people):
@@ -36,7 +36,7 @@ def test_a_slow_body_holds_up_no_one(server, hub, pki, people):
                                            "SOAPAction": '"Ping"'})
         assert answer.status_code == 200
         assert people.se.id.encode() in answer.content
-        for tls in waiting:
-            tls.sendall(PING[len(PING) // 2:])
-            head = tls.recv(65536)
+        for connection in waiting:
+            connection.sendall(PING[len(PING) // 2:])
+            head = connection.recv(65536)
             assert head.startswith(b"HTTP/1.1 200"), head[:40]
