@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 import json
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    insert,
     or_,
     select,
     update,
@@ -36,16 +36,24 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp import sealing
+from skp.attachments import Document, Spool, base64_length, open_document
 from skp.clock import Clock, SystemClock
 from skp.config import Settings
 from skp.domain import matching
 from skp.domain.calendar import WorkingDayCalendar
 from skp.domain.catalogue import MessageType, lookup
+from skp.domain.fields import documents
 from skp.domain.lifecycle import Event, State, transition
 from skp.domain.retention import fetch_deadline, reply_deadline
 from skp.domain.roles import Module
 from skp.domain.routing import Original, check_reply, check_route
-from skp.domain.validation import Body, Header, validate_body, validate_header
+from skp.domain.validation import (
+    Body,
+    Header,
+    map_documents,
+    validate_body,
+    validate_header,
+)
 from skp.errors import (
     AuthenticationError,
     InvalidState,
@@ -59,7 +67,7 @@ from skp.errors import (
 )
 from skp.metrics import MailboxMetrics, NullMetrics
 from skp.participants import ParticipantInfo, by_id, with_modules
-from skp.store.models import CONTENT_COLUMNS, ClaimContext, Message, Participant
+from skp.store.models import CONTENT_COLUMNS, ClaimContext, Message, MessageSegment, Participant
 from skp.store.session import statements, transaction
 from skp.store.types import canonical_id
 
@@ -116,7 +124,8 @@ class MessageInfo:
 
 @dataclass(frozen=True)
 class Delivery:
-    """A fetched message: its metadata and its opened body."""
+    """A fetched message: its metadata and its opened body, whose documents are
+    :class:`~skp.attachments.Document` objects (verified, opened a piece at a time)."""
 
     info: MessageInfo
     body: Body
@@ -173,15 +182,23 @@ class Mailbox:
     # --- sending -------------------------------------------------------------------------
 
     def send(self, sender_id: str, module: Module, type_code: str, header: Header,
-             body: Mapping[str, Any]) -> Receipt:
-        """Validate, route and seal a message; idempotent on (sender, Kenmerk)."""
+             body: Mapping[str, Any], spool: Spool | None = None) -> Receipt:
+        """Validate, route and seal a message; idempotent on (sender, Kenmerk).
+
+        Documents are given as bytes, or, by the SOAP layer, as documents of ``spool``: read,
+        decoded and sealed while the request arrived. The message gets the spool's id and data
+        key; its documents are stored in segments (skp.attachments).
+        """
         try:
             mt = lookup(module, type_code)
         except KeyError:
             raise SchemaInvalid(f"module {module} has no message type {type_code}") from None
         header = validate_header(module, header)
+        if spool is None:
+            with Spool() as own:
+                return self.send(sender_id, module, type_code, header, body, own)
         try:
-            receipt = self._send(sender_id, mt, header, body)
+            receipt = self._send(sender_id, mt, header, body, spool)
         except sa_exc.IntegrityError:
             # A concurrent send with the same Kenmerk won the race: answer as a repeat.
             with transaction(self._sessions, read_only=True) as session:
@@ -197,30 +214,36 @@ class Mailbox:
         return receipt
 
     def _send(self, sender_id: str, mt: MessageType, header: Header,
-              body: Mapping[str, Any]) -> Receipt:
+              body: Mapping[str, Any], spool: Spool) -> Receipt:
         now = self._clock.now()
-        if header.cross_referentienummer is None and mt.code != matching.REQUEST:
-            return self._send_alone(sender_id, mt, header, body, now)
-        # A reply ends its original's claim context and a Saldoverzoek opens one: together
-        # with the message, in one transaction.
+        if (header.cross_referentienummer is None and mt.code != matching.REQUEST
+                and not _attaches(mt)):
+            return self._send_alone(sender_id, mt, header, body, spool, now)
+        # A reply ends its original's claim context and a Saldoverzoek opens one, and a
+        # message's documents are stored: together with the message, in one transaction.
         with transaction(self._sessions) as session:
             sender, recipient = _parties(session, sender_id, header.ontvanger)
             repeat = self._repeated(session, sender_id, mt, header)
             if repeat is not None:
                 return repeat
             original = self._original(session, header.cross_referentienummer)
-            recipient, content = _checked(mt, header, body, sender, recipient, original)
+            recipient, content = _checked(mt, header, body, sender, recipient, spool, original)
             if original is not None:
                 content = self._close_claim_context(session, original, mt, content)
-            message = self._new_message(mt, header, sender, recipient, content, now)
+            message = self._new_message(mt, header, sender, recipient, content, spool, now)
             session.add(message)
-            session.flush()  # the row must exist before its claim context refers to it
+            session.flush()  # the row must exist before its claim context and segments
+            for document in spool.documents:
+                for seq, data in enumerate(spool.segments(document)):
+                    session.execute(_SEGMENT, {"message_id": message.id,
+                                               "document": document.index, "seq": seq,
+                                               "data": data})
             if mt.code == matching.REQUEST:
                 self._open_claim_context(session, message, content)
             return Receipt(message.id, message.received_at, message.deadline_at)
 
     def _send_alone(self, sender_id: str, mt: MessageType, header: Header,
-                    body: Mapping[str, Any], now: dt.datetime) -> Receipt:
+                    body: Mapping[str, Any], spool: Spool, now: dt.datetime) -> Receipt:
         """A message that touches no claim context: the participants query and one INSERT,
         each its own transaction on PostgreSQL.
 
@@ -231,8 +254,8 @@ class Mailbox:
         with statements(self._sessions, read_only=False) as connection:
             sender, recipient = _parties(connection, sender_id, header.ontvanger)
             try:
-                recipient, content = _checked(mt, header, body, sender, recipient)
-                message = self._new_message(mt, header, sender, recipient, content, now)
+                recipient, content = _checked(mt, header, body, sender, recipient, spool)
+                message = self._new_message(mt, header, sender, recipient, content, spool, now)
             except SkpError:
                 repeat = self._repeated(connection, sender_id, mt, header)
                 if repeat is None:
@@ -248,25 +271,29 @@ class Mailbox:
         return repeat
 
     def _new_message(self, mt: MessageType, header: Header, sender: ParticipantInfo,
-                     recipient: ParticipantInfo, content: Body, now: dt.datetime) -> Message:
+                     recipient: ParticipantInfo, content: Body, spool: Spool,
+                     now: dt.datetime) -> Message:
         """The message to store, received ``now``: its content sealed to its metadata
-        (:func:`_aad`). TooLarge when the content is over the limit."""
+        (:func:`_aad`) under the spool's data key. TooLarge when the content is over the limit:
+        its size counts each document as the base64 text it was sent as."""
         payload = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
-        if len(payload) > self._settings.max_message_bytes:
-            raise TooLarge(f"the message is {len(payload)} bytes; the maximum is "
+        size = len(payload) + sum(base64_length(d.length) for d in spool.documents)
+        if size > self._settings.max_message_bytes:
+            raise TooLarge(f"the message is {size} bytes; the maximum is "
                            f"{self._settings.max_message_bytes}")
         message = Message(
-            id=str(uuid.uuid4()), module=mt.module, type_code=mt.code,
+            id=spool.message_id, module=mt.module, type_code=mt.code,
             sender_id=sender.id, recipient_id=recipient.id, kenmerk=header.kenmerk,
             conversation_id=header.conversatie_referentienummer,
             cross_reference_id=header.cross_referentienummer,
-            version=header.versie or "", state=State.QUEUED, size=len(payload),
-            received_at=now,
+            version=header.versie or "", state=State.QUEUED, size=size,
+            documents=len(spool.documents), received_at=now,
             deadline_at=fetch_deadline(now, calendar=self._calendar,
                                        working_days=self._settings.working_days,
                                        extension_days=recipient.extension_days),
         )
-        _store_content(message, sealing.seal(payload, _aad(message), self._keyring))
+        _store_content(message, sealing.seal(payload, _aad(message), self._keyring,
+                                             data_key=spool.data_key))
         return message
 
     def _repeated(self, db: Session | Connection, sender_id: str, mt: MessageType,
@@ -334,10 +361,12 @@ class Mailbox:
         # stays fetched: a fetch may be repeated.) A repeat or a refusal takes the long way.
         with statements(self._sessions, read_only=False) as connection:
             row = _advance(connection, _FETCH, recipient_id, message_id, now)
-        if row is not None:
-            return self._fetched(self._open(row), True)
+            segments = None if row is None else _segments(connection, row)
+        if row is not None and segments is not None:
+            return self._fetched(self._open(row, segments), True)
         with transaction(self._sessions) as session:
-            delivery, first = self._deliver(self._mine(session, recipient_id, message_id))
+            delivery, first = self._deliver(session,
+                                            self._mine(session, recipient_id, message_id))
         return self._fetched(delivery, first)
 
     def fetch_next(self, recipient_id: str, module: Module,
@@ -353,10 +382,10 @@ class Mailbox:
             message = session.scalar(query.with_for_update(skip_locked=True))
             if message is None:
                 return None
-            delivery, first = self._deliver(message)
+            delivery, first = self._deliver(session, message)
         return self._fetched(delivery, first)
 
-    def _deliver(self, message: Message) -> tuple[Delivery, bool]:
+    def _deliver(self, session: Session, message: Message) -> tuple[Delivery, bool]:
         """The delivery, and whether this is the message's first fetch."""
         now = self._clock.now()
         if message.state in PENDING and message.deadline_at <= now:
@@ -364,13 +393,27 @@ class Mailbox:
         first = message.fetched_at is None
         message.state = transition(message.state, Event.FETCH)
         message.fetched_at = message.fetched_at or now
-        return self._open(message), first
+        segments = _segments(session, message)
+        if segments is None:
+            raise InvalidState("the message was confirmed meanwhile: its content is deleted")
+        return self._open(message, segments), first
 
-    def _open(self, message: Message | Row[Any]) -> Delivery:
-        """A fetched message with its body opened."""
-        plaintext = sealing.open_sealed(_content(message), _aad(message), self._keyring)
+    def _open(self, message: Message | Row[Any], segments: Sequence[Sequence[bytes]]
+              ) -> Delivery:
+        """A fetched message with its body opened and its documents verified."""
+        sealed = _content(message)
+        key = self._keyring.unwrap(sealed.kek_id, sealed.wrapped_key)
+        body = json.loads(sealing.open_with_key(key, sealed.nonce, sealed.ciphertext,
+                                                _aad(message)))
+
+        def opened(value: Any) -> Document:
+            if isinstance(value, str):  # stored inline, before documents were stored apart
+                return Document.inline(value)
+            return open_document(value, key, message.id, segments[value["document"]])
+
+        body = map_documents(lookup(message.module, message.type_code).fields, body, opened)
         log.info("fetched message=%s recipient=%s", message.id, message.recipient_id)
-        return Delivery(MessageInfo.of(message), json.loads(plaintext))
+        return Delivery(MessageInfo.of(message), body)
 
     def _fetched(self, delivery: Delivery, first: bool) -> Delivery:
         """Count a committed first fetch."""
@@ -384,6 +427,8 @@ class Mailbox:
         # A confirm after a fetch is one statement; a repeat or a refusal takes the long way.
         with statements(self._sessions, read_only=False) as connection:
             row = _advance(connection, _CONFIRM, recipient_id, message_id, now)
+            if row is not None and row.documents:
+                connection.execute(_DROP_SEGMENTS, {"message": row.id})
         repeated = False
         if row is not None:
             info = MessageInfo.of(row)
@@ -395,6 +440,8 @@ class Mailbox:
                     message.state = transition(message.state, Event.CONFIRM)
                     message.confirmed_at = now
                     _store_content(message, None)
+                    if message.documents:
+                        session.execute(_DROP_SEGMENTS, {"message": message.id})
                 info = MessageInfo.of(message)
         if not repeated:
             log.info("confirmed message=%s recipient=%s", info.id, recipient_id)
@@ -457,6 +504,11 @@ class Mailbox:
                                    committed=self._count_expired)
         contexts = self._in_batches(size, max_batches, lambda s: _delete_batch(
             s, ClaimContext.message_id, ClaimContext.expires_at <= now, size))
+        # Documents of messages whose content is gone: a confirm on PostgreSQL deletes them
+        # in a statement after its own, which a process that stops in between leaves undone.
+        self._in_batches(size, max_batches, lambda s: _delete_batch(
+            s, MessageSegment.message_id, MessageSegment.message_id.in_(
+                select(Message.id).where(Message.state.not_in(PENDING))), size))
         horizon = now - self._settings.metadata_retention
         metadata = self._in_batches(size, max_batches, lambda s: _delete_batch(
             s, Message.id, and_(Message.received_at <= horizon,
@@ -492,11 +544,13 @@ class Mailbox:
             .order_by(Message.state, Message.deadline_at).limit(size)
             .with_for_update(skip_locked=True)).all()
         if rows:
+            ids = [row.id for row in rows]
             session.execute(
-                update(Message).where(Message.id.in_([row.id for row in rows])).values(
+                update(Message).where(Message.id.in_(ids)).values(
                     state=State.EXPIRED, expired_at=now, nonce=None, ciphertext=None,
                     wrapped_key=None, kek_id=None),
                 execution_options={"synchronize_session": False})
+            session.execute(delete(MessageSegment).where(MessageSegment.message_id.in_(ids)))
         return [(row.module, row.type_code) for row in rows]
 
     def _count_expired(self, kinds: Sequence[tuple[Module, str]]) -> None:
@@ -543,6 +597,12 @@ class Mailbox:
         return message
 
 
+@functools.cache
+def _attaches(mt: MessageType) -> bool:
+    """Whether messages of type ``mt`` may carry documents (stored with them, in segments)."""
+    return any(documents(mt.fields))
+
+
 def _parties(db: Session | Connection, sender_id: str,
              recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
     """The sender and, when active, the recipient: one query. AuthenticationError when the
@@ -555,10 +615,11 @@ def _parties(db: Session | Connection, sender_id: str,
 
 
 def _checked(mt: MessageType, header: Header, body: Mapping[str, Any],
-             sender: ParticipantInfo, recipient: ParticipantInfo | None,
+             sender: ParticipantInfo, recipient: ParticipantInfo | None, spool: Spool,
              original: Message | None = None) -> tuple[ParticipantInfo, Body]:
     """The recipient and the validated content, once the recipient is active and the route,
-    the reply to ``original`` and the body are valid."""
+    the reply to ``original`` and the body are valid; its documents are references to the
+    documents of ``spool``."""
     if recipient is None:
         raise UnknownRecipient(f"no active participant {header.ontvanger}")
     check_route(mt, sender.party, recipient.party)
@@ -566,7 +627,7 @@ def _checked(mt: MessageType, header: Header, body: Mapping[str, Any],
                 conversation_id=header.conversatie_referentienummer,
                 cross_reference=header.cross_referentienummer,
                 original=None if original is None else _original_of(original))
-    return recipient, validate_body(mt, body, sender.role)
+    return recipient, validate_body(mt, body, sender.role, document=spool.reference)
 
 
 def _row(message: Message) -> dict[str, Any]:
@@ -626,12 +687,21 @@ _CONFIRM = (update(Message)
                     **dict.fromkeys(CONTENT_COLUMNS))
             .returning(*Message.__table__.columns))
 
+#: A segment of a document (:meth:`Mailbox._send`).
+_SEGMENT = insert(MessageSegment)
+#: One segment's ciphertext (:func:`_segments`).
+_SEGMENT_DATA = select(MessageSegment.data).where(
+    MessageSegment.message_id == bindparam("message"),
+    MessageSegment.document == bindparam("document"), MessageSegment.seq == bindparam("seq"))
+#: The segments of a message whose content is deleted.
+_DROP_SEGMENTS = delete(MessageSegment).where(MessageSegment.message_id == bindparam("message"))
+
 #: By dialect: store a message unless its sender used its Kenmerk before; it returns a row only
 #: when it stored one. No Kenmerk SELECT first, and no IntegrityError for a concurrent repeat.
 _INSERT_NEW = {
-    name: insert(Message).on_conflict_do_nothing(index_elements=["sender_id", "kenmerk"])
+    name: upsert(Message).on_conflict_do_nothing(index_elements=["sender_id", "kenmerk"])
     .returning(Message.id)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    for name, upsert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
 
 
@@ -706,3 +776,20 @@ def _advance(connection: Connection, statement: Update, recipient_id: str, messa
     if key is None:
         return None
     return connection.execute(statement, {"message": key, "me": recipient_id, "now": now}).first()
+
+
+def _segments(db: Session | Connection, message: Message | Row[Any]
+              ) -> list[list[bytes]] | None:
+    """The ciphertext of each of the message's documents, in segments, read one at a time (a
+    query for all would hold them twice, in the driver and here); None when they are gone:
+    the message was confirmed meanwhile."""
+    found: list[list[bytes]] = []
+    for document in range(message.documents):
+        pieces: list[bytes] = []
+        while (data := db.execute(_SEGMENT_DATA, {"message": message.id, "document": document,
+                                                  "seq": len(pieces)}).scalar()) is not None:
+            pieces.append(data)
+        if not pieces:
+            return None
+        found.append(pieces)
+    return found

@@ -1,17 +1,29 @@
 """Envelope encryption at rest (design.md §5).
 
-Each call to :func:`seal` draws a fresh 256-bit data key and a fresh 12-byte nonce, encrypts
-with AES-256-GCM and binds the ciphertext to its metadata through the associated data (build
-it with :func:`associated_data`), so a row swapped in the database fails to open. The data key
-is wrapped (RFC 3394 AES key wrap) by a key-encryption key (KEK) held by a :class:`KeyRing`,
-which lives outside the database; the row stores :class:`Sealed` and the KEK id.
+Each call to :func:`seal` draws a fresh 256-bit data key (or takes the one given) and a fresh
+12-byte nonce, encrypts with AES-256-GCM and binds the ciphertext to its metadata through the
+associated data (build it with :func:`associated_data`), so a row swapped in the database fails
+to open. The data key is wrapped (RFC 3394 AES key wrap) by a key-encryption key (KEK) held by
+a :class:`KeyRing`, which lives outside the database; the row stores :class:`Sealed` and the
+KEK id. A message's body and its documents share one data key, each with its own nonce.
+
+Documents are sealed as a stream: :class:`SealingStream` gives the same ciphertext as
+``AESGCM.encrypt`` with the 16-byte tag kept apart. Opening verifies the tag over every
+segment first and only then decrypts, in a second pass, so no plaintext is released unverified.
 
 API::
 
     associated_data(fields) -> bytes
-    seal(plaintext, associated, keyring) -> Sealed
+    new_data_key() -> bytes
+    seal(plaintext, associated, keyring, data_key=None) -> Sealed
     open_sealed(sealed, associated, keyring) -> bytes        IntegrityError if anything altered
+    unwrap_key(sealed, keyring) -> bytes                      the data key, to open several items
+    open_with_key(data_key, nonce, ciphertext, associated) -> bytes
     rewrap(wrapped_key, kek_id, keyring) -> (kek_id, wrapped) KEK rotation; ciphertext untouched
+
+    SealingStream(data_key, associated)   .nonce, update(data) -> ciphertext, finish() -> tag
+    opened_stream(data_key, nonce, tag, associated, segments) -> Iterator[bytes]
+    OpenedStream(data_key, nonce, tag, associated, segments)  verified; iterate to decrypt
 
     KeyRing                  Protocol: current_id, wrap, unwrap (a KMS/HSM can implement it)
     MemoryKeyRing            in-memory KEKs; generate(), with_new_key()
@@ -32,18 +44,20 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import AEADDecryptionContext, Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from skp.errors import ConfigError, IntegrityError
 
 KEK_BYTES = 32
+DATA_KEY_BYTES = 32
 NONCE_BYTES = 12
 _OPEN_FAILED = "sealed content failed to open: it or its metadata was altered"
 
@@ -134,22 +148,111 @@ def associated_data(fields: Mapping[str, str | int | None]) -> bytes:
     return json.dumps(dict(fields), sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def seal(plaintext: bytes, associated: bytes, keyring: KeyRing) -> Sealed:
-    """Encrypt ``plaintext`` under a fresh data key, bound to ``associated``."""
-    data_key = AESGCM.generate_key(bit_length=256)
+def new_data_key() -> bytes:
+    """A fresh random 256-bit data key."""
+    return AESGCM.generate_key(bit_length=256)
+
+
+def seal(plaintext: bytes, associated: bytes, keyring: KeyRing,
+         data_key: bytes | None = None) -> Sealed:
+    """Encrypt ``plaintext`` under ``data_key`` (a fresh one if None), bound to ``associated``.
+
+    The nonce is fresh and random on every call, so one data key may seal many contents.
+    """
+    data_key = new_data_key() if data_key is None else _checked_key(data_key)
     nonce = os.urandom(NONCE_BYTES)
     ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, associated)
     kek_id, wrapped_key = keyring.wrap(data_key)
     return Sealed(nonce=nonce, ciphertext=ciphertext, wrapped_key=wrapped_key, kek_id=kek_id)
 
 
+def unwrap_key(sealed: Sealed, keyring: KeyRing) -> bytes:
+    """The data key of ``sealed``; raise IntegrityError if it does not unwrap."""
+    return keyring.unwrap(sealed.kek_id, sealed.wrapped_key)
+
+
 def open_sealed(sealed: Sealed, associated: bytes, keyring: KeyRing) -> bytes:
     """Decrypt ``sealed``; raise IntegrityError if it, its key or ``associated`` was altered."""
-    data_key = keyring.unwrap(sealed.kek_id, sealed.wrapped_key)
+    return open_with_key(unwrap_key(sealed, keyring), sealed.nonce, sealed.ciphertext, associated)
+
+
+def open_with_key(data_key: bytes, nonce: bytes, ciphertext: bytes, associated: bytes) -> bytes:
+    """Decrypt with an unwrapped data key; raise IntegrityError if anything was altered."""
     try:
-        return AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, associated)
+        return AESGCM(data_key).decrypt(nonce, ciphertext, associated)
     except (InvalidTag, ValueError) as exc:  # ValueError: a nonce or key of the wrong length
         raise IntegrityError(_OPEN_FAILED) from exc
+
+
+def _checked_key(data_key: bytes) -> bytes:
+    if len(data_key) != DATA_KEY_BYTES:
+        raise ValueError(f"a data key is {DATA_KEY_BYTES} bytes long")
+    return data_key
+
+
+class SealingStream:
+    """AES-256-GCM over content that arrives in pieces, under a fresh random nonce.
+
+    The concatenated ``update`` results plus ``finish()`` equal ``AESGCM.encrypt`` output.
+    """
+
+    def __init__(self, data_key: bytes, associated: bytes) -> None:
+        self.nonce = os.urandom(NONCE_BYTES)
+        cipher = Cipher(algorithms.AES(_checked_key(data_key)), modes.GCM(self.nonce))
+        self._encryptor = cipher.encryptor()
+        self._encryptor.authenticate_additional_data(associated)
+
+    def update(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The ciphertext of ``data``, of the same length."""
+        return self._encryptor.update(data)
+
+    def finish(self) -> bytes:
+        """End the content; return its 16-byte tag. No update may follow."""
+        self._encryptor.finalize()  # GCM holds nothing back: this returns b""
+        return self._encryptor.tag
+
+
+class OpenedStream:
+    """Ciphertext segments whose tag was verified at construction; iterate to decrypt.
+
+    Raises IntegrityError, before any plaintext exists, if a segment was altered, reordered
+    or left out, or the key, nonce, tag or associated data is wrong. Each iteration decrypts
+    anew, one segment at a time, and checks the tag again at its end.
+    """
+
+    def __init__(self, data_key: bytes, nonce: bytes, tag: bytes, associated: bytes,
+                 segments: Sequence[bytes]) -> None:
+        self._args = (data_key, nonce, associated)
+        self._tag = tag
+        self._segments = segments
+        try:
+            check = self._decryptor()
+            for segment in segments:
+                check.update(segment)  # the plaintext is thrown away unseen
+            check.finalize_with_tag(tag)
+        except (InvalidTag, ValueError) as exc:  # ValueError: a key, nonce or tag too short
+            raise IntegrityError(_OPEN_FAILED) from exc
+
+    def _decryptor(self) -> AEADDecryptionContext:
+        data_key, nonce, associated = self._args
+        decryptor = Cipher(algorithms.AES(_checked_key(data_key)), modes.GCM(nonce)).decryptor()
+        decryptor.authenticate_additional_data(associated)
+        return decryptor
+
+    def __iter__(self) -> Iterator[bytes]:
+        decryptor = self._decryptor()
+        for segment in self._segments:
+            yield decryptor.update(segment)
+        try:
+            decryptor.finalize_with_tag(self._tag)
+        except InvalidTag as exc:  # the segments changed after they were verified
+            raise IntegrityError(_OPEN_FAILED) from exc
+
+
+def opened_stream(data_key: bytes, nonce: bytes, tag: bytes, associated: bytes,
+                  segments: Sequence[bytes]) -> Iterator[bytes]:
+    """Verify ``segments`` now (IntegrityError if not intact); return their plaintext pieces."""
+    return iter(OpenedStream(data_key, nonce, tag, associated, segments))
 
 
 def rewrap(wrapped_key: bytes, kek_id: str, keyring: KeyRing) -> tuple[str, bytes]:

@@ -22,6 +22,10 @@ a thread pool and keeps connections alive. Of the requests its threads have read
 ``SKP_ACTIVE_REQUESTS`` are worked on at once (identity lookup and SOAP handling, on one
 database connection); reading a body and writing an answer take no turn, so a slow client holds
 up no one (docs/server.md).
+
+A request is parsed as it is read (skp.xmlsafe.read); its documents are decoded and sealed on
+the way into a spool (skp.attachments), and an answer's documents are opened and encoded a
+segment at a time as it is sent (skp.soap.answer): a document is never held whole.
 """
 
 from __future__ import annotations
@@ -45,11 +49,15 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from spyne.server.wsgi import WsgiApplication
 
-from skp import logs, tls
+from skp import logs, tls, xmlsafe
+from skp.attachments import Spool
+from skp.domain.catalogue import message_types
+from skp.domain.fields import documents
 from skp.domain.roles import Module
 from skp.errors import AuthenticationError, SkpError, TooLarge
 from skp.hub import Hub
 from skp.participants import ParticipantInfo
+from skp.soap.answer import Answer
 from skp.soap.documents import wsdl_document
 from skp.soap.faults import SoapFault, translate
 from skp.soap.service import build_application
@@ -104,6 +112,10 @@ class HubApp:
         self.settings = hub.settings
         self.soap: dict[str, SoapWsgi] = {}
         self.wsdl: dict[str, bytes] = {}
+        #: By module: the names of the elements that hold documents.
+        self.documents = {module.value: frozenset(
+            f.name for mt in message_types(module) for f in documents(mt.fields))
+            for module in Module}
         for module in Module:
             app = build_application(module)
             self.soap[module.value] = SoapWsgi(
@@ -115,7 +127,8 @@ class HubApp:
         self._metrics_networks = [ipaddress.ip_network(n) for n in self.settings.metrics_clients]
         self._turns = threading.BoundedSemaphore(self.settings.active_requests)
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    def __call__(self, environ: dict[str, Any],
+                 start_response: StartResponse) -> Iterable[bytes]:
         request_id = uuid.uuid4().hex
         environ["skp.request_id"] = request_id
         environ["skp.hub"] = self.hub
@@ -148,8 +161,12 @@ class HubApp:
             self.hub.metrics.observe_request(_operation(environ), duration,
                                              None if outcome == "ok" else outcome)
             logs.current_request.reset(context)
+            spool = environ.get("skp.spool")
+            if spool is not None:
+                spool.close()
 
-    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    def _dispatch(self, environ: dict[str, Any],
+                  start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "").strip("/")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "healthz":
@@ -168,17 +185,26 @@ class HubApp:
                     ", ".join(f"/{m}" for m in self.soap).encode()]
         wsdl = method == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl"
         try:
-            if not wsdl:
-                self._read_body(environ)  # before its turn: a slow client holds up no one
+            unread: SkpError | None = None
+            if method == "POST":
+                try:  # before its turn: a slow client holds up no one
+                    self._read(environ, path)
+                except SkpError as exc:
+                    unread = exc  # told once the caller is known: no access comes first
             # One turn and one database connection for the identity lookup and the operation.
             with self._turns, one_connection(self.hub.engine):
                 environ["skp.participant"] = self._identify(environ)
+                if unread is not None:
+                    raise unread
                 if wsdl:
                     body = self.wsdl[path]
                     start_response("200 OK", [("Content-Type", SOAP_TYPE),
                                               ("Content-Length", str(len(body)))])
                     return [body]
-                return list(self.soap[path](environ, start_response))
+                answered: list[tuple[str, list[tuple[str, str]]]] = []
+                body = b"".join(self.soap[path](
+                    environ, lambda status, headers, *_: answered.append((status, headers))))
+            return _answer(environ, start_response, *answered[0], body)
         except SkpError as exc:  # spyne answers the operation's own errors as faults
             fault = translate(exc, environ["skp.request_id"])
             environ["skp.outcome"] = fault.code
@@ -202,24 +228,13 @@ class HubApp:
                        [("Content-Type", "text/plain")])
         return [b"ok" if healthy else b"database unavailable"]
 
-    def _read_body(self, environ: dict[str, Any]) -> None:
-        """Read the request body up to the limit; nothing beyond it is kept.
-
-        Past the limit the rest is read and discarded (up to a bound) so that the client,
-        still sending, receives the 413 fault instead of a reset connection.
-        """
-        limit = self.settings.max_request_bytes
-        stream = environ["wsgi.input"]
-        declared = environ.get("CONTENT_LENGTH") or ""
-        if declared.isdigit() and int(declared) > limit:
-            _discard(stream, min(int(declared), _DRAIN_FACTOR * limit))
-            raise TooLarge(f"the request is {declared} bytes; the maximum is {limit}")
-        body = stream.read(limit + 1)
-        if len(body) > limit:
-            _discard(stream, _DRAIN_FACTOR * limit)
-            raise TooLarge(f"the request is larger than the maximum of {limit} bytes")
-        environ["wsgi.input"] = BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
+    def _read(self, environ: dict[str, Any], path: str) -> None:
+        """Parse the request as it is read, up to the limit, its documents into a spool."""
+        spool = environ["skp.spool"] = Spool()
+        environ["skp.envelope"] = xmlsafe.read(
+            environ["wsgi.input"], declared_length=environ.get("CONTENT_LENGTH"),
+            limit=self.settings.max_request_bytes, documents=self.documents[path], sink=spool)
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = BytesIO(), "0"  # spyne reads it
 
     def _identify(self, environ: dict[str, Any]) -> ParticipantInfo:
         pem = environ.get("SSL_CLIENT_CERT")
@@ -247,6 +262,19 @@ class HubApp:
         raise AuthenticationError("the client certificate is not issued by a trusted CA")
 
 
+def _answer(environ: dict[str, Any], start_response: StartResponse, status: str,
+            headers: list[tuple[str, str]], body: bytes) -> Iterable[bytes]:
+    """spyne's answer as it is sent: with its documents written in (skp.soap.answer)."""
+    answer: Answer | None = environ.get("skp.answer")
+    if not answer or not status.startswith("200"):
+        start_response(status, headers)
+        return [body]
+    start_response(status, [(name, str(answer.length(body)))
+                            if name.lower() == "content-length" else (name, value)
+                            for name, value in headers])
+    return answer.pieces(body)
+
+
 def _operation(environ: dict[str, Any]) -> str:
     """The metrics' operation label: the route, or the SOAPAction of a SOAP call (which the
     metrics bound to the known operations)."""
@@ -258,19 +286,6 @@ def _operation(environ: dict[str, Any]) -> str:
         return "wsdl"
     action: str = environ.get("HTTP_SOAPACTION", "")
     return action.strip().strip('"')
-
-
-_DRAIN_FACTOR = 4
-_CHUNK = 64 * 1024
-
-
-def _discard(stream: Any, budget: int) -> None:
-    """Read and drop up to ``budget`` bytes, one chunk at a time."""
-    while budget > 0:
-        chunk = stream.read(min(_CHUNK, budget))
-        if not chunk:
-            return
-        budget -= len(chunk)
 
 
 def make_server(hub: Hub, *, port: int | None = None) -> wsgi.Server:

@@ -1,37 +1,218 @@
 """The one XML parse policy for input: UTF-8, no DTD, no entities, no network.
 
-Every parser that touches bytes from outside goes through :func:`parse`; a document with a
-DOCTYPE is refused before lxml sees it, so entity expansion (billion laughs, quadratic blow-up)
-and external entities (XXE) cannot happen.
+Every parser that touches bytes from outside goes through this module. :func:`read` parses a
+request body as it arrives from the socket and hands the text of document elements (base64 in
+e.g. ``<Beschikking>``) to a :class:`DocumentSink` piece by piece, so a request holds O(chunk)
+of it, never the whole document; :func:`parse` parses bytes already in memory.
+
+A DOCTYPE is refused when the bytes show one, and again when libxml2 reports one (an encoding
+such as UTF-16 hides it from the byte scan) before it reads the internal subset, so entity
+expansion (billion laughs, quadratic blow-up) and external entities (XXE) cannot happen.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
+from typing import Any, Protocol
+
 from lxml import etree
 
-from skp.errors import SchemaInvalid
+from skp.errors import SchemaInvalid, TooLarge
 
 _DOCTYPE = b"<!DOCTYPE"
+_EDGE = len(_DOCTYPE) - 1  # the bytes of a chunk kept to find a DOCTYPE split across two
+_NO_DTD = "a document type declaration (DTD) is not allowed"
+_UTF8_ONLY = "send the request in UTF-8"
+_CHUNK = 64 * 1024
+_DRAIN_FACTOR = 4  # past an error, read up to this many times the limit so the client hears it
+_HEAD = 1024  # bytes enough to see a BOM and the XML declaration
+_MAX_DEPTH = 256  # libxml2's limit without huge_tree; a target parser must enforce it itself
+_ENVELOPE = "{http://schemas.xmlsoap.org/soap/envelope/}Envelope"
+_BODY = "{http://schemas.xmlsoap.org/soap/envelope/}Body"
+_ENCODING = re.compile(rb"""\sencoding\s*=\s*["']([^"']*)""")
+#: Starts of documents that are not UTF-8 (XML 1.0 appendix F): UTF-16/32 byte order marks and
+#: EBCDIC "<?xm"; UTF-16 and UCS-4 without a BOM have a NUL among the first four bytes.
+_FOREIGN = (codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE, b"\x4c\x6f\xa7\x94")
 
 
-def parser() -> etree.XMLParser:
-    """A fresh lxml parser with every dangerous feature off."""
+class DocumentSink(Protocol):
+    """Takes the text of document elements as :func:`read` parses it. A :class:`SchemaInvalid`
+    it raises (say, for bad base64) refuses the request; any other error propagates as is."""
+
+    def begin(self, where: str) -> str:
+        """A document element starts at ``where`` ("Operation/Bericht/Beschikking"); returns
+        the text the tree gets in place of the element's text."""
+
+    def feed(self, text: str) -> None:
+        """The next piece of the element's text."""
+
+    def end(self) -> None:
+        """The element has ended."""
+
+
+def parser(*, target: Any = None, encoding: str | None = None) -> etree.XMLParser:
+    """A fresh lxml parser with every dangerous feature off, for ``target`` if given
+    (lxml's parser target interface) and decoding as ``encoding`` whatever the input says."""
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                            dtd_validation=False, huge_tree=False, remove_comments=True,
-                           remove_pis=True, collect_ids=False)
+                           remove_pis=True, collect_ids=False, target=target, encoding=encoding)
 
 
 def parse(data: bytes) -> etree._Element:
     """Parse ``data`` safely; :class:`SchemaInvalid` for a DTD or malformed XML."""
     if _DOCTYPE in data or _DOCTYPE.lower() in data:
-        raise SchemaInvalid("a document type declaration (DTD) is not allowed")
+        raise SchemaInvalid(_NO_DTD)
     try:
         root = etree.fromstring(data, parser())
     except etree.XMLSyntaxError as exc:
         raise SchemaInvalid(f"the request is not well-formed XML (line {exc.lineno})") from exc
     info = root.getroottree().docinfo
     if info.doctype:  # type: ignore[union-attr]  # stale stubs
-        raise SchemaInvalid("a document type declaration (DTD) is not allowed")
+        raise SchemaInvalid(_NO_DTD)
     if (info.encoding or "").upper() != "UTF-8":
-        raise SchemaInvalid("send the request in UTF-8")
+        raise SchemaInvalid(_UTF8_ONLY)
     return root
+
+
+def read(stream: Any, *, declared_length: str | None, limit: int, documents: frozenset[str],
+         sink: DocumentSink) -> etree._Element:
+    """Parse the request body in ``stream`` (``.read(n)``, a WSGI input) as it arrives.
+
+    The text of an element below the SOAP Body (Envelope/Body/operation/...) whose local name
+    is in ``documents`` goes to ``sink``; the tree gets the placeholder ``sink.begin`` returns.
+    :class:`TooLarge` past ``limit`` bytes; :class:`SchemaInvalid` for a DTD, malformed XML,
+    nesting deeper than libxml2 allows or another encoding than UTF-8. After either the rest of
+    the body is read and dropped (up to four times the limit), so the client, still sending,
+    receives the fault instead of a reset connection.
+    """
+    declared = declared_length or ""
+    if declared.isdigit() and int(declared) > limit:
+        _discard(stream, min(int(declared), _DRAIN_FACTOR * limit))
+        raise TooLarge(f"the request is {declared} bytes; the maximum is {limit}")
+    try:
+        return _read(stream, limit, documents, sink)
+    except SchemaInvalid:
+        _discard(stream, _DRAIN_FACTOR * limit)
+        raise
+
+
+def _read(stream: Any, limit: int, documents: frozenset[str],
+          sink: DocumentSink) -> etree._Element:
+    xml, head, tail, size = None, b"", b"", 0
+    try:
+        while chunk := stream.read(min(_CHUNK, limit + 1 - size)):
+            size += len(chunk)
+            if size > limit:
+                _discard(stream, _DRAIN_FACTOR * limit)
+                raise TooLarge(f"the request is larger than the maximum of {limit} bytes")
+            edge = tail + chunk[:_EDGE]  # a DOCTYPE split across two chunks
+            if any(_DOCTYPE in part or _DOCTYPE.lower() in part for part in (edge, chunk)):
+                raise SchemaInvalid(_NO_DTD)
+            tail = (chunk if len(chunk) >= _EDGE else edge)[-_EDGE:]
+            if xml is None:
+                head += chunk
+                if len(head) < _HEAD and b"?>" not in head:
+                    continue
+                xml, chunk = _parser(head, documents, sink), head
+            xml.feed(chunk)
+        if xml is None:  # a short or empty body: the parser judges it
+            xml = _parser(head, documents, sink)
+            xml.feed(head)
+        root = xml.close()
+    except etree.XMLSyntaxError as exc:
+        raise SchemaInvalid(f"the request is not well-formed XML (line {exc.lineno})") from exc
+    if root is None:  # cannot happen: lxml closes the target without error only when well-formed
+        raise SchemaInvalid("the request is not well-formed XML (line 0)")
+    return root
+
+
+def _parser(head: bytes, documents: frozenset[str], sink: DocumentSink) -> etree.XMLParser:
+    """The parser for a body that starts with ``head``. UTF-8 is forced, so libxml2 cannot be
+    talked into another decoder; a document in another encoding is decoded as it declares only
+    to tell a DTD in it (refused as such) from a plain refusal at its root element."""
+    if _utf8(head):
+        return parser(target=_Target(documents, sink), encoding="UTF-8")
+    return parser(target=_Foreign())
+
+
+def _utf8(head: bytes) -> bool:
+    """Whether a body that starts with ``head`` is UTF-8: by its BOM and XML declaration."""
+    head = head.removeprefix(codecs.BOM_UTF8)
+    if head.startswith(b"<?xml"):
+        found = _ENCODING.search(head.partition(b"?>")[0])
+        return found is None or found[1].upper() == b"UTF-8"
+    return not head.startswith(_FOREIGN) and b"\0" not in head[:4]
+
+
+class _Foreign:
+    """The target for a document in another encoding: it builds nothing."""
+
+    def start(self, tag: str, attrib: dict[str, str], nsmap: dict[str, str]) -> None:
+        raise SchemaInvalid(_UTF8_ONLY)
+
+    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
+        raise SchemaInvalid(_NO_DTD)
+
+    def close(self) -> None:
+        """Nothing was built."""
+
+
+class _Target:
+    """An lxml parser target that builds the tree with a TreeBuilder and diverts the direct
+    text of document elements to the sink. Comments and PIs have no method, so they drop."""
+
+    def __init__(self, documents: frozenset[str], sink: DocumentSink) -> None:
+        builder = etree.TreeBuilder()
+        self._start: Any = builder.start  # lxml's start takes the nsmap; its stubs do not
+        self._data, self._end, self._close = builder.data, builder.end, builder.close
+        self._documents, self._sink = documents, sink
+        self._path: list[str] = []  # the open elements' tags
+        self._open = -1  # the depth of the open document element, if any
+
+    def start(self, tag: str, attrib: dict[str, str], nsmap: dict[str | None, str]) -> None:
+        path = self._path
+        path.append(tag)
+        depth = len(path)
+        if depth > _MAX_DEPTH:
+            raise SchemaInvalid(f"the request is not well-formed XML (nested deeper than "
+                                f"{_MAX_DEPTH} elements)")
+        if attrib:  # without entity resolution libxml2 hands a target each "&" as "&#38;"
+            attrib = {name: value.replace("&#38;", "&") for name, value in attrib.items()}
+        if "" in nsmap:  # the default namespace: lxml's targets get "", its builder wants None
+            nsmap = {prefix or None: uri for prefix, uri in nsmap.items()}
+        self._start(tag, attrib, nsmap)
+        if (depth > 3 and self._open < 0 and path[1] == _BODY and path[0] == _ENVELOPE
+                and tag.rpartition("}")[2] in self._documents):
+            self._open = depth
+            self._data(self._sink.begin("/".join(t.rpartition("}")[2] for t in path[2:])))
+
+    def data(self, text: str) -> None:
+        if len(self._path) == self._open:
+            self._sink.feed(text)
+        else:
+            self._data(text)
+
+    def end(self, tag: str) -> None:
+        if len(self._path) == self._open:
+            self._open = -1
+            self._sink.end()
+        self._path.pop()
+        self._end(tag)
+
+    doctype = _Foreign.doctype
+
+    def close(self) -> etree._Element | None:
+        try:
+            return self._close()
+        except etree.XMLSyntaxError:  # lxml closes the target after a parse error too:
+            return None  # let that error through, not the builder's "missing end tags"
+
+
+def _discard(stream: Any, budget: int) -> None:
+    """Read and drop up to ``budget`` bytes, one chunk at a time."""
+    while budget > 0:
+        chunk = stream.read(min(_CHUNK, budget))
+        if not chunk:
+            return
+        budget -= len(chunk)

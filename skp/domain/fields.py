@@ -8,6 +8,7 @@ two can never disagree.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 
@@ -39,6 +40,14 @@ class Field:
     max_length: int | None = None
     pattern: str | None = None
     hub_only: bool = False
+
+
+def documents(fields: tuple[Field, ...]) -> Iterator[Field]:
+    """The document fields among ``fields`` and their children, at any depth."""
+    for f in fields:
+        if f.kind is Kind.DOCUMENT:
+            yield f
+        yield from documents(f.children)
 
 
 def text(name: str, *, required: bool = True, max_length: int = 200,

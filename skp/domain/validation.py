@@ -11,7 +11,7 @@ import binascii
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -23,6 +23,8 @@ from skp.domain.roles import MODULE_INFO, Module, Role
 from skp.errors import SchemaInvalid
 
 Body = dict[str, Any]
+#: Checks a document given as ``value`` at field path ``where``; returns what the body holds.
+DocumentCheck = Callable[[Any, str], Any]
 
 _KENMERK = re.compile(r"[!-~]{1,64}")  # printable ASCII without spaces
 _MAX_AMOUNT = Decimal("100000000000")
@@ -60,9 +62,15 @@ def validate_header(module: Module, header: Header) -> Header:
     )
 
 
-def validate_body(mt: MessageType, body: Mapping[str, Any], sender_role: Role) -> Body:
-    """Check ``body`` against ``mt`` as sent by a ``sender_role``; return the normalised tree."""
-    result = _fields(mt.fields, body, "", from_sender=True)
+def validate_body(mt: MessageType, body: Mapping[str, Any], sender_role: Role, *,
+                  document: DocumentCheck | None = None) -> Body:
+    """Check ``body`` against ``mt`` as sent by a ``sender_role``; return the normalised tree.
+
+    ``document(value, where)`` checks a document and returns what the tree holds for it; by
+    default its base64 text (:func:`_document`). The mailbox passes its own, which stores the
+    document apart and returns a reference (skp.attachments).
+    """
+    result = _fields(mt.fields, body, "", document or _document)
     for role, name in mt.required_by_role:
         if role == sender_role and name not in result:
             raise SchemaInvalid(f"as {role} you must attach {name} to {mt.code}")
@@ -78,7 +86,24 @@ def _uuid(name: str, raw: str | None) -> str:
         raise SchemaInvalid(f"{name} must be a UUID") from exc
 
 
-def _fields(fields: tuple[Field, ...], data: Any, path: str, *, from_sender: bool) -> Body:
+def map_documents(fields: tuple[Field, ...], body: Mapping[str, Any],
+                  change: Callable[[Any], Any]) -> Body:
+    """A copy of the validated ``body`` with each document value ``v`` as ``change(v)``."""
+    result = dict(body)
+    for f in fields:
+        if f.name not in body or f.kind not in (Kind.GROUP, Kind.CHOICE, Kind.DOCUMENT):
+            continue
+
+        def one(value: Any, f: Field = f) -> Any:
+            return change(value) if f.kind is Kind.DOCUMENT else map_documents(
+                f.children, value, change)
+
+        value = body[f.name]
+        result[f.name] = [one(v) for v in value] if f.repeated else one(value)
+    return result
+
+
+def _fields(fields: tuple[Field, ...], data: Any, path: str, document: DocumentCheck) -> Body:
     if not isinstance(data, Mapping):
         raise SchemaInvalid(f"{path or 'body'} must be a group of fields")
     known = {f.name for f in fields}
@@ -93,24 +118,24 @@ def _fields(fields: tuple[Field, ...], data: Any, path: str, *, from_sender: boo
             if f.required:
                 raise SchemaInvalid(f"field {where} is required")
             continue
-        if f.hub_only and from_sender:
+        if f.hub_only:
             raise SchemaInvalid(f"field {where} is set by the hub, not by the sender")
         if f.repeated:
             if not isinstance(value, list | tuple):
                 raise SchemaInvalid(f"field {where} must be a list")
-            result[f.name] = [_value(f, item, f"{where}[{i}]", from_sender)
+            result[f.name] = [_value(f, item, f"{where}[{i}]", document)
                               for i, item in enumerate(value)]
         else:
-            result[f.name] = _value(f, value, where, from_sender)
+            result[f.name] = _value(f, value, where, document)
     return result
 
 
-def _value(f: Field, value: Any, where: str, from_sender: bool) -> Any:
+def _value(f: Field, value: Any, where: str, document: DocumentCheck) -> Any:
     match f.kind:
         case Kind.GROUP:
-            return _fields(f.children, value, where, from_sender=from_sender)
+            return _fields(f.children, value, where, document)
         case Kind.CHOICE:
-            chosen = _fields(f.children, value, where, from_sender=from_sender)
+            chosen = _fields(f.children, value, where, document)
             if len(chosen) != 1:
                 names = " or ".join(c.name for c in f.children)
                 raise SchemaInvalid(f"field {where} needs exactly one of {names}")
@@ -142,7 +167,7 @@ def _value(f: Field, value: Any, where: str, from_sender: bool) -> Any:
                 raise SchemaInvalid(f"field {where} must be true or false")
             return value
         case Kind.DOCUMENT:
-            return _document(value, where)
+            return document(value, where)
     raise AssertionError(f.kind)  # pragma: no cover - every kind is handled above
 
 

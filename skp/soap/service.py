@@ -4,20 +4,21 @@ Operations (SOAP 1.1 document/literal, wrapped): ``Verstuur<Berichttype>`` per m
 ``Berichtenlijst``, ``HaalBerichtOp``, ``BevestigOntvangst``, ``Status``, ``Logboek`` and
 ``Ping``. The caller is the participant the server identified from the client certificate
 (``environ["skp.participant"]``); nothing in a message body can change who is calling.
+
+The server has read the request already (``environ["skp.envelope"]``, with its documents in
+``environ["skp.spool"]``: skp.xmlsafe.read); an answer's documents are written into it as it
+is sent (``environ["skp.answer"]``: skp.soap.answer).
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Callable
 from typing import Any
 
 from spyne import Application, Fault, Integer, ServiceBase, Unicode, const, rpc
-from spyne.model.binary import BINARY_ENCODING_BASE64, BINARY_ENCODING_USE_DEFAULT
 from spyne.protocol.soap import Soap11
 
-from skp import xmlsafe
 from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.roles import Module
 from skp.domain.validation import Header
@@ -25,6 +26,7 @@ from skp.errors import ModuleNotEnabled, SchemaInvalid, SkpError
 from skp.hub import Hub
 from skp.mailbox import LogQuery, MessageInfo
 from skp.participants import ParticipantInfo
+from skp.soap.answer import Answer
 from skp.soap.convert import from_body, to_body
 from skp.soap.faults import SOAP_ENV as SOAP11_ENV
 from skp.soap.faults import SkpFault, UnexpectedFault
@@ -57,26 +59,13 @@ class HubSoap11(Soap11):  # type: ignore[misc]  # spyne has no type information
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         if ctx.transport.get_request_method() != "POST":
             raise SkpFault(SchemaInvalid("send a SOAP request with POST"))
-        try:
-            root = xmlsafe.parse(b"".join(ctx.in_string))
-        except SkpError as exc:
-            raise SkpFault(exc) from exc
+        root = ctx.transport.req_env["skp.envelope"]
         envelope = root.tag == f"{{{SOAP11_ENV}}}Envelope"
         body = root.find(f"{{{SOAP11_ENV}}}Body") if envelope else None
         if body is None or len(body) != 1:
             raise SkpFault(SchemaInvalid("send a SOAP 1.1 Envelope whose Body holds exactly one "
                                          "operation"))
         ctx.in_document = (root, {})
-
-    def byte_array_from_bytes(self, cls: Any, value: Any, suggested_encoding: Any = None) -> Any:
-        # spyne's base64 decoder first joins the text as a sequence of characters: for a 4 MB
-        # document a list of 4 million entries, 8 bytes each. Decoded here as it would be.
-        encoding = self.get_cls_attrs(cls).encoding
-        if encoding is BINARY_ENCODING_USE_DEFAULT:
-            encoding = suggested_encoding
-        if encoding == BINARY_ENCODING_BASE64 and isinstance(value, str):
-            return (base64.b64decode(value),)
-        return super().byte_array_from_bytes(cls, value, suggested_encoding)
 
     def _validate(self, payload: Any) -> None:
         schema = self.validation_schema
@@ -142,8 +131,9 @@ def _send_op(types: ModuleTypes, mt: MessageType) -> Callable[..., Any]:
                         conversatie_referentienummer=Header_.ConversatieReferentienummer,
                         cross_referentienummer=Header_.CrossReferentienummer,
                         versie=Header_.Versie)
+        spool = ctx.transport.req_env["skp.spool"]
         receipt = _hub(ctx).mailbox.send(caller.id, mt.module, mt.code, header,
-                                   to_body(mt.fields, Bericht))
+                                         to_body(mt.fields, Bericht, spool), spool)
         _note(ctx, receipt.message_id)
         return types.receipt(BerichtId=receipt.message_id, OntvangenOp=receipt.received_at,
                              UiterlijkOphalenOp=receipt.deadline, Herhaald=receipt.repeated)
@@ -185,7 +175,8 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
         _note(ctx, BerichtId)
         delivery = _hub(ctx).mailbox.fetch(caller.id, BerichtId)
         mt = lookup(module, delivery.info.type_code)
-        body = from_body(types, types.bodies[mt.code], mt.fields, delivery.body)
+        answer = ctx.transport.req_env["skp.answer"] = Answer()
+        body = from_body(types, types.bodies[mt.code], mt.fields, delivery.body, answer)
         return types.fetched(Metadata=metadata(delivery.info), **{mt.code: body})
 
     @rpc(required(Unicode(max_len=64)), _returns=types.metadata,

@@ -2,7 +2,8 @@
 
 Only routing metadata is stored in clear. Content columns (``nonce``, ``ciphertext``,
 ``wrapped_key``, ``kek_id``) hold sealed data and are emptied together when a message is
-confirmed or expires; a check constraint enforces that.
+confirmed or expires; a check constraint enforces that. A message's documents are sealed under
+the same data key and stored apart, in segments (``message_segment``), deleted with the content.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     UniqueConstraint,
     Uuid,
@@ -147,6 +149,7 @@ class Message(Base):
         CheckConstraint("state <> 'confirmed' OR confirmed_at IS NOT NULL", name="confirmed_at"),
         CheckConstraint("state <> 'expired' OR expired_at IS NOT NULL", name="expired_at"),
         CheckConstraint("size >= 0", name="size"),
+        CheckConstraint("documents >= 0", name="documents"),
         Index(None, "recipient_id", "module", "state", "received_at"),
         Index(None, "state", "deadline_at"),
         Index(None, "sender_id", "received_at"),
@@ -182,6 +185,26 @@ class Message(Base):
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary,
                                                       comment="Data key wrapped by the KEK")
     kek_id: Mapped[str | None] = mapped_column(String(64), comment="Id of the wrapping KEK")
+    documents: Mapped[int] = mapped_column(
+        SmallInteger, default=0, server_default="0",
+        comment="Number of attached documents, sealed in message_segment")
+
+
+class MessageSegment(Base):
+    """A piece of a message's sealed document: documents are stored and read a segment at a
+    time, never whole (skp.attachments)."""
+
+    __tablename__ = "message_segment"
+    __table_args__ = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        "comment": "Sealed documents of pending messages, in segments (AES-256-GCM)"}
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), primary_key=True,
+        comment="The message the document is attached to")
+    document: Mapped[int] = mapped_column(SmallInteger, primary_key=True,
+                                          comment="The document's place in the message, from 0")
+    seq: Mapped[int] = mapped_column(primary_key=True, comment="The segment's place, from 0")
+    data: Mapped[bytes] = mapped_column(LargeBinary, comment="Ciphertext of the segment")
 
 
 class ClaimContext(Base):

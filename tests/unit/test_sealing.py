@@ -3,21 +3,29 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
 import stat
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from skp.errors import ConfigError, IntegrityError
 from skp.sealing import (
     MemoryKeyRing,
+    OpenedStream,
     Sealed,
+    SealingStream,
     associated_data,
     create_keyring_file,
     load_keyring,
+    new_data_key,
     open_sealed,
+    open_with_key,
+    opened_stream,
     rewrap,
     rotate_keyring_file,
     seal,
+    unwrap_key,
 )
 
 PLAINTEXT = b"<Saldoverzoek><BSN>123456782</BSN><Bedrag>1234.56</Bedrag></Saldoverzoek>"
@@ -250,3 +258,127 @@ def test_rotate_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError):
         rotate_keyring_file(path)
     assert not path.exists()
+
+
+# --- a given data key, and streams ---------------------------------------------------------
+
+AD = associated_data({"message": "m-1", "document": 0})
+CONTENT = os.urandom(10_000)
+
+
+def test_seal_with_given_data_key(ring):
+    key = new_data_key()
+    assert len(key) == 32
+    first = seal(b"body", AD, ring, data_key=key)
+    second = seal(PLAINTEXT, AD, ring, data_key=key)
+    assert unwrap_key(first, ring) == unwrap_key(second, ring) == key
+    assert first.nonce != second.nonce
+    assert open_sealed(first, AD, ring) == b"body"
+    assert open_with_key(key, second.nonce, second.ciphertext, AD) == PLAINTEXT
+    with pytest.raises(IntegrityError):
+        open_with_key(key, second.nonce, second.ciphertext, associated_data({}))
+    with pytest.raises(IntegrityError):
+        open_with_key(new_data_key(), second.nonce, second.ciphertext, AD)
+    with pytest.raises(ValueError, match="32 bytes"):
+        seal(b"body", AD, ring, data_key=key[:16])
+
+
+def sealed_stream(pieces, key, ad=AD):
+    stream = SealingStream(key, ad)
+    ciphertext = b"".join(stream.update(piece) for piece in pieces)
+    return stream.nonce, ciphertext, stream.finish()
+
+
+@pytest.mark.parametrize("sizes", [[], [0], [10_000], [1, 2, 3, 9994], [4096, 0, 5904]])
+def test_sealing_stream_equals_aesgcm(sizes):
+    key = new_data_key()
+    data = CONTENT[: sum(sizes)]
+    pieces, at = [], 0
+    for size in sizes:
+        pieces.append(data[at : at + size])
+        at += size
+    stream = SealingStream(key, AD)
+    parts = [stream.update(piece) for piece in pieces]
+    assert [len(part) for part in parts] == sizes
+    tag = stream.finish()
+    assert len(stream.nonce) == 12
+    assert len(tag) == 16
+    assert b"".join(parts) + tag == AESGCM(key).encrypt(stream.nonce, data, AD)
+
+
+def test_each_stream_has_a_fresh_nonce():
+    key = new_data_key()
+    assert SealingStream(key, AD).nonce != SealingStream(key, AD).nonce
+
+
+def split(data, sizes):
+    out, at = [], 0
+    for size in sizes:
+        out.append(data[at : at + size])
+        at += size
+    out.append(data[at:])
+    return out
+
+
+def test_opened_stream_round_trip_over_uneven_segments():
+    key = new_data_key()
+    nonce, ciphertext, tag = sealed_stream([CONTENT[:5], CONTENT[5:]], key)
+    segments = split(ciphertext, [1, 4095, 0, 17])
+    pieces = list(opened_stream(key, nonce, tag, AD, segments))
+    assert [len(piece) for piece in pieces] == [len(segment) for segment in segments]
+    assert b"".join(pieces) == CONTENT
+    opened = OpenedStream(key, nonce, tag, AD, segments)
+    assert b"".join(opened) == b"".join(opened) == CONTENT  # decrypts anew each time
+
+
+def test_opened_stream_of_nothing():
+    key = new_data_key()
+    nonce, ciphertext, tag = sealed_stream([], key)
+    assert ciphertext == b""
+    assert list(opened_stream(key, nonce, tag, AD, [])) == []
+
+
+def _altered(case, key, nonce, segments, tag):
+    """The arguments of opened_stream with one thing changed."""
+    a, b, c = segments
+    return {
+        "tampered byte": (key, nonce, tag, AD, [a, flip(b, 7), c]),
+        "tampered last byte": (key, nonce, tag, AD, [a, b, flip(c, -1)]),
+        "wrong tag": (key, nonce, flip(tag, 3), AD, segments),
+        "short tag": (key, nonce, tag[:8], AD, segments),
+        "wrong nonce": (key, flip(nonce), tag, AD, segments),
+        "wrong aad": (key, nonce, tag, associated_data({"message": "m-1", "document": 1}),
+                      segments),
+        "wrong key": (new_data_key(), nonce, tag, AD, segments),
+        "short key": (key[:16], nonce, tag, AD, segments),
+        "swapped segments": (key, nonce, tag, AD, [b, a, c]),
+        "missing segment": (key, nonce, tag, AD, [a, b]),
+        "missing first segment": (key, nonce, tag, AD, [b, c]),
+        "extra segment": (key, nonce, tag, AD, [a, b, c, b"x"]),
+    }[case]
+
+
+@pytest.mark.parametrize("case", [
+    "tampered byte", "tampered last byte", "wrong tag", "short tag", "wrong nonce", "wrong aad",
+    "wrong key", "short key", "swapped segments", "missing segment", "missing first segment",
+    "extra segment",
+])
+def test_opened_stream_refuses_at_call_time(case):
+    key = new_data_key()
+    nonce, ciphertext, tag = sealed_stream([CONTENT], key)
+    segments = [ciphertext[:3000], ciphertext[3000:6000], ciphertext[6000:]]
+    args = _altered(case, key, nonce, segments, tag)
+    with pytest.raises(IntegrityError) as info:
+        opened_stream(*args)  # no iteration: the refusal comes before any plaintext
+    assert CONTENT[:8].hex() not in str(info.value)
+
+
+def test_segments_changed_after_verification_fail_at_the_end():
+    key = new_data_key()
+    nonce, ciphertext, tag = sealed_stream([CONTENT], key)
+    segments = [ciphertext[:5000], ciphertext[5000:]]
+    pieces = opened_stream(key, nonce, tag, AD, segments)
+    segments[1] = flip(segments[1])
+    next(pieces)
+    with pytest.raises(IntegrityError):
+        list(pieces)
