@@ -2,8 +2,8 @@
 
 Every parser that touches bytes from outside goes through this module. :func:`read` parses a
 request body as it arrives from the socket and hands the text of document elements (base64 in
-e.g. ``<Beschikking>``) to a :class:`DocumentSink` piece by piece, so a request holds O(chunk)
-of it, never the whole document; :func:`parse` parses bytes already in memory.
+e.g. ``<Beschikking>``) to a :class:`DocumentSink` piece by piece, so a request holds a chunk
+of it at a time, never the whole document.
 
 A DOCTYPE is refused when the bytes show one, and again when libxml2 reports one (an encoding
 such as UTF-16 hides it from the byte scan) before it reads the internal subset, so entity
@@ -59,22 +59,6 @@ def parser(*, target: Any = None, encoding: str | None = None) -> etree.XMLParse
                            remove_pis=True, collect_ids=False, target=target, encoding=encoding)
 
 
-def parse(data: bytes) -> etree._Element:
-    """Parse ``data`` safely; :class:`SchemaInvalid` for a DTD or malformed XML."""
-    if _DOCTYPE in data or _DOCTYPE.lower() in data:
-        raise SchemaInvalid(_NO_DTD)
-    try:
-        root = etree.fromstring(data, parser())
-    except etree.XMLSyntaxError as exc:
-        raise SchemaInvalid(f"the request is not well-formed XML (line {exc.lineno})") from exc
-    info = root.getroottree().docinfo
-    if info.doctype:  # type: ignore[union-attr]  # stale stubs
-        raise SchemaInvalid(_NO_DTD)
-    if (info.encoding or "").upper() != "UTF-8":
-        raise SchemaInvalid(_UTF8_ONLY)
-    return root
-
-
 def read(stream: Any, *, declared_length: str | None, limit: int, documents: frozenset[str],
          sink: DocumentSink) -> etree._Element:
     """Parse the request body in ``stream`` (``.read(n)``, a WSGI input) as it arrives.
@@ -119,11 +103,9 @@ def _read(stream: Any, limit: int, documents: frozenset[str],
         if xml is None:  # a short or empty body: the parser judges it
             xml = _parser(head, documents, sink)
             xml.feed(head)
-        root = xml.close()
+        root: etree._Element = xml.close()  # the tree: lxml returns what the target's close does
     except etree.XMLSyntaxError as exc:
         raise SchemaInvalid(f"the request is not well-formed XML (line {exc.lineno})") from exc
-    if root is None:  # cannot happen: lxml closes the target without error only when well-formed
-        raise SchemaInvalid("the request is not well-formed XML (line 0)")
     return root
 
 

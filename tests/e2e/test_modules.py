@@ -3,8 +3,11 @@ fetch in each of Schuldinventarisatie, Betalingsregeling and Meldingen bewindvoe
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from skp.attachments import SEGMENT_BYTES
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module
@@ -63,3 +66,19 @@ def test_send_and_fetch(module, code, sender, recipient, field, connect, people,
     fetched = fetch_and_confirm(target, receipt.BerichtId)
     assert fetched.Metadata.Afzender == getattr(people, sender).id
     assert getattr(getattr(fetched, code), field) == sent[field]
+
+
+def test_a_document_of_several_segments_over_tls(connect, people, pki):
+    """A document larger than a segment, sent and fetched through the TLS server: the answer
+    is written as it is sent, with its length announced in advance."""
+    module = Module.MELDINGEN_BEWINDVOERING
+    document = os.urandom(3 * SEGMENT_BYTES + 12_345)
+    source = connect(pki.people["bewind"], module)
+    target = connect(pki.people["se"], module)
+    receipt = source.VerstuurMeldingStartBewind(
+        Header=header(people.se), Bericht=body(module, "MeldingStartBewind",
+                                               Beschikking=document))
+    assert target.Berichtenlijst().Bericht[0].Grootte > len(document) * 4 // 3
+    fetched = fetch_and_confirm(target, receipt.BerichtId)
+    assert fetched.MeldingStartBewind.Beschikking == document
+    assert target.Berichtenlijst().Achterstand == 0

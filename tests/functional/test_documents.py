@@ -144,7 +144,7 @@ def test_fetch_next_opens_the_documents_too(mailbox, people, sessions):
     delivery = mailbox.fetch_next(people.se.id, MB)
     assert delivery.info.id == message_id
     assert delivery.body["Beschikking"].read() == BIG
-    mailbox.confirm(people.se.id, message_id)  # fetched: the transactional confirm
+    mailbox.confirm(people.se.id, message_id)
     assert mailbox.confirm(people.se.id, message_id).state.value == "confirmed"
     assert segments(sessions) == []
 

@@ -11,13 +11,16 @@ import uuid
 import pytest
 from sqlalchemy import select, text, update
 
-from skp.domain.roles import Module
+from skp.domain.catalogue import lookup
+from skp.domain.examples import example_body
+from skp.domain.roles import Module, Role
 from skp.errors import IntegrityError
 from skp.mailbox import Mailbox
 from skp.store.models import Base, ClaimContext, Message
 from tests.helpers import saldoverzoek, send, send_every_type
 
 SR = Module.SCHULDREGELING
+MB = Module.MELDINGEN_BEWINDVOERING
 CANARY = "CANARY-7f3a9c-Jansen"
 
 
@@ -123,6 +126,12 @@ def test_canary_is_nowhere_in_the_database_or_logs(mailbox, people, engine, capl
     sent = send_every_type(mailbox, people, text=CANARY)
     claims = saldoverzoek([CANARY + "-F1"])
     send(mailbox, people.shv, people.se, SR, "Saldoverzoek", body=claims)
+    document = CANARY.encode() * 30_000  # several segments, stored apart
+    melding = {**example_body(lookup(MB, "MeldingStartBewind"), sender_role=Role.BEWINDVOERDER),
+               "Beschikking": document}
+    attached = send(mailbox, people.bewind, people.se, MB, "MeldingStartBewind", body=melding)
+    assert mailbox.fetch(people.se.id, attached.message_id).body["Beschikking"].read() == (
+        document)
 
     # The content really holds the canary: a recipient that fetches sees it.
     receipt = sent[(SR, "Kennisgeving")]
