@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Executable,
     Row,
     Select,
     Update,
@@ -426,8 +427,9 @@ class Mailbox:
         now = self._clock.now()
         # A confirm after a fetch is one statement; a repeat or a refusal takes the long way.
         with statements(self._sessions, read_only=False) as connection:
-            row = _advance(connection, _CONFIRM, recipient_id, message_id, now)
-            if row is not None and row.documents:
+            dialect = connection.dialect.name
+            row = _advance(connection, _CONFIRM[dialect], recipient_id, message_id, now)
+            if row is not None and row.documents and dialect == "sqlite":  # the same transaction
                 connection.execute(_DROP_SEGMENTS, {"message": row.id})
         repeated = False
         if row is not None:
@@ -504,11 +506,6 @@ class Mailbox:
                                    committed=self._count_expired)
         contexts = self._in_batches(size, max_batches, lambda s: _delete_batch(
             s, ClaimContext.message_id, ClaimContext.expires_at <= now, size))
-        # Documents of messages whose content is gone: a confirm on PostgreSQL deletes them
-        # in a statement after its own, which a process that stops in between leaves undone.
-        self._in_batches(size, max_batches, lambda s: _delete_batch(
-            s, MessageSegment.message_id, MessageSegment.message_id.in_(
-                select(Message.id).where(Message.state.not_in(PENDING))), size))
         horizon = now - self._settings.metadata_retention
         metadata = self._in_batches(size, max_batches, lambda s: _delete_batch(
             s, Message.id, and_(Message.received_at <= horizon,
@@ -681,11 +678,27 @@ _FETCH = (update(Message)
           .values(state=transition(State.QUEUED, Event.FETCH), fetched_at=bindparam("now"))
           .returning(*Message.__table__.columns))
 #: A confirm after a fetch: fetched -> confirmed, the content deleted (:func:`_advance`).
-_CONFIRM = (update(Message)
-            .where(_held(State.FETCHED))
-            .values(state=transition(State.FETCHED, Event.CONFIRM), confirmed_at=bindparam("now"),
-                    **dict.fromkeys(CONTENT_COLUMNS))
-            .returning(*Message.__table__.columns))
+_CONFIRMED = (update(Message)
+              .where(_held(State.FETCHED))
+              .values(state=transition(State.FETCHED, Event.CONFIRM),
+                      confirmed_at=bindparam("now"), **dict.fromkeys(CONTENT_COLUMNS))
+              .returning(*Message.__table__.columns))
+#: The segments of a message whose content is deleted.
+_DROP_SEGMENTS = delete(MessageSegment).where(MessageSegment.message_id == bindparam("message"))
+
+
+def _dropping_documents(confirm: Update) -> Select[Any]:
+    """``confirm`` with the confirmed message's documents deleted by the same statement."""
+    confirmed = confirm.cte("confirmed")
+    return select(confirmed).add_cte(delete(MessageSegment).where(
+        MessageSegment.message_id.in_(select(confirmed.c.id))).cte("dropped"))
+
+
+#: By dialect, :data:`_CONFIRMED` with the documents deleted in the same transaction: on
+#: PostgreSQL, where each of `statements` is a transaction of its own, by the same statement;
+#: SQLite runs `statements` in one transaction, and the mailbox deletes them after it.
+_CONFIRM: dict[str, Executable] = {"postgresql": _dropping_documents(_CONFIRMED),
+                                   "sqlite": _CONFIRMED}
 
 #: A segment of a document (:meth:`Mailbox._send`).
 _SEGMENT = insert(MessageSegment)
@@ -693,9 +706,6 @@ _SEGMENT = insert(MessageSegment)
 _SEGMENT_DATA = select(MessageSegment.data).where(
     MessageSegment.message_id == bindparam("message"),
     MessageSegment.document == bindparam("document"), MessageSegment.seq == bindparam("seq"))
-#: The segments of a message whose content is deleted.
-_DROP_SEGMENTS = delete(MessageSegment).where(MessageSegment.message_id == bindparam("message"))
-
 #: By dialect: store a message unless its sender used its Kenmerk before; it returns a row only
 #: when it stored one. No Kenmerk SELECT first, and no IntegrityError for a concurrent repeat.
 _INSERT_NEW = {
@@ -768,7 +778,7 @@ def _metadata(connection: Connection, message_id: str) -> Row[Any] | None:
         select(*_METADATA).where(Message.id == key)).first()
 
 
-def _advance(connection: Connection, statement: Update, recipient_id: str, message_id: str,
+def _advance(connection: Connection, statement: Executable, recipient_id: str, message_id: str,
              now: dt.datetime) -> Row[Any] | None:
     """Run :data:`_FETCH` or :data:`_CONFIRM` on the recipient's message; its row, or None
     when it is not the recipient's or not in the state the statement moves it from."""

@@ -162,19 +162,6 @@ def test_expiry_deletes_the_documents(mailbox, people, sessions, clock):
     assert segments(sessions) == []
 
 
-def test_purge_sweeps_documents_a_confirm_left_behind(mailbox, people, sessions):
-    message_id = melding(mailbox, people)
-    kept = segments(sessions, message_id)
-    mailbox.fetch(people.se.id, message_id)
-    mailbox.confirm(people.se.id, message_id)
-    with sessions.begin() as session:  # as if the process stopped between the two statements
-        session.add_all(MessageSegment(message_id=m, document=d, seq=s, data=data)
-                        for m, d, s, data in kept)
-    other = melding(mailbox, people)  # pending: its document stays
-    mailbox.purge()
-    assert {m for m, *_ in segments(sessions)} == {other}
-
-
 def test_documents_swapped_between_messages_fail_to_open(mailbox, people, sessions):
     a, b = melding(mailbox, people), melding(mailbox, people, document=os.urandom(1000))
     with sessions.begin() as session:
