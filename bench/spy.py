@@ -20,7 +20,7 @@ from pathlib import Path
 #: Parts of the hub, each recognised by a frame on the stack (function and file).
 PARTS = (
     ("caller identity (participants.identify)", r"identify \(skp/participants\.py"),
-    ("spyne: XML parse", r"create_in_document \(skp/soap/service\.py"),
+    ("reading the request (XML parse, documents sealed)", r"read \(skp/xmlsafe\.py"),
     ("spyne: schema validation (lxml)", r"_validate \(skp/soap/service\.py"),
     ("spyne: XML -> objects", r"deserialize|from_element|decompose_incoming"),
     ("spyne: objects -> XML", r"serialize_|create_out_string|to_parent|(?<!de)serialize \("),
