@@ -22,12 +22,10 @@ from sqlalchemy import (
     Executable,
     Row,
     Select,
-    Update,
     and_,
     bindparam,
     delete,
     func,
-    insert,
     or_,
     select,
     update,
@@ -68,6 +66,7 @@ from skp.errors import (
 )
 from skp.metrics import MailboxMetrics, NullMetrics
 from skp.participants import ParticipantInfo, by_id, with_modules
+from skp.store import segments
 from skp.store.models import CONTENT_COLUMNS, ClaimContext, Message, MessageSegment, Participant
 from skp.store.session import statements, transaction
 from skp.store.types import canonical_id
@@ -234,11 +233,7 @@ class Mailbox:
             message = self._new_message(mt, header, sender, recipient, content, spool, now)
             session.add(message)
             session.flush()  # the row must exist before its claim context and segments
-            for document in spool.documents:
-                for seq, data in enumerate(spool.segments(document)):
-                    session.execute(_SEGMENT, {"message_id": message.id,
-                                               "document": document.index, "seq": seq,
-                                               "data": data})
+            segments.write(session, message.id, spool)
             if mt.code == matching.REQUEST:
                 self._open_claim_context(session, message, content)
             return Receipt(message.id, message.received_at, message.deadline_at)
@@ -362,9 +357,9 @@ class Mailbox:
         # stays fetched: a fetch may be repeated.) A repeat or a refusal takes the long way.
         with statements(self._sessions, read_only=False) as connection:
             row = _advance(connection, _FETCH, recipient_id, message_id, now)
-            segments = None if row is None else _segments(connection, row)
-        if row is not None and segments is not None:
-            return self._fetched(self._open(row, segments), True)
+            stored = None if row is None else segments.read(connection, row)
+        if row is not None and stored is not None:
+            return self._fetched(self._open(row, stored), True)
         with transaction(self._sessions) as session:
             delivery, first = self._deliver(session,
                                             self._mine(session, recipient_id, message_id))
@@ -394,23 +389,23 @@ class Mailbox:
         first = message.fetched_at is None
         message.state = transition(message.state, Event.FETCH)
         message.fetched_at = message.fetched_at or now
-        segments = _segments(session, message)
-        if segments is None:
+        stored = segments.read(session, message)
+        if stored is None:
             raise InvalidState("the message was confirmed meanwhile: its content is deleted")
-        return self._open(message, segments), first
+        return self._open(message, stored), first
 
-    def _open(self, message: Message | Row[Any], segments: Sequence[Sequence[bytes]]
+    def _open(self, message: Message | Row[Any], stored: Sequence[Sequence[bytes]]
               ) -> Delivery:
         """A fetched message with its body opened and its documents verified."""
         sealed = _content(message)
-        key = self._keyring.unwrap(sealed.kek_id, sealed.wrapped_key)
+        key = sealing.unwrap_key(sealed, self._keyring)
         body = json.loads(sealing.open_with_key(key, sealed.nonce, sealed.ciphertext,
                                                 _aad(message)))
 
         def opened(value: Any) -> Document:
             if isinstance(value, str):  # stored inline, before documents were stored apart
                 return Document.inline(value)
-            return open_document(value, key, message.id, segments[value["document"]])
+            return open_document(value, key, message.id, stored[value["document"]])
 
         body = map_documents(lookup(message.module, message.type_code).fields, body, opened)
         log.info("fetched message=%s recipient=%s", message.id, message.recipient_id)
@@ -430,7 +425,7 @@ class Mailbox:
             dialect = connection.dialect.name
             row = _advance(connection, _CONFIRM[dialect], recipient_id, message_id, now)
             if row is not None and row.documents and dialect == "sqlite":  # the same transaction
-                connection.execute(_DROP_SEGMENTS, {"message": row.id})
+                connection.execute(segments.DROP, {"message": row.id})
         repeated = False
         if row is not None:
             info = MessageInfo.of(row)
@@ -443,7 +438,7 @@ class Mailbox:
                     message.confirmed_at = now
                     _store_content(message, None)
                     if message.documents:
-                        session.execute(_DROP_SEGMENTS, {"message": message.id})
+                        session.execute(segments.DROP, {"message": message.id})
                 info = MessageInfo.of(message)
         if not repeated:
             log.info("confirmed message=%s recipient=%s", info.id, recipient_id)
@@ -683,35 +678,17 @@ _CONFIRMED = (update(Message)
               .values(state=transition(State.FETCHED, Event.CONFIRM),
                       confirmed_at=bindparam("now"), **dict.fromkeys(CONTENT_COLUMNS))
               .returning(*Message.__table__.columns))
-#: The segments of a message whose content is deleted.
-_DROP_SEGMENTS = delete(MessageSegment).where(MessageSegment.message_id == bindparam("message"))
-
-
-def _dropping_documents(confirm: Update) -> Select[Any]:
-    """``confirm`` with the confirmed message's documents deleted by the same statement."""
-    confirmed = confirm.cte("confirmed")
-    return select(confirmed).add_cte(delete(MessageSegment).where(
-        MessageSegment.message_id.in_(select(confirmed.c.id))).cte("dropped"))
-
-
 #: By dialect, :data:`_CONFIRMED` with the documents deleted in the same transaction: on
 #: PostgreSQL, where each of `statements` is a transaction of its own, by the same statement;
 #: SQLite runs `statements` in one transaction, and the mailbox deletes them after it.
-_CONFIRM: dict[str, Executable] = {"postgresql": _dropping_documents(_CONFIRMED),
+_CONFIRM: dict[str, Executable] = {"postgresql": segments.dropping(_CONFIRMED),
                                    "sqlite": _CONFIRMED}
-
-#: A segment of a document (:meth:`Mailbox._send`).
-_SEGMENT = insert(MessageSegment)
-#: One segment's ciphertext (:func:`_segments`).
-_SEGMENT_DATA = select(MessageSegment.data).where(
-    MessageSegment.message_id == bindparam("message"),
-    MessageSegment.document == bindparam("document"), MessageSegment.seq == bindparam("seq"))
 #: By dialect: store a message unless its sender used its Kenmerk before; it returns a row only
 #: when it stored one. No Kenmerk SELECT first, and no IntegrityError for a concurrent repeat.
 _INSERT_NEW = {
-    name: upsert(Message).on_conflict_do_nothing(index_elements=["sender_id", "kenmerk"])
+    name: insert(Message).on_conflict_do_nothing(index_elements=["sender_id", "kenmerk"])
     .returning(Message.id)
-    for name, upsert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
 
 
@@ -787,19 +764,3 @@ def _advance(connection: Connection, statement: Executable, recipient_id: str, m
         return None
     return connection.execute(statement, {"message": key, "me": recipient_id, "now": now}).first()
 
-
-def _segments(db: Session | Connection, message: Message | Row[Any]
-              ) -> list[list[bytes]] | None:
-    """The ciphertext of each of the message's documents, in segments, read one at a time (a
-    query for all would hold them twice, in the driver and here); None when they are gone:
-    the message was confirmed meanwhile."""
-    found: list[list[bytes]] = []
-    for document in range(message.documents):
-        pieces: list[bytes] = []
-        while (data := db.execute(_SEGMENT_DATA, {"message": message.id, "document": document,
-                                                  "seq": len(pieces)}).scalar()) is not None:
-            pieces.append(data)
-        if not pieces:
-            return None
-        found.append(pieces)
-    return found

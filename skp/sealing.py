@@ -22,7 +22,6 @@ API::
     rewrap(wrapped_key, kek_id, keyring) -> (kek_id, wrapped) KEK rotation; ciphertext untouched
 
     SealingStream(data_key, associated)   .nonce, update(data) -> ciphertext, finish() -> tag
-    opened_stream(data_key, nonce, tag, associated, segments) -> Iterator[bytes]
     OpenedStream(data_key, nonce, tag, associated, segments)  verified; iterate to decrypt
 
     KeyRing                  Protocol: current_id, wrap, unwrap (a KMS/HSM can implement it)
@@ -247,12 +246,6 @@ class OpenedStream:
             decryptor.finalize_with_tag(self._tag)
         except InvalidTag as exc:  # the segments changed after they were verified
             raise IntegrityError(_OPEN_FAILED) from exc
-
-
-def opened_stream(data_key: bytes, nonce: bytes, tag: bytes, associated: bytes,
-                  segments: Sequence[bytes]) -> Iterator[bytes]:
-    """Verify ``segments`` now (IntegrityError if not intact); return their plaintext pieces."""
-    return iter(OpenedStream(data_key, nonce, tag, associated, segments))
 
 
 def rewrap(wrapped_key: bytes, kek_id: str, keyring: KeyRing) -> tuple[str, bytes]:

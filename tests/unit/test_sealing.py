@@ -21,7 +21,6 @@ from skp.sealing import (
     new_data_key,
     open_sealed,
     open_with_key,
-    opened_stream,
     rewrap,
     rotate_keyring_file,
     seal,
@@ -324,7 +323,7 @@ def test_opened_stream_round_trip_over_uneven_segments():
     key = new_data_key()
     nonce, ciphertext, tag = sealed_stream([CONTENT[:5], CONTENT[5:]], key)
     segments = split(ciphertext, [1, 4095, 0, 17])
-    pieces = list(opened_stream(key, nonce, tag, AD, segments))
+    pieces = list(OpenedStream(key, nonce, tag, AD, segments))
     assert [len(piece) for piece in pieces] == [len(segment) for segment in segments]
     assert b"".join(pieces) == CONTENT
     opened = OpenedStream(key, nonce, tag, AD, segments)
@@ -335,11 +334,11 @@ def test_opened_stream_of_nothing():
     key = new_data_key()
     nonce, ciphertext, tag = sealed_stream([], key)
     assert ciphertext == b""
-    assert list(opened_stream(key, nonce, tag, AD, [])) == []
+    assert list(OpenedStream(key, nonce, tag, AD, [])) == []
 
 
 def _altered(case, key, nonce, segments, tag):
-    """The arguments of opened_stream with one thing changed."""
+    """The arguments of OpenedStream with one thing changed."""
     a, b, c = segments
     return {
         "tampered byte": (key, nonce, tag, AD, [a, flip(b, 7), c]),
@@ -369,7 +368,7 @@ def test_opened_stream_refuses_at_call_time(case):
     segments = [ciphertext[:3000], ciphertext[3000:6000], ciphertext[6000:]]
     args = _altered(case, key, nonce, segments, tag)
     with pytest.raises(IntegrityError) as info:
-        opened_stream(*args)  # no iteration: the refusal comes before any plaintext
+        OpenedStream(*args)  # no iteration: the refusal comes before any plaintext
     assert CONTENT[:8].hex() not in str(info.value)
 
 
@@ -377,7 +376,7 @@ def test_segments_changed_after_verification_fail_at_the_end():
     key = new_data_key()
     nonce, ciphertext, tag = sealed_stream([CONTENT], key)
     segments = [ciphertext[:5000], ciphertext[5000:]]
-    pieces = opened_stream(key, nonce, tag, AD, segments)
+    pieces = iter(OpenedStream(key, nonce, tag, AD, segments))
     segments[1] = flip(segments[1])
     next(pieces)
     with pytest.raises(IntegrityError):
