@@ -72,8 +72,12 @@ class _Receiving:
 class Spool:
     """The documents of one message being received; only ciphertext reaches the disk."""
 
-    def __init__(self, message_id: str | None = None) -> None:
+    def __init__(self, message_id: str | None = None, *,
+                 max_documents: int | None = None) -> None:
+        """``max_documents``: refuse the request at the next document past it (a message has
+        few; each costs a cipher and a record, so a flood of them is turned away early)."""
         self.message_id = str(uuid.uuid4()) if message_id is None else message_id
+        self._max_documents = max_documents
         self.data_key = sealing.new_data_key()
         # Closed by close(), which the context manager calls.
         self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
@@ -102,6 +106,9 @@ class Spool:
         if self._current is not None:
             raise RuntimeError("the previous document was not ended")
         index = len(self._documents)
+        if self._max_documents is not None and index >= self._max_documents:
+            raise SchemaInvalid(f"element {where}: the request holds more documents than a "
+                                "message of this service can; see the WSDL")
         stream = sealing.SealingStream(self.data_key, associated(self.message_id, index))
         self._current = _Receiving(where, index, offset=self._size, stream=stream)
         return placeholder(index)

@@ -112,9 +112,13 @@ class HubApp:
         self.settings = hub.settings
         self.soap: dict[str, SoapWsgi] = {}
         self.wsdl: dict[str, bytes] = {}
-        #: By module: the names of the elements that hold documents.
+        #: By module: the names of the elements that hold documents, and the most documents a
+        #: message has (no document field repeats: tests/unit/domain/test_catalogue.py).
         self.documents = {module.value: frozenset(
             f.name for mt in message_types(module) for f in documents(mt.fields))
+            for module in Module}
+        self._most_documents = {module.value: max(
+            len(list(documents(mt.fields))) for mt in message_types(module))
             for module in Module}
         for module in Module:
             app = build_application(module)
@@ -187,13 +191,17 @@ class HubApp:
         try:
             unread: SkpError | None = None
             if method == "POST":
+                if not _small(environ):  # parsed only for a known caller: see _EAGER_BYTES
+                    with self._turns, one_connection(self.hub.engine):
+                        environ["skp.participant"] = self._identify(environ, drain=True)
                 try:  # before its turn: a slow client holds up no one
                     self._read(environ, path)
                 except SkpError as exc:
                     unread = exc  # told once the caller is known: no access comes first
             # One turn and one database connection for the identity lookup and the operation.
             with self._turns, one_connection(self.hub.engine):
-                environ["skp.participant"] = self._identify(environ)
+                if "skp.participant" not in environ:
+                    environ["skp.participant"] = self._identify(environ)
                 if unread is not None:
                     raise unread
                 if wsdl:
@@ -230,13 +238,23 @@ class HubApp:
 
     def _read(self, environ: dict[str, Any], path: str) -> None:
         """Parse the request as it is read, up to the limit, its documents into a spool."""
-        spool = environ["skp.spool"] = Spool()
+        spool = environ["skp.spool"] = Spool(max_documents=self._most_documents[path])
         environ["skp.envelope"] = xmlsafe.read(
             environ["wsgi.input"], declared_length=environ.get("CONTENT_LENGTH"),
             limit=self.settings.max_request_bytes, documents=self.documents[path], sink=spool)
         environ["wsgi.input"], environ["CONTENT_LENGTH"] = BytesIO(), "0"  # spyne reads it
 
-    def _identify(self, environ: dict[str, Any]) -> ParticipantInfo:
+    def _identify(self, environ: dict[str, Any], *, drain: bool = False) -> ParticipantInfo:
+        """The caller. With ``drain``, a refused caller's body is read and dropped (up to a
+        bound) first, so that it receives the fault instead of a reset connection."""
+        try:
+            return self._caller(environ)
+        except AuthenticationError:
+            if drain:
+                xmlsafe.drain(environ["wsgi.input"], self.settings.max_request_bytes)
+            raise
+
+    def _caller(self, environ: dict[str, Any]) -> ParticipantInfo:
         pem = environ.get("SSL_CLIENT_CERT")
         if environ.get("REMOTE_ADDR") in self._proxies and environ.get(self._header):
             pem = self._proxied_certificate(unquote(environ[self._header]))
@@ -260,6 +278,17 @@ class HubApp:
                 continue  # not this CA: try the next
             return pem
         raise AuthenticationError("the client certificate is not issued by a trusted CA")
+
+
+#: A body up to this size is parsed before its caller is looked up, so that one turn covers the
+#: lookup and the operation; a larger one only after a lookup in a turn of its own, so that
+#: no unknown, revoked or deactivated certificate gets more than this parsed.
+_EAGER_BYTES = 64 * 1024
+
+
+def _small(environ: dict[str, Any]) -> bool:
+    declared: str = environ.get("CONTENT_LENGTH") or ""
+    return declared.isdigit() and int(declared) <= _EAGER_BYTES
 
 
 def _answer(environ: dict[str, Any], start_response: StartResponse, status: str,

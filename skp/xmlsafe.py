@@ -77,7 +77,7 @@ def read(stream: Any, *, declared_length: str | None, limit: int, documents: fro
     try:
         return _read(stream, limit, documents, sink)
     except SchemaInvalid:
-        _discard(stream, _DRAIN_FACTOR * limit)
+        drain(stream, limit)
         raise
 
 
@@ -88,7 +88,7 @@ def _read(stream: Any, limit: int, documents: frozenset[str],
         while chunk := stream.read(min(_CHUNK, limit + 1 - size)):
             size += len(chunk)
             if size > limit:
-                _discard(stream, _DRAIN_FACTOR * limit)
+                drain(stream, limit)
                 raise TooLarge(f"the request is larger than the maximum of {limit} bytes")
             edge = tail + chunk[:_EDGE]  # a DOCTYPE split across two chunks
             if any(_DOCTYPE in part or _DOCTYPE.lower() in part for part in (edge, chunk)):
@@ -189,6 +189,12 @@ class _Target:
             return self._close()
         except etree.XMLSyntaxError:  # lxml closes the target after a parse error too:
             return None  # let that error through, not the builder's "missing end tags"
+
+
+def drain(stream: Any, limit: int) -> None:
+    """Read and drop the rest of a request body, up to four times ``limit``: a client still
+    sending then receives the answer instead of a reset connection."""
+    _discard(stream, _DRAIN_FACTOR * limit)
 
 
 def _discard(stream: Any, budget: int) -> None:

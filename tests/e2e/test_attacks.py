@@ -63,6 +63,10 @@ def ping(text: str) -> str:
     return f'<Ping xmlns="{NS}"><Tekst>{text}</Tekst></Ping>'
 
 
+def saldoverzoek(bericht: str) -> str:
+    return f'<VerstuurSaldoverzoek xmlns="{NS}"><Bericht>{bericht}</Bericht></VerstuurSaldoverzoek>'
+
+
 def with_dtd(subset: str, text: str, *, encoding: str = "UTF-8") -> str:
     return envelope(ping(text), prolog=f'<?xml version="1.0" encoding="{encoding}"?>'
                                        f"<!DOCTYPE soap:Envelope [{subset}]>")
@@ -120,6 +124,11 @@ def corpus(limit: int, listener: str, secret: Path) -> dict[str, Attack]:
         "big-text": Attack(envelope(ping("Q" * (5 * MB))).encode(), says="too long"),
         "big-attribute": Attack(envelope(
             f'<Ping xmlns="{NS}" a="{"Q" * (5 * MB)}"/>').encode()),
+        # Documents, which the hub decodes and seals as it reads them.
+        "document-not-base64": Attack(envelope(saldoverzoek(
+            f"<Beschikking>{'!' * (3 * MB)}</Beschikking>")).encode(), says="wrong type"),
+        "document-flood": Attack(envelope(saldoverzoek(
+            "<Beschikking>QUJD</Beschikking>" * 100_000)).encode(), says="more documents"),
         # A DTD the byte scan for "<!DOCTYPE" cannot see: the parsed tree must be checked.
         "dtd-in-utf16": Attack(with_dtd('<!ENTITY e "EXPANDED">', "&e;", encoding="UTF-16")
                                .encode("utf-16"), says=DTD),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -127,3 +128,44 @@ def test_a_request_checks_out_one_database_connection(app, shv):
         event.remove(app.hub.engine, "checkout", checkout)
     assert code.startswith("200")
     assert checkouts == [1]  # the identity lookup and the listing
+
+
+#: A Ping padded past the size that is parsed before its caller is known (skp.server).
+LARGE_PING = PING.replace(b"<Tekst>", b" " * (100 * 1024) + b"<Tekst>")
+
+
+@pytest.fixture
+def parsed(monkeypatch):
+    """The bodies the hub parsed."""
+    from skp import xmlsafe
+    seen = []
+    read = xmlsafe.read
+
+    def spy(stream, **kwargs):
+        seen.append(kwargs["declared_length"])
+        return read(stream, **kwargs)
+
+    monkeypatch.setattr(xmlsafe, "read", spy)
+    return seen
+
+
+def test_a_large_body_is_parsed_only_for_a_known_caller(app, shv, ca, parsed):
+    stranger = ca.issue_cert("stranger.skp.test").cert_chain_pems[0].bytes().decode()
+    stream = io.BytesIO(LARGE_PING)
+    code, _, body = call(app, body=LARGE_PING, HTTP_X_SSL_CLIENT_CERT=quote(stranger),
+                         **{"wsgi.input": stream})
+    assert code.startswith("500")
+    assert b"Client.Authentication" in body
+    assert parsed == []
+    assert stream.read() == b""  # read to the end, so the client hears the fault
+
+    code, _, body = call(app, body=LARGE_PING, HTTP_X_SSL_CLIENT_CERT=quote(shv[1]))
+    assert code.startswith("200"), body
+    assert parsed == [str(len(LARGE_PING))]
+
+
+def test_a_small_body_is_parsed_before_its_caller_is_known_and_refused_after(app, ca, parsed):
+    stranger = ca.issue_cert("stranger.skp.test").cert_chain_pems[0].bytes().decode()
+    _, _, body = call(app, body=b"<not xml", HTTP_X_SSL_CLIENT_CERT=quote(stranger))
+    assert b"Client.Authentication" in body  # not the XML fault: no access comes first
+    assert parsed == ["8"]

@@ -139,6 +139,17 @@ def test_placeholders_round_trip():
                 spool.document(bad)
 
 
+def test_a_flood_of_documents_is_refused_at_the_first_too_many():
+    with Spool(max_documents=2) as spool:
+        for _ in range(2):
+            spool.begin(WHERE)
+            spool.feed("QUJD")
+            spool.end()
+        with pytest.raises(SchemaInvalid, match="more documents than a message of this service"):
+            spool.begin(WHERE)
+        assert len(spool.documents) == 2
+
+
 def test_add_and_reference():
     with Spool() as spool:
         ref = spool.reference(b"PDF", "Bericht/Beschikking")

@@ -386,3 +386,19 @@ def test_waarborgfonds_conversations():
     assert_not_a_reply(m, "AanvraagBorgstelling", kredietbank, wsk, answering=afgegeven)
     assert_not_a_reply(m, "VerzoekSaneringskredietenInformatie", wsk, kredietbank,
                        answering=verwerk)
+
+
+def _walk(fields, repeated=False):
+    for f in fields:
+        yield f, repeated or f.repeated
+        yield from _walk(f.children, repeated or f.repeated)
+
+
+@pytest.mark.parametrize("module", list(Module))
+def test_documents_never_repeat_and_have_names_of_their_own(module):
+    """The XML reader knows a document by its element's name alone, and refuses a request with
+    more documents than a message type of its module has (skp.server.HubApp)."""
+    found = [(f, repeated) for mt in message_types(module) for f, repeated in _walk(mt.fields)]
+    assert not any(repeated for f, repeated in found if f.kind is Kind.DOCUMENT)
+    names = {f.name for f, _ in found if f.kind is Kind.DOCUMENT}
+    assert not any(f.name in names for f, _ in found if f.kind is not Kind.DOCUMENT)
