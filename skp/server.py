@@ -114,7 +114,7 @@ class HubApp:
         self.wsdl: dict[str, bytes] = {}
         #: By module: the names of the elements that hold documents, and the most documents a
         #: message has (no document field repeats: tests/unit/domain/test_catalogue.py).
-        self.documents = {module.value: frozenset(
+        self._documents = {module.value: frozenset(
             f.name for mt in message_types(module) for f in documents(mt.fields))
             for module in Module}
         self._most_documents = {module.value: max(
@@ -241,7 +241,7 @@ class HubApp:
         spool = environ["skp.spool"] = Spool(max_documents=self._most_documents[path])
         environ["skp.envelope"] = xmlsafe.read(
             environ["wsgi.input"], declared_length=environ.get("CONTENT_LENGTH"),
-            limit=self.settings.max_request_bytes, documents=self.documents[path], sink=spool)
+            limit=self.settings.max_request_bytes, documents=self._documents[path], sink=spool)
         environ["wsgi.input"], environ["CONTENT_LENGTH"] = BytesIO(), "0"  # spyne reads it
 
     def _identify(self, environ: dict[str, Any], *, drain: bool = False) -> ParticipantInfo:

@@ -85,11 +85,16 @@ def test_key_rotation_rewraps_keys_only(mailbox, people, sessions, keyring, sett
            for _ in range(3)]
     ids.append(send(mailbox, people.shv, people.se, SR, "Saldoverzoek",
                     body=saldoverzoek(["F-1"])).message_id)
+    document = b"%PDF" * 100_000  # stored apart, under the same data key
+    melding = {**example_body(lookup(MB, "MeldingStartBewind"), sender_role=Role.BEWINDVOERDER),
+               "Beschikking": document}
+    ids.append(send(mailbox, people.bewind, people.se, MB, "MeldingStartBewind",
+                    body=melding).message_id)
     before = {i: content(sessions, i) for i in ids}
 
     rotated = keyring.with_new_key()
     new_mailbox = Mailbox(sessions, rotated, settings, clock)
-    assert new_mailbox.rewrap_keys(batch_size=2) == 5  # four messages and one claim context
+    assert new_mailbox.rewrap_keys(batch_size=2) == 6  # five messages and one claim context
     assert new_mailbox.rewrap_keys() == 0
 
     with sessions() as session:
@@ -103,6 +108,7 @@ def test_key_rotation_rewraps_keys_only(mailbox, people, sessions, keyring, sett
     with pytest.raises(IntegrityError):
         mailbox.fetch(people.se.id, ids[0])
     assert new_mailbox.fetch(people.se.id, ids[0]).info.id == ids[0]
+    assert new_mailbox.fetch(people.se.id, ids[4]).body["Beschikking"].read() == document
     answer = {"Datum": "2026-11-24", "Matching": "NIET_GEMATCHT",
               "OngematchteSchulden": {"Totaalvordering": {"Referentie": "T", "Bedrag": "1"}}}
     reply = send(new_mailbox, people.se, people.shv, SR, "SaldoverzoekAntwoord", body=answer,
