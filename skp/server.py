@@ -192,8 +192,12 @@ class HubApp:
             unread: SkpError | None = None
             if method == "POST":
                 if not _small(environ):  # parsed only for a known caller: see _EAGER_BYTES
-                    with self._turns, one_connection(self.hub.engine):
-                        environ["skp.participant"] = self._identify(environ, drain=True)
+                    try:
+                        with self._turns, one_connection(self.hub.engine):
+                            environ["skp.participant"] = self._identify(environ)
+                    except SkpError:  # dropped unparsed, after its turn, so the client hears
+                        xmlsafe.drain(environ["wsgi.input"], self.settings.max_request_bytes)
+                        raise
                 try:  # before its turn: a slow client holds up no one
                     self._read(environ, path)
                 except SkpError as exc:
@@ -244,17 +248,7 @@ class HubApp:
             limit=self.settings.max_request_bytes, documents=self._documents[path], sink=spool)
         environ["wsgi.input"], environ["CONTENT_LENGTH"] = BytesIO(), "0"  # spyne reads it
 
-    def _identify(self, environ: dict[str, Any], *, drain: bool = False) -> ParticipantInfo:
-        """The caller. With ``drain``, a refused caller's body is read and dropped (up to a
-        bound) first, so that it receives the fault instead of a reset connection."""
-        try:
-            return self._caller(environ)
-        except AuthenticationError:
-            if drain:
-                xmlsafe.drain(environ["wsgi.input"], self.settings.max_request_bytes)
-            raise
-
-    def _caller(self, environ: dict[str, Any]) -> ParticipantInfo:
+    def _identify(self, environ: dict[str, Any]) -> ParticipantInfo:
         pem = environ.get("SSL_CLIENT_CERT")
         if environ.get("REMOTE_ADDR") in self._proxies and environ.get(self._header):
             pem = self._proxied_certificate(unquote(environ[self._header]))
