@@ -67,7 +67,7 @@ from skp.errors import (
 from skp.metrics import MailboxMetrics, NullMetrics
 from skp.participants import ParticipantInfo, by_id, with_modules
 from skp.store import segments
-from skp.store.models import CONTENT_COLUMNS, ClaimContext, Message, MessageSegment, Participant
+from skp.store.models import CONTENT_COLUMNS, ClaimContext, Message, Participant
 from skp.store.session import statements, transaction
 from skp.store.types import canonical_id
 
@@ -407,7 +407,9 @@ class Mailbox:
                 return Document.inline(value)
             return open_document(value, key, message.id, stored[value["document"]])
 
-        body = map_documents(lookup(message.module, message.type_code).fields, body, opened)
+        mt = lookup(message.module, message.type_code)
+        if _attaches(mt):
+            body = map_documents(mt.fields, body, opened)
         log.info("fetched message=%s recipient=%s", message.id, message.recipient_id)
         return Delivery(MessageInfo.of(message), body)
 
@@ -425,7 +427,7 @@ class Mailbox:
             dialect = connection.dialect.name
             row = _advance(connection, _CONFIRM[dialect], recipient_id, message_id, now)
             if row is not None and row.documents and dialect == "sqlite":  # the same transaction
-                connection.execute(segments.DROP, {"message": row.id})
+                connection.execute(segments.DROP, {"messages": [row.id]})
         repeated = False
         if row is not None:
             info = MessageInfo.of(row)
@@ -438,7 +440,7 @@ class Mailbox:
                     message.confirmed_at = now
                     _store_content(message, None)
                     if message.documents:
-                        session.execute(segments.DROP, {"message": message.id})
+                        session.execute(segments.DROP, {"messages": [message.id]})
                 info = MessageInfo.of(message)
         if not repeated:
             log.info("confirmed message=%s recipient=%s", info.id, recipient_id)
@@ -542,7 +544,7 @@ class Mailbox:
                     state=State.EXPIRED, expired_at=now, nonce=None, ciphertext=None,
                     wrapped_key=None, kek_id=None),
                 execution_options={"synchronize_session": False})
-            session.execute(delete(MessageSegment).where(MessageSegment.message_id.in_(ids)))
+            session.execute(segments.DROP, {"messages": ids})
         return [(row.module, row.type_code) for row in rows]
 
     def _count_expired(self, kinds: Sequence[tuple[Module, str]]) -> None:

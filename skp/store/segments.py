@@ -19,8 +19,9 @@ _WRITE = insert(MessageSegment)
 _READ = select(MessageSegment.data).where(
     MessageSegment.message_id == bindparam("message"),
     MessageSegment.document == bindparam("document"), MessageSegment.seq == bindparam("seq"))
-#: The segments of the message with id ``message``; run it when its content is deleted.
-DROP = delete(MessageSegment).where(MessageSegment.message_id == bindparam("message"))
+#: The segments of the messages whose ids are ``messages``; run it when their content is deleted.
+DROP = delete(MessageSegment).where(
+    MessageSegment.message_id.in_(bindparam("messages", expanding=True)))
 
 
 def write(db: Session | Connection, message_id: str, spool: Spool) -> None:
