@@ -25,7 +25,7 @@ from skp.domain.lifecycle import State
 from skp.domain.retention import fetch_deadline
 from skp.domain.roles import MODULE_INFO, Module, Role
 from skp.domain.validation import validate_body
-from skp.mailbox import _aad  # the mailbox's own binding, so a fetch proves the rows valid
+from skp.mailbox.content import aad as _aad  # the mailbox's binding: a fetch proves the rows
 
 MODULE = Module.SCHULDREGELING
 TYPE = "Kennisgeving"
@@ -37,7 +37,7 @@ CHUNK = 20_000
 
 @dataclass(frozen=True)
 class _Row:
-    """The fields of a message that ``skp.mailbox._aad`` binds the content to."""
+    """The fields of a message that ``skp.mailbox.content.aad`` binds the content to."""
 
     id: str
     module: Module

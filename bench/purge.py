@@ -82,7 +82,7 @@ def purge_child(url: str, now: dt.datetime, results: Any) -> None:
     engine.dispose()
 
 
-#: The SELECT of one expire batch as skp.mailbox._expire_batch builds it, and as it was.
+#: The SELECT of one expire batch as skp.mailbox.purge builds it, and as it was.
 BATCH = ("SELECT id, module, type_code FROM message WHERE state IN ('queued', 'fetched') "
          "AND deadline_at <= :now {order} LIMIT 500 FOR UPDATE SKIP LOCKED")
 ORDERS = {"skp's (ORDER BY state, deadline_at)": "ORDER BY state, deadline_at",

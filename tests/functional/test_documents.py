@@ -25,7 +25,7 @@ from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.errors import IntegrityError, InvalidState
-from skp.mailbox import _aad
+from skp.mailbox.content import aad as _aad
 from skp.store.models import Message, MessageSegment
 from tests.helpers import send, wsgi_call
 

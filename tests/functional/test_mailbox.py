@@ -299,7 +299,7 @@ def test_database_down_is_unavailable(keyring, clock):
 
 
 def test_backlog_is_counted_up_to_the_limit(mailbox, people, monkeypatch):
-    monkeypatch.setattr("skp.mailbox.BACKLOG_COUNT_LIMIT", 3)
+    monkeypatch.setattr("skp.mailbox.delivery.BACKLOG_COUNT_LIMIT", 3)
     for _ in range(5):
         send(mailbox, people.shv, people.se, SR, "Kennisgeving")
     page = mailbox.list_pending(people.se.id, SR, limit=2)

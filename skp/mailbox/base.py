@@ -1,0 +1,30 @@
+"""What every part of the mailbox shares: the database, the key ring, the settings, the clock,
+the metrics and the working-day calendar."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from skp import sealing
+from skp.clock import Clock, SystemClock
+from skp.config import Settings
+from skp.domain.calendar import WorkingDayCalendar
+from skp.metrics import MailboxMetrics, NullMetrics
+
+
+class MailboxBase:
+    """The mailbox's dependencies, given through its constructor.
+
+    ``metrics`` hears of each message sent, first fetched, confirmed or expired once its
+    transaction has committed; by default nobody listens.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], keyring: sealing.KeyRing,
+                 settings: Settings, clock: Clock | None = None, *,
+                 metrics: MailboxMetrics | None = None) -> None:
+        self._sessions = sessions
+        self._keyring = keyring
+        self._settings = settings
+        self._clock = clock or SystemClock()
+        self._metrics: MailboxMetrics = metrics or NullMetrics()
+        self._calendar = WorkingDayCalendar(settings.extra_non_working_days)

@@ -1,0 +1,100 @@
+"""What the mailbox answers: receipts, metadata, deliveries, pages, logbook queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Row
+
+from skp.domain.lifecycle import State
+from skp.domain.roles import Module
+from skp.domain.validation import Body
+from skp.store.models import Message
+
+#: The states of a message whose content the hub still holds for its recipient.
+PENDING = (State.QUEUED, State.FETCHED)
+#: The most items a listing or a logbook search returns at once.
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the sender gets back: the hub id, when it was received, its fetch deadline."""
+
+    message_id: str
+    received_at: dt.datetime
+    deadline: dt.datetime
+    repeated: bool = False  # True when the Kenmerk was sent before: nothing new was stored
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """A message's metadata: everything the hub may show, never content."""
+
+    id: str
+    module: Module
+    type_code: str
+    sender_id: str
+    recipient_id: str
+    kenmerk: str
+    conversation_id: str
+    cross_reference_id: str | None
+    version: str
+    state: State
+    size: int
+    received_at: dt.datetime
+    deadline: dt.datetime
+    fetched_at: dt.datetime | None
+    confirmed_at: dt.datetime | None
+    expired_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, m: Message | Row[Any]) -> MessageInfo:
+        """From a message or a row of its metadata columns."""
+        return cls(m.id, m.module, m.type_code, m.sender_id, m.recipient_id, m.kenmerk,
+                   m.conversation_id, m.cross_reference_id, m.version, m.state, m.size,
+                   m.received_at, m.deadline_at, m.fetched_at, m.confirmed_at, m.expired_at)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A fetched message: its metadata and its opened body, whose documents are
+    :class:`~skp.attachments.Document` objects (verified, opened a piece at a time)."""
+
+    info: MessageInfo
+    body: Body
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a mailbox listing, oldest first, and the backlog's size (counted up to
+    :data:`skp.mailbox.delivery.BACKLOG_COUNT_LIMIT`)."""
+
+    items: list[MessageInfo]
+    backlog: int
+    next_after: str | None
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """A metadata search over the caller's own traffic (Logboek)."""
+
+    module: Module | None = None
+    type_code: str | None = None
+    direction: Literal["sent", "received"] | None = None
+    counterpart_id: str | None = None
+    conversation_id: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """What a purge deleted: expired messages' content, claim contexts, old metadata."""
+
+    expired: int = 0
+    contexts: int = 0
+    metadata: int = 0
