@@ -49,6 +49,11 @@ class Settings:
     purge_batch_size: int = 500
     max_message_bytes: int = 4 * 1024 * 1024
     metadata_retention: dt.timedelta = dt.timedelta(days=396)  # 13 months
+    #: Most messages a sender may have accepted in any :attr:`send_window`; 0 = no limit.
+    send_rate: int = 600
+    send_window: dt.timedelta = dt.timedelta(seconds=60)
+    #: Most pending (queued or fetched) messages of one recipient in one module; 0 = no limit.
+    mailbox_limit: int = 10_000
     #: Largest HTTP request body read at all (a 4 MB message grows in base64 and XML).
     max_request_bytes: int = 8 * 1024 * 1024
     bind_host: str = "127.0.0.1"
@@ -106,6 +111,14 @@ class Settings:
                                   "a number of bytes, at least 1 (default 4194304 = 4 MB)"),
             metadata_retention=get("SKP_METADATA_RETENTION_DAYS", _days, dt.timedelta(days=396),
                                    "a number of days, at least 1 (default 396, 13 months)"),
+            send_rate=get("SKP_SEND_RATE", _count, 600,
+                          "a whole number of messages per send window, 0 for no limit "
+                          "(default 600)"),
+            send_window=get("SKP_SEND_WINDOW", _window, dt.timedelta(seconds=60),
+                            "a number of seconds from 1 to 3600 (default 60)"),
+            mailbox_limit=get("SKP_MAILBOX_LIMIT", _count, 10_000,
+                              "a whole number of pending messages, 0 for no limit "
+                              "(default 10000)"),
             max_request_bytes=get("SKP_MAX_REQUEST_BYTES", _positive_int, 8 * 1024 * 1024,
                                   "a number of bytes, at least 1 (default 8388608 = 8 MB)"),
             bind_host=get("SKP_BIND_HOST", str, "127.0.0.1",
@@ -137,6 +150,20 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise ValueError("must be at least 1")
+    return value
+
+
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+def _window(raw: str) -> dt.timedelta:
+    value = _seconds(raw)
+    if value > dt.timedelta(hours=1):
+        raise ValueError("must be at most 3600")
     return value
 
 

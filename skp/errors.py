@@ -14,10 +14,16 @@ The tree::
     │   ├── NotFound                  Client.NotFound        no such message for this caller
     │   ├── InvalidReply              Client.InvalidReply    reply does not answer a valid original
     │   ├── KenmerkConflict           Client.KenmerkConflict Kenmerk reused for another message
-    │   └── InvalidState              Client.InvalidState    operation not possible in this state
+    │   ├── InvalidState              Client.InvalidState    operation not possible in this state
+    │   └── QuotaExceeded             (base of the two below)  a quota refused: retry later
+    │       ├── RateLimited           Client.RateLimited     sender over its send rate
+    │       └── MailboxFull           Client.MailboxFull     recipient's mailbox at its limit
     └── ServerError                   Server.*               ours; the caller may retry
         ├── Unavailable               Server.Unavailable     database unreachable: retry later
         └── IntegrityError            Server.Integrity       sealed content failed to open
+
+A :class:`QuotaExceeded` is the caller's to solve by waiting: nothing was stored, and the same
+message with the same Kenmerk is accepted once the quota allows it.
 
 Messages never contain payload content, names, BSNs or amounts: only metadata such as message
 ids, types and participant ids. The SOAP layer maps ``code`` to the fault code one to one.
@@ -130,3 +136,26 @@ class IntegrityError(ServerError):
     """Sealed content failed to open: it or its metadata was altered, or its key is missing."""
 
     code = "Server.Integrity"
+
+
+class QuotaExceeded(ClientError):
+    """A quota refused a new message; nothing was stored. Retry later with the same Kenmerk."""
+
+    code = "Client.QuotaExceeded"
+
+
+class RateLimited(QuotaExceeded):
+    """The sender had as many messages accepted in the send window as it may."""
+
+    code = "Client.RateLimited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        #: Whole seconds until the send window has room for another message.
+        self.retry_after = retry_after
+
+
+class MailboxFull(QuotaExceeded):
+    """The recipient's mailbox in the module holds as many pending messages as it may."""
+
+    code = "Client.MailboxFull"

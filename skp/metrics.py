@@ -13,9 +13,14 @@ metric                              labels                 meaning
 ``skp_messages_expired_total``      module, type           purged unconfirmed at the deadline
 ``skp_request_duration_seconds``    operation              HTTP requests, by SOAPAction/route
 ``skp_faults_total``                code                   SOAP faults by fault code
+``skp_quota_refusals_total``        kind, module           new messages a quota refused
 ``skp_backlog_messages``            recipient              queued or fetched, not confirmed
 ``skp_backlog_oldest_age_seconds``  recipient              age of the oldest of those
 ==================================  =====================  ===================================
+
+A quota refusal's ``kind`` is ``rate`` (the sender's send rate, ``Client.RateLimited``) or
+``mailbox`` (the recipient's mailbox limit, ``Client.MailboxFull``); ``skp_faults_total``
+counts the same refusals by fault code, together with those of every other operation.
 
 The backlog is read from the database at scrape time with one grouped query, so it is the same
 whichever server process answers the scrape; the counters count what this process did.
@@ -26,7 +31,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -58,6 +63,10 @@ ROUTES = ("wsdl", "healthz", "metrics")
 #: The label of every operation outside the known set (keeps the label set bounded).
 OTHER = "other"
 
+#: What refused a message: the sender's send rate or the recipient's mailbox limit.
+QuotaKind = Literal["rate", "mailbox"]
+QUOTA_KINDS: tuple[QuotaKind, ...] = get_args(QuotaKind)
+
 _FAULT_CODE = re.compile(r"(Client|Server)\.[A-Za-z]{1,40}")
 _PENDING = (State.QUEUED, State.FETCHED)
 
@@ -83,6 +92,9 @@ class MailboxMetrics(Protocol):
     def expired(self, module: Module, type_code: str, count: int = 1) -> None:
         """``count`` messages passed their deadline unconfirmed and lost their content."""
 
+    def refused(self, kind: QuotaKind, module: Module) -> None:
+        """A quota of ``kind`` refused a new message in ``module``."""
+
 
 class NullMetrics:
     """The do-nothing twin of :class:`Metrics`, for a mailbox built on its own."""
@@ -97,6 +109,9 @@ class NullMetrics:
         pass
 
     def expired(self, module: Module, type_code: str, count: int = 1) -> None:
+        pass
+
+    def refused(self, kind: QuotaKind, module: Module) -> None:
         pass
 
 
@@ -122,8 +137,14 @@ class Metrics:
                                    ("operation",), registry=self.registry)
         self._faults = Counter("skp_faults_total", "SOAP faults returned, by fault code",
                                ("code",), registry=self.registry)
+        self._refused = Counter("skp_quota_refusals_total",
+                                "New messages refused by a quota (rate: the sender's send "
+                                "rate; mailbox: the recipient's mailbox limit)",
+                                ("kind", "module"), registry=self.registry)
         # Every series exists from the start at 0, so rate() sees the first message too.
         for module in Module:
+            for kind in QUOTA_KINDS:
+                self._refused.labels(kind, module.value)
             for mt in message_types(module):
                 for counter in (self._sent, self._fetched, self._confirmed, self._expired):
                     counter.labels(module.value, mt.code)
@@ -143,6 +164,9 @@ class Metrics:
     def expired(self, module: Module, type_code: str, count: int = 1) -> None:
         if count:
             self._expired.labels(module.value, type_code).inc(count)
+
+    def refused(self, kind: QuotaKind, module: Module) -> None:
+        self._refused.labels(kind, module.value).inc()
 
     # --- requests --------------------------------------------------------------------------
 

@@ -30,6 +30,9 @@ def test_defaults_run_the_embedded_hub():
     assert settings.purge_batch_size == 500
     assert settings.max_message_bytes == 4 * 1024 * 1024
     assert settings.metadata_retention == dt.timedelta(days=396)
+    assert settings.send_rate == 600
+    assert settings.send_window == dt.timedelta(seconds=60)
+    assert settings.mailbox_limit == 10_000
 
 
 def test_unrelated_variables_are_ignored():
@@ -40,7 +43,8 @@ def test_unrelated_variables_are_ignored():
 def test_blank_values_mean_the_default(blank):
     names = ["SKP_DATABASE_URL", "SKP_KEK_FILE", "SKP_WORKING_DAYS", "SKP_REPLY_WORKING_DAYS",
              "SKP_EXTRA_NON_WORKING_DAYS", "SKP_PURGE_INTERVAL", "SKP_PURGE_BATCH_SIZE",
-             "SKP_MAX_MESSAGE_BYTES", "SKP_METADATA_RETENTION_DAYS", "SKP_ENVIRONMENT"]
+             "SKP_MAX_MESSAGE_BYTES", "SKP_METADATA_RETENTION_DAYS", "SKP_ENVIRONMENT",
+             "SKP_SEND_RATE", "SKP_SEND_WINDOW", "SKP_MAILBOX_LIMIT"]
     assert Settings.from_env(dict.fromkeys(names, blank)) == Settings()
 
 
@@ -104,6 +108,20 @@ def test_metadata_retention_in_days():
     assert settings.metadata_retention == dt.timedelta(days=30)
 
 
+def test_send_rate_and_window():
+    settings = Settings.from_env({"SKP_SEND_RATE": "20", "SKP_SEND_WINDOW": "1"})
+    assert (settings.send_rate, settings.send_window) == (20, dt.timedelta(seconds=1))
+
+
+def test_mailbox_limit():
+    assert Settings.from_env({"SKP_MAILBOX_LIMIT": "500"}).mailbox_limit == 500
+
+
+def test_quotas_are_off_at_zero():
+    settings = Settings.from_env({"SKP_SEND_RATE": "0", "SKP_MAILBOX_LIMIT": "0"})
+    assert (settings.send_rate, settings.mailbox_limit) == (0, 0)
+
+
 @pytest.mark.parametrize(("raw", "expected"), [
     ("development", Environment.DEVELOPMENT),
     ("production", Environment.PRODUCTION),
@@ -126,6 +144,9 @@ def test_all_variables_together():
         "SKP_PURGE_BATCH_SIZE": "100",
         "SKP_MAX_MESSAGE_BYTES": "2000000",
         "SKP_METADATA_RETENTION_DAYS": "400",
+        "SKP_SEND_RATE": "100",
+        "SKP_SEND_WINDOW": "10",
+        "SKP_MAILBOX_LIMIT": "2000",
     })
     assert settings == Settings(
         environment=Environment.PRODUCTION,
@@ -138,6 +159,9 @@ def test_all_variables_together():
         purge_batch_size=100,
         max_message_bytes=2_000_000,
         metadata_retention=dt.timedelta(days=400),
+        send_rate=100,
+        send_window=dt.timedelta(seconds=10),
+        mailbox_limit=2000,
     )
 
 
@@ -161,6 +185,13 @@ INVALID = [
     ("SKP_MAX_MESSAGE_BYTES", "-1", "at least 1"),
     ("SKP_METADATA_RETENTION_DAYS", "13 months", "number of days"),
     ("SKP_METADATA_RETENTION_DAYS", "0", "at least 1"),
+    ("SKP_SEND_RATE", "-1", "0 or more"),
+    ("SKP_SEND_RATE", "ten", "messages per send window"),
+    ("SKP_SEND_WINDOW", "0", "at least 1"),
+    ("SKP_SEND_WINDOW", "3601", "at most 3600"),
+    ("SKP_SEND_WINDOW", "1m", "number of seconds from 1 to 3600"),
+    ("SKP_MAILBOX_LIMIT", "-5", "0 or more"),
+    ("SKP_MAILBOX_LIMIT", "1e4", "pending messages"),
     ("SKP_ENVIRONMENT", "staging", "'development' or 'production'"),
     ("SKP_ENVIRONMENT", "prod", "'development' or 'production'"),
 ]
