@@ -1,5 +1,5 @@
 """What every part of the mailbox shares: the database, the key ring, the settings, the clock,
-the metrics and the working-day calendar."""
+the metrics, the working-day calendar and the quotas."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from skp import sealing
 from skp.clock import Clock, SystemClock
 from skp.config import Settings
 from skp.domain.calendar import WorkingDayCalendar
+from skp.mailbox.quotas import Quotas
 from skp.metrics import MailboxMetrics, NullMetrics
 
 
@@ -28,3 +29,4 @@ class MailboxBase:
         self._clock = clock or SystemClock()
         self._metrics: MailboxMetrics = metrics or NullMetrics()
         self._calendar = WorkingDayCalendar(settings.extra_non_working_days)
+        self._quotas = Quotas(settings)

@@ -24,13 +24,14 @@ from skp.domain.routing import Original, check_reply, check_route
 from skp.domain.validation import Body, Header, validate_body, validate_header
 from skp.errors import (
     KenmerkConflict,
+    QuotaExceeded,
     SchemaInvalid,
     SkpError,
     TooLarge,
     Unavailable,
     UnknownRecipient,
 )
-from skp.mailbox import content, statements
+from skp.mailbox import content, quotas, statements
 from skp.mailbox.base import MailboxBase
 from skp.mailbox.types import Receipt
 from skp.participants import ParticipantInfo
@@ -63,6 +64,11 @@ class Sending(MailboxBase):
                 return self.send(sender_id, module, type_code, header, body, own)
         try:
             receipt = self._send(sender_id, mt, header, body, spool)
+        except QuotaExceeded as exc:
+            log.info("refused module=%s type=%s sender=%s recipient=%s code=%s", module,
+                     type_code, sender_id, header.ontvanger, exc.code)
+            self._metrics.refused(quotas.kind(exc), module)
+            raise
         except sa_exc.IntegrityError:
             # A concurrent send with the same Kenmerk won the race: answer as a repeat.
             with transaction(self._sessions, read_only=True) as session:
@@ -93,6 +99,7 @@ class Sending(MailboxBase):
             original = (None if header.cross_referentienummer is None
                         else session.get(Message, header.cross_referentienummer))
             recipient, checked = _checked(mt, header, body, sender, recipient, spool, original)
+            self._quotas.check(session, sender.id, recipient.id, mt.module, now)
             if original is not None:
                 checked = self._close_claim_context(session, original, mt, checked)
             message = self._new_message(mt, header, sender, recipient, checked, spool, now)
@@ -109,8 +116,10 @@ class Sending(MailboxBase):
         each its own transaction on PostgreSQL.
 
         The Kenmerk is looked up only when the INSERT stores nothing or a check fails: a used
-        Kenmerk is answered as a repeat even when the message would now fail a check, as on
-        the transactional way, which looks it up first.
+        Kenmerk is answered as a repeat even when the message would now fail a check or a
+        quota, as on the transactional way, which looks it up first. The INSERT checks the
+        quotas itself (skp.mailbox.quotas); only when it stores nothing and the Kenmerk is
+        new is the refusal looked up.
         """
         with connected(self._sessions, read_only=False) as connection:
             sender, recipient = statements.parties(connection, sender_id, header.ontvanger)
@@ -122,14 +131,20 @@ class Sending(MailboxBase):
                 if repeat is None:
                     raise
                 return repeat
-            if connection.execute(statements.INSERT_NEW[connection.dialect.name],
-                                  _row(message)).first() is not None:
+            values = {**_row(message),
+                      **self._quotas.bounds(sender.id, recipient.id, mt.module, now)}
+            if connection.execute(self._quotas.insert(connection.dialect.name),
+                                  values).first() is not None:
                 return Receipt(message.id, message.received_at, message.deadline_at)
             repeat = _repeated(connection, sender_id, mt, header)
-        if repeat is None:  # pragma: no cover - the message of the Kenmerk was purged since
-            raise Unavailable("the Kenmerk's earlier message was deleted while this one was "
-                              "sent; nothing was stored, retry")
-        return repeat
+            if repeat is not None:  # the Kenmerk first: a repeat passes every quota
+                return repeat
+            refusal = self._quotas.refusal(connection, sender.id, recipient.id, mt.module, now)
+        if refusal is None:  # pragma: no cover - the Kenmerk's message was purged, or a
+            # quota's count fell, between the INSERT and the lookups
+            raise Unavailable("the mailbox changed while this message was sent; nothing was "
+                              "stored, retry with the same Kenmerk")
+        raise refusal
 
     def _new_message(self, mt: MessageType, header: Header, sender: ParticipantInfo,
                      recipient: ParticipantInfo, checked: Body, spool: Spool,
