@@ -132,11 +132,13 @@ def postgres_schema(purpose: str) -> Iterator[str]:
 
 def bench_settings(database_url: str, directory: Path, pki: Pki, **overrides: object
                    ) -> Settings:
-    """Settings of a bench hub: its database, KEK file and TLS files; the rest default."""
+    """Settings of a bench hub: its database, KEK file and TLS files, no send rate (the loads
+    send from one participant far faster than the default allows); the rest default, the
+    mailbox limit too (every mailbox cycle confirms what it sent)."""
     values: dict[str, object] = {
         "database_url": database_url, "kek_file": directory / "kek.json",
         "tls_cert": pki.server_cert, "tls_key": pki.server_key, "tls_client_ca": pki.ca,
-        **overrides}
+        "send_rate": 0, **overrides}
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -174,6 +176,8 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "SKP_TLS_CERT": str(settings.tls_cert), "SKP_TLS_KEY": str(settings.tls_key),
         "SKP_TLS_CLIENT_CA": str(settings.tls_client_ca), "SKP_BIND_HOST": "127.0.0.1",
         "SKP_SERVER_THREADS": str(settings.server_threads),
+        "SKP_SEND_RATE": str(settings.send_rate),
+        "SKP_MAILBOX_LIMIT": str(settings.mailbox_limit),
         "SKP_PURGE_INTERVAL": "86400",  # no purge during a measurement
         "PYTHONUNBUFFERED": "1",
     }
