@@ -7,7 +7,7 @@ limit). The window is also the burst: a sender may use its whole allowance at on
 one module. A limit of 0 switches the quota off.
 
 The caller counts (the mailbox, in the database, so that every hub process counts the same
-messages) and passes the counts and ``now``; this module decides.
+messages) and passes what it found and ``now``; this module decides.
 """
 
 from __future__ import annotations
@@ -32,13 +32,10 @@ class SendRate:
         """The start of the window that ends ``now``: messages received after it count."""
         return now - self.window
 
-    def exceeded(self, sent: int) -> bool:
-        """Whether a sender with ``sent`` messages in the window may not send another."""
-        return self.on and sent >= self.limit
-
     def retry_after(self, now: dt.datetime, oldest: dt.datetime) -> int:
-        """Whole seconds, at least 1, until the window has room again: until ``oldest``, the
-        earliest of the ``limit`` latest messages in the window, has left it."""
+        """Whole seconds, at least 1, until the window has room again for a sender with
+        ``limit`` or more messages in it: until ``oldest``, the earliest of its ``limit`` latest
+        ones, has left it."""
         return max(1, math.ceil((oldest + self.window - now).total_seconds()))
 
 
