@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import zeep
 from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -137,8 +138,9 @@ def test_the_refusal_is_an_http_500_soap_fault(server, pki, people):
     shv = client(server, pki, "shv")
     for n in range(RATE):
         kennisgeving(shv, (people.se, people.se2)[n % 2])
-    envelope = shv._zeep.create_message(  # the request zeep would send, posted raw
-        shv._service, "VerstuurKennisgeving",
+    renderer = zeep.Client(str(WSDL))  # the request zeep would send, posted raw
+    envelope = renderer.create_message(
+        renderer.service, "VerstuurKennisgeving",
         Header={"Kenmerk": "Q-RAW", "Ontvanger": people.se.id,
                 "ConversatieReferentienummer": str(uuid.uuid4())},
         Bericht=for_zeep(lookup(SR, "Kennisgeving"), BODY))
