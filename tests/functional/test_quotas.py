@@ -75,8 +75,10 @@ def test_a_repeat_gets_its_receipt_over_the_rate(mailbox, people, sessions):
 
 
 def test_a_full_mailbox_refuses_new_messages_and_loses_none(mailbox, people, sessions, clock):
-    held = [kennisgeving(mailbox, people.shv, people.se, kenmerk=f"FULL-{n}")
-            for n in range(LIMIT)]
+    held = [send(mailbox, people.shv, people.se, SR, "Saldoverzoek", saldoverzoek(["F-0"]),
+                 kenmerk="FULL-S")]
+    held += [kennisgeving(mailbox, people.shv, people.se, kenmerk=f"FULL-{n}")
+             for n in range(LIMIT - 1)]
     clock.advance(WINDOW)  # out of the send window: only the mailbox limit is in the way
     with pytest.raises(MailboxFull) as refused:
         kennisgeving(mailbox, people.kredietbank, people.se)
@@ -87,6 +89,8 @@ def test_a_full_mailbox_refuses_new_messages_and_loses_none(mailbox, people, ses
         send(mailbox, people.shv, people.se, SR, "Saldoverzoek", saldoverzoek(["F-1"]))
     # A repeat is answered; other mailboxes, and the recipient's other modules, take messages.
     assert kennisgeving(mailbox, people.shv, people.se, kenmerk="FULL-0").repeated
+    assert send(mailbox, people.shv, people.se, SR, "Saldoverzoek", saldoverzoek(["F-0"]),
+                kenmerk="FULL-S").repeated
     kennisgeving(mailbox, people.shv, people.se2)
     send(mailbox, people.shv, people.se, SI, "Saldoverzoek")
     assert stored(sessions) == LIMIT + 2
