@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp import sealing
+from skp.addressbook import AddressBook
 from skp.clock import Clock, SystemClock
 from skp.config import Settings
 from skp.mailbox import Mailbox
@@ -31,6 +32,7 @@ class Hub:
     mailbox: Mailbox
     participants: Participants
     metrics: Metrics
+    addressbook: AddressBook
 
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine | None = None,
@@ -41,9 +43,12 @@ class Hub:
         clock = clock or SystemClock()
         sessions = make_sessions(engine)
         metrics = Metrics(sessions, clock)
+        from skp.partner import PARTNERS  # the built-in test partners: shown only when run
+
+        hidden = () if settings.test_partner else (p.id for p in PARTNERS)
         return cls(settings, engine, sessions, keyring, clock,
                    Mailbox(sessions, keyring, settings, clock, metrics=metrics),
-                   Participants(sessions, clock), metrics)
+                   Participants(sessions, clock), metrics, AddressBook(sessions, hidden))
 
     def healthy(self) -> bool:
         """Whether the database answers."""

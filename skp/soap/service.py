@@ -1,9 +1,10 @@
 """One spyne Application per module, generated from the catalogue.
 
 Operations (SOAP 1.1 document/literal, wrapped): ``Verstuur<Berichttype>`` per message type,
-``Berichtenlijst``, ``HaalBerichtOp``, ``BevestigOntvangst``, ``Status``, ``Logboek`` and
-``Ping``. The caller is the participant the server identified from the client certificate
-(``environ["skp.participant"]``); nothing in a message body can change who is calling.
+``Berichtenlijst``, ``HaalBerichtOp``, ``BevestigOntvangst``, ``Status``, ``Logboek``, the
+address book's ``ZoekDeelnemers`` and ``Deelnemer``, and ``Ping``. The caller is the
+participant the server identified from the client certificate (``environ["skp.participant"]``);
+nothing in a message body can change who is calling.
 
 The server has read the request already (``environ["skp.envelope"]``, with its documents in
 ``environ["skp.spool"]``: skp.xmlsafe.read); an answer's documents are written into it as it
@@ -19,8 +20,9 @@ from typing import Any
 from spyne import Application, Fault, Integer, ServiceBase, Unicode, const, rpc
 from spyne.protocol.soap import Soap11
 
+from skp.addressbook import Entry, Search
 from skp.domain.catalogue import MessageType, lookup, message_types
-from skp.domain.roles import Module
+from skp.domain.roles import Module, Role
 from skp.domain.validation import Header
 from skp.errors import ModuleNotEnabled, SchemaInvalid, SkpError
 from skp.hub import Hub
@@ -118,6 +120,7 @@ def build_application(module: Module) -> Application:
     ops: dict[str, Any] = {f"Verstuur{mt.code}": _send_op(types, mt)
                            for mt in message_types(module)}
     ops.update(_mailbox_ops(types))
+    ops.update(_addressbook_ops(types))
     title = "".join(part.capitalize() for part in module.value.split("-"))
     service = type(f"{title}Service", (ServiceBase,), ops)
     return HubApplication([service], tns=types.ns, name=title, in_protocol=HubSoap11(),
@@ -223,3 +226,45 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
             "BevestigOntvangst": BevestigOntvangst, "Status": Status, "Logboek": Logboek,
             "Ping": Ping}
 
+
+
+def _addressbook_ops(types: ModuleTypes) -> dict[str, Any]:
+    module = types.module
+
+    def entry(found: Entry) -> Any:
+        return types.entry(
+            DeelnemerId=found.id, Naam=found.name, KvkNummer=found.kvk_nummer,
+            Vestigingsnummer=found.vestigingsnummer, Rol=found.role.value,
+            Module=[m.value for m in found.modules], GebruiktBsn=found.uses_bsn,
+            Berichttypen=types.receivable(Berichttype=list(found.receives)))
+
+    @rpc(optional(Unicode(min_len=1, max_len=200)), optional(Unicode(pattern="[0-9]{8}")),
+         optional(Unicode(pattern="[0-9]{12}")), optional(types.role),
+         optional(types.module_name), optional(Integer(ge=1, le=500)),
+         optional(Unicode(max_len=64)), _returns=types.entries,
+         _out_variable_name="Deelnemers")
+    def ZoekDeelnemers(ctx: Any, Naam: Any, KvkNummer: Any, Vestigingsnummer: Any, Rol: Any,
+                       Module: Any, Maximum: Any, Na: Any) -> Any:
+        _caller(ctx, None)  # any registered caller
+        found = _hub(ctx).addressbook.search(Search(
+            module=module if Module is None else _module(Module), name=Naam,
+            kvk_nummer=KvkNummer, vestigingsnummer=Vestigingsnummer,
+            role=None if Rol is None else Role(Rol), limit=Maximum, after=Na))
+        return types.entries(Deelnemer=[entry(e) for e in found.entries],
+                             Volgende=found.next_after)
+
+    @rpc(required(Unicode(max_len=64)), optional(types.module_name), _returns=types.entry,
+         _out_variable_name="Deelnemer")
+    def Deelnemer(ctx: Any, DeelnemerId: Any, Module: Any) -> Any:
+        _caller(ctx, None)
+        return entry(_hub(ctx).addressbook.entry(
+            DeelnemerId, module if Module is None else _module(Module)))
+
+    return {"ZoekDeelnemers": ZoekDeelnemers, "Deelnemer": Deelnemer}
+
+
+def _module(value: str) -> Module:
+    try:
+        return Module(value)
+    except ValueError:  # the schema allows only modules; this is a second line
+        raise SchemaInvalid(f"there is no module {value}") from None

@@ -24,7 +24,7 @@ from spyne import (
 
 from skp.domain.catalogue import MessageType, message_types
 from skp.domain.fields import Field, Kind
-from skp.domain.roles import MODULE_INFO, Module
+from skp.domain.roles import MODULE_INFO, Module, Role
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _MAX_AMOUNT = 100_000_000_000
@@ -118,6 +118,24 @@ class ModuleTypes:
             ("Rol", required(Unicode)),
             ("Module", many(Unicode)),
             ("Tijd", required(DateTime)),
+        ])
+        self.role = Unicode(values=[r.value for r in Role])
+        self.module_name = Unicode(values=[m.value for m in Module])
+        self.receivable = self._complex("Berichttypen", [("Berichttype", many(Unicode))])
+        #: An address-book entry: the public fields of a participant (skp.domain.addressbook).
+        self.entry = self._complex("Adresboekvermelding", [
+            ("DeelnemerId", required(Unicode)),
+            ("Naam", required(Unicode)),
+            ("KvkNummer", optional(Unicode)),
+            ("Vestigingsnummer", optional(Unicode)),
+            ("Rol", required(self.role)),
+            ("Module", many(self.module_name)),
+            ("GebruiktBsn", required(Boolean)),
+            ("Berichttypen", required(self.receivable)),
+        ])
+        self.entries = self._complex("Deelnemers", [
+            ("Deelnemer", many(self.entry)),
+            ("Volgende", optional(Unicode)),
         ])
 
     def group(self, f: Field) -> Any:

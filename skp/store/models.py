@@ -23,8 +23,9 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from skp.domain.addressbook import folded
 from skp.domain.lifecycle import State
 from skp.domain.retention import EXTENSION_DAYS
 from skp.domain.roles import Module, Role
@@ -62,12 +63,15 @@ class Participant(Base):
         CheckConstraint(
             f"extension_days IN ({', '.join(str(d) for d in sorted(EXTENSION_DAYS))})",
             name="extension_days"),
+        Index(None, "search_name", "id"),
         {"comment": "Participants: organisations or business units with their own certificate"},
     )
 
     id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True,
                                     comment="Address-book id (Afzender/Ontvanger)")
     name: Mapped[str] = mapped_column(comment="Organisation (unit) name")
+    search_name: Mapped[str] = mapped_column(
+        comment="The name as the address book matches and orders it (accents off, folded)")
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), comment="Participant role")
     kvk_nummer: Mapped[str | None] = mapped_column(String(8), comment="KvK number")
     vestigingsnummer: Mapped[str | None] = mapped_column(String(12),
@@ -87,6 +91,12 @@ class Participant(Base):
     @property
     def module_set(self) -> frozenset[Module]:
         return frozenset(m.module for m in self.modules)
+
+    @validates("name")
+    def _fold_name(self, _key: str, name: str) -> str:
+        """Keep ``search_name`` with the name, however the name is set."""
+        self.search_name = folded(name)
+        return name
 
 
 class ParticipantModule(Base):
