@@ -100,3 +100,18 @@ def test_bad_input(book, people):
         book.search(Search(SR, limit=0))
     with pytest.raises(NotFound):
         book.search(Search(SR, after="5b3f3c1e-8a0e-4d8e-9d7a-6b2c1f0e4a11"))
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_test_partners_are_listed_only_where_the_hub_runs_them(engine, sessions, keyring,
+                                                               clock, running):
+    from skp.config import Settings
+    from skp.hub import Hub
+    from skp.partner import PARTNERS, ensure_partners
+
+    hub = Hub.build(Settings(test_partner=running), engine=engine, keyring=keyring,
+                    clock=clock)
+    ensure_partners(hub.participants)
+    listed = {e.id for e in hub.addressbook.search(Search(SR, name="testpartner")).entries}
+    expected = {p.id for p in PARTNERS if SR in hub.participants.get(p.id).modules}
+    assert expected and listed == (expected if running else set())
