@@ -8,13 +8,13 @@ keyset: ``after`` is the id of the last entry of the previous page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from skp.domain.addressbook import folded, page_size, receivable
+from skp.domain.addressbook import MAX_ENTRIES, folded, page_size, receivable
 from skp.domain.roles import Module, Role
 from skp.errors import NotFound, SchemaInvalid
 from skp.participants import ParticipantInfo, by_id, with_modules
@@ -107,6 +107,16 @@ class AddressBook:
                 with_modules().where(Participant.id.in_(ids[:limit])))) if ids else {}
         entries = [Entry.of(found[key], search.module) for key in ids[:limit]]
         return Found(entries, entries[-1].id if len(ids) > limit else None)
+
+    def every(self, module: Module) -> Iterator[Entry]:
+        """Every entry of the book of ``module``, by name, a page at a time."""
+        after: str | None = None
+        while True:
+            found = self.search(Search(module, limit=MAX_ENTRIES, after=after))
+            yield from found.entries
+            if found.next_after is None:
+                return
+            after = found.next_after
 
     def entry(self, participant_id: str, module: Module) -> Entry:
         """The entry of one participant; NotFound unless it is in the book for ``module``."""

@@ -57,9 +57,9 @@ log = logging.getLogger(__name__)
 
 #: The mailbox operations every module's service has besides ``Verstuur<Berichttype>``.
 MAILBOX_OPERATIONS = ("Berichtenlijst", "HaalBerichtOp", "BevestigOntvangst", "Status",
-                      "Logboek", "Ping")
+                      "Logboek", "ZoekDeelnemers", "Deelnemer", "Ping")
 #: Operation labels of the requests that are not SOAP calls.
-ROUTES = ("wsdl", "healthz", "metrics")
+ROUTES = ("wsdl", "healthz", "metrics", "deelnemers")
 #: The label of every operation outside the known set (keeps the label set bounded).
 OTHER = "other"
 

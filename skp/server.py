@@ -1,6 +1,7 @@
 """The hub's HTTP side: WSGI dispatch, caller identity, limits, request log, TLS server.
 
-Routes: ``POST /<module>`` (SOAP), ``GET /<module>?wsdl``, ``GET /healthz``, ``GET /metrics``.
+Routes: ``POST /<module>`` (SOAP), ``GET /<module>?wsdl``, ``GET /deelnemers`` (the published
+participant list, skp.published), ``GET /healthz``, ``GET /metrics``.
 Every SOAP and WSDL request must come from a registered, active participant: the TLS handshake
 verified the client certificate against the CA bundle, and its SHA-256 fingerprint must be
 registered, unexpired and unrevoked. Behind a TLS-terminating proxy (``SKP_TRUSTED_PROXIES``) the
@@ -49,7 +50,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from spyne.server.wsgi import WsgiApplication
 
-from skp import logs, tls, xmlsafe
+from skp import logs, published, tls, xmlsafe
 from skp.attachments import Spool
 from skp.domain.catalogue import message_types
 from skp.domain.fields import documents
@@ -183,6 +184,8 @@ class HubApp:
             start_response("200 OK", [("Content-Type", content_type),
                                       ("Content-Length", str(len(body)))])
             return [body]
+        if path == "deelnemers" and method == "GET":
+            return self._participant_list(environ, start_response)
         if path not in self.soap:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"no such service; the services are " +
@@ -223,6 +226,24 @@ class HubApp:
             status = "413 Content Too Large" if isinstance(exc, TooLarge) else (
                 "500 Internal Server Error")
             return _fault_response(fault, start_response, status)
+
+    def _participant_list(self, environ: dict[str, Any],
+                          start_response: StartResponse) -> list[bytes]:
+        """The address book as a page, for a registered caller (as ZoekDeelnemers)."""
+        try:
+            with self._turns, one_connection(self.hub.engine):
+                environ["skp.participant"] = self._identify(environ)
+                body = published.as_html(published.records(self.hub.addressbook))
+        except SkpError as exc:
+            fault = translate(exc, environ["skp.request_id"])
+            environ["skp.outcome"] = fault.code
+            start_response("403 Forbidden" if fault.code == "Client.Authentication" else
+                           "503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [f"{fault.code}: {fault.message} (request {fault.request_id})".encode()]
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  ("Content-Length", str(len(body))),
+                                  ("Cache-Control", "no-store")])
+        return [body]
 
     def _metrics_client(self, address: str) -> bool:
         try:
@@ -302,7 +323,7 @@ def _operation(environ: dict[str, Any]) -> str:
     """The metrics' operation label: the route, or the SOAPAction of a SOAP call (which the
     metrics bound to the known operations)."""
     path: str = environ.get("PATH_INFO", "").strip("/")
-    if path in ("healthz", "metrics"):
+    if path in ("healthz", "metrics", "deelnemers"):
         return path
     if environ.get("REQUEST_METHOD", "GET") == "GET" and (
             environ.get("QUERY_STRING", "").lower() == "wsdl"):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from skp.cli import State, cli, pass_state
+from skp import published
+from skp.cli import CliError, State, cli, pass_state
 from skp.demo import add_demo
 from skp.domain.roles import Module, Role
 from skp.participants import ParticipantInfo
@@ -119,3 +120,26 @@ def add_demo_command(state: State, directory: Path) -> None:
     for demo, added in add_demo(state.hub.participants, directory):
         click.echo(f"{'added' if added else 'exists'}  {demo.id}  {demo.role:<9} "
                    f"{demo.name}  ({directory / demo.slug}.pem)")
+
+
+@participants.command("export")
+@click.option("--format", "format_", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True, help="CSV (semicolons, for spreadsheets) or JSON.")
+@click.option("--module", "modules", type=MODULE, multiple=True,
+              help="Only the address book of this module (repeat for several; default all).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write to this file instead of standard output.")
+@pass_state
+def export(state: State, format_: str, modules: tuple[str, ...], out: Path | None) -> None:
+    """The address book as other participants see it: the public fields only, a row per
+    participant and module (active participants with the module switched on)."""
+    rows = published.records(state.hub.addressbook,
+                             [Module(m) for m in modules] if modules else Module)
+    text = published.as_json(rows) if format_ == "json" else published.as_csv(rows)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror}") from exc

@@ -109,3 +109,16 @@ def test_the_kennisgeving_that_fits_the_recipients_bsn(connect, pki, people, typ
     receipt = getattr(shv, f"Verstuur{use}")(Header=header(getattr(people, recipient)),
                                              Bericht=zeep_body(right, example_body(right)))
     assert receipt.Herhaald is False
+
+
+def test_the_published_list_is_a_page_for_registered_callers(server, hub, pki, people):
+    hub.participants.add(name="<script>Incasso & Co</script>", role=Role.SE, modules=[SR])
+    page = session_for(pki.people["se"], pki.ca_file).get(f"{server}/deelnemers", timeout=10)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert people.se2.id in page.text and "Energie BV, unit Zuid" in page.text
+    assert "&lt;script&gt;Incasso &amp; Co&lt;/script&gt;" in page.text
+    assert "<script>" not in page.text
+    refused = session_for(pki.unknown, pki.ca_file).get(f"{server}/deelnemers", timeout=10)
+    assert refused.status_code == 403 and "Client.Authentication" in refused.text
+    assert people.se2.id not in refused.text
