@@ -18,7 +18,7 @@ const soap = require('soap');
 const WSDL = path.join(__dirname, '../../wsdl/schuldregeling.wsdl'); // checked in; no ?wsdl fetch
 // The demo participants of `make run` have the same ids on every machine.
 const SHV = '505122d8-3c47-55bc-b39f-97d17856c9bc'; // Gemeente Voorbeeld (debt service)
-const ENERGIE_NOORD = 'a02b7e3a-01ed-5466-836e-33d119cdc545'; // Energie BV, unit Noord (creditor)
+const CREDITOR = 'Energie BV, unit Noord'; // a demo creditor, found in the address book
 
 const hub = (process.argv[2] || process.env.SKP_HUB_URL || 'https://localhost:8443').replace(/\/$/, '');
 const certs = process.argv[3] || process.env.SKP_CERTS || path.join(__dirname, '../../certs');
@@ -46,12 +46,20 @@ async function main() {
   const [{ PingAntwoord: ping }] = await shv.PingAsync({ Tekst: 'hallo' });
   console.log(`ping: DeelnemerId=${ping.DeelnemerId} Rol=${ping.Rol}`);
 
-  // 2. Send a Kennisgeving. The Kenmerk is your own idempotency key: sending again with the
+  // 2. Find the creditor in the address book: its id, and whether it uses the BSN (then it
+  //    gets a KennisgevingPubliek instead of a Kennisgeving).
+  const [{ Deelnemers: found }] = await shv.ZoekDeelnemersAsync({ Naam: 'energie', Rol: 'SE' });
+  const entry = [].concat(found.Deelnemer || []).find((d) => d.Naam === CREDITOR);
+  expect(entry !== undefined, 'the creditor is in the address book');
+  expect(String(entry.GebruiktBsn) === 'false', 'the creditor takes a Kennisgeving');
+  console.log(`found: DeelnemerId=${entry.DeelnemerId} Rol=${entry.Rol} GebruiktBsn=false`);
+
+  // 3. Send a Kennisgeving. The Kenmerk is your own idempotency key: sending again with the
   //    same Kenmerk returns the first receipt (Herhaald=true) and stores nothing new.
   const kenmerk = `SAMPLE-JS-${crypto.randomBytes(6).toString('hex')}`;
   const today = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Amsterdam' }).format(new Date());
   const [{ Ontvangstbewijs: receipt }] = await shv.VerstuurKennisgevingAsync({
-    Header: { Kenmerk: kenmerk, Ontvanger: ENERGIE_NOORD,
+    Header: { Kenmerk: kenmerk, Ontvanger: entry.DeelnemerId,
       ConversatieReferentienummer: crypto.randomUUID() }, // new case: new conversation
     Bericht: { KlantnummerSHV: 'KL-0001', DatumAanmelding: today,
       Klant: { Achternaam: 'Voorbeeld', Geboortedatum: '1980-01-01' },
@@ -62,7 +70,7 @@ async function main() {
   console.log(`sent: BerichtId=${id} Kenmerk=${kenmerk} Herhaald=${receipt.Herhaald} ` +
     `UiterlijkOphalenOp=${receipt.UiterlijkOphalenOp.toISOString()}`);
 
-  // 3. As the creditor: list the mailbox (oldest first; page on with Na=Volgende).
+  // 4. As the creditor: list the mailbox (oldest first; page on with Na=Volgende).
   const [{ Berichtenlijst: listing }] = await creditor.BerichtenlijstAsync(
     { Berichttype: 'Kennisgeving', Maximum: 500 });
   const mine = [].concat(listing.Bericht || []).filter((m) => m.BerichtId === id);
@@ -70,7 +78,7 @@ async function main() {
   console.log(`listed: BerichtId=${id} Berichttype=${mine[0].Berichttype} ` +
     `Status=${mine[0].Status} Achterstand=${listing.Achterstand}`);
 
-  // 4. Fetch it: the content is in the element named after its type. Fetching is
+  // 5. Fetch it: the content is in the element named after its type. Fetching is
   //    repeatable until you confirm, so store the content first, then confirm.
   const [{ OpgehaaldBericht: fetched }] = await creditor.HaalBerichtOpAsync({ BerichtId: id });
   expect(fetched.Kennisgeving !== undefined, 'the fetched message has no Kennisgeving');
@@ -78,7 +86,7 @@ async function main() {
   console.log(`fetched: BerichtId=${meta.BerichtId} Berichttype=${meta.Berichttype} ` +
     `Status=${meta.Status} Afzender=${meta.Afzender}`);
 
-  // 5. Confirm: the hub deletes the content now and keeps only the metadata.
+  // 6. Confirm: the hub deletes the content now and keeps only the metadata.
   const [{ BerichtMetadata: confirmed }] = await creditor.BevestigOntvangstAsync({ BerichtId: id });
   expect(confirmed.Status === 'confirmed', `state after confirming is ${confirmed.Status}`);
   console.log(`confirmed: BerichtId=${confirmed.BerichtId} Status=${confirmed.Status}`);

@@ -13,7 +13,7 @@ declare(strict_types=1);
 const WSDL = __DIR__ . '/../../wsdl/schuldregeling.wsdl';  // checked in; no need to fetch ?wsdl
 // The demo participants of `make run` have the same ids on every machine.
 const SHV = '505122d8-3c47-55bc-b39f-97d17856c9bc';            // Gemeente Voorbeeld (debt service)
-const ENERGIE_NOORD = 'a02b7e3a-01ed-5466-836e-33d119cdc545';  // Energie BV, unit Noord (creditor)
+const CREDITOR = 'Energie BV, unit Noord';  // a demo creditor, found in the address book
 
 $hub = rtrim($argv[1] ?? (getenv('SKP_HUB_URL') ?: 'https://localhost:8443'), '/');
 $certs = $argv[2] ?? (getenv('SKP_CERTS') ?: __DIR__ . '/../../certs');
@@ -65,12 +65,22 @@ try {
     $ping = $shv->Ping(['Tekst' => 'hallo'])->PingAntwoord;
     echo "ping: DeelnemerId={$ping->DeelnemerId} Rol={$ping->Rol}\n";
 
-    // 2. Send a Kennisgeving. The Kenmerk is your own idempotency key: sending again with the
+    // 2. Find the creditor in the address book: its id, and whether it uses the BSN (then it
+    //    gets a KennisgevingPubliek instead of a Kennisgeving).
+    $found = $shv->ZoekDeelnemers(['Naam' => 'energie', 'Rol' => 'SE'])->Deelnemers;
+    $entries = array_values(array_filter($found->Deelnemer ?? [],
+                                         fn($d) => $d->Naam === CREDITOR));
+    expect(count($entries) === 1, 'the creditor is in the address book');
+    $entry = $entries[0];
+    expect(!$entry->GebruiktBsn, 'the creditor takes a Kennisgeving');
+    echo "found: DeelnemerId={$entry->DeelnemerId} Rol={$entry->Rol} GebruiktBsn=false\n";
+
+    // 3. Send a Kennisgeving. The Kenmerk is your own idempotency key: sending again with the
     //    same Kenmerk returns the first receipt (Herhaald=true) and stores nothing new.
     $kenmerk = 'SAMPLE-PHP-' . bin2hex(random_bytes(6));
     $today = (new DateTimeImmutable('now', new DateTimeZone('Europe/Amsterdam')))->format('Y-m-d');
     $receipt = $shv->VerstuurKennisgeving([
-        'Header' => ['Kenmerk' => $kenmerk, 'Ontvanger' => ENERGIE_NOORD,
+        'Header' => ['Kenmerk' => $kenmerk, 'Ontvanger' => $entry->DeelnemerId,
                      'ConversatieReferentienummer' => uuid4()],  // new case: new conversation
         'Bericht' => ['KlantnummerSHV' => 'KL-0001', 'DatumAanmelding' => $today,
                       'Klant' => ['Achternaam' => 'Voorbeeld', 'Geboortedatum' => '1980-01-01'],
@@ -83,7 +93,7 @@ try {
     echo "sent: BerichtId=$id Kenmerk=$kenmerk Herhaald=$repeated "
         . "UiterlijkOphalenOp={$receipt->UiterlijkOphalenOp}\n";
 
-    // 3. As the creditor: list the mailbox (oldest first; page on with Na=Volgende).
+    // 4. As the creditor: list the mailbox (oldest first; page on with Na=Volgende).
     $listing = $creditor->Berichtenlijst(['Berichttype' => 'Kennisgeving', 'Maximum' => 500])
         ->Berichtenlijst;
     $mine = array_values(array_filter($listing->Bericht ?? [], fn($m) => $m->BerichtId === $id));
@@ -91,7 +101,7 @@ try {
     echo "listed: BerichtId=$id Berichttype={$mine[0]->Berichttype} "
         . "Status={$mine[0]->Status} Achterstand={$listing->Achterstand}\n";
 
-    // 4. Fetch it: the content is in the element named after its type. Fetching is
+    // 5. Fetch it: the content is in the element named after its type. Fetching is
     //    repeatable until you confirm, so store the content first, then confirm.
     $fetched = $creditor->HaalBerichtOp(['BerichtId' => $id])->OpgehaaldBericht;
     expect(isset($fetched->Kennisgeving), 'the fetched message has no Kennisgeving');
@@ -99,7 +109,7 @@ try {
     echo "fetched: BerichtId={$meta->BerichtId} Berichttype={$meta->Berichttype} "
         . "Status={$meta->Status} Afzender={$meta->Afzender}\n";
 
-    // 5. Confirm: the hub deletes the content now and keeps only the metadata.
+    // 6. Confirm: the hub deletes the content now and keeps only the metadata.
     $confirmed = $creditor->BevestigOntvangst(['BerichtId' => $id])->BerichtMetadata;
     expect($confirmed->Status === 'confirmed', "state after confirming is {$confirmed->Status}");
     echo "confirmed: BerichtId={$confirmed->BerichtId} Status={$confirmed->Status}\n";

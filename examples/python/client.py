@@ -26,9 +26,7 @@ from zeep.transports import Transport
 HERE = Path(__file__).resolve().parent
 WSDL = HERE.parents[1] / "wsdl" / "schuldregeling.wsdl"  # checked in; no need to fetch ?wsdl
 BINDING = "{urn:skp:schuldregeling:2.0}Schuldregeling"
-# The demo participants of `make run` have the same ids on every machine.
-SHV = "505122d8-3c47-55bc-b39f-97d17856c9bc"            # Gemeente Voorbeeld (debt service)
-ENERGIE_NOORD = "a02b7e3a-01ed-5466-836e-33d119cdc545"  # Energie BV, unit Noord (creditor)
+CREDITOR = "Energie BV, unit Noord"  # a demo creditor of `make run`, found in the address book
 
 
 def connect(hub: str, certs: Path, who: str) -> ServiceProxy:
@@ -56,12 +54,20 @@ def main() -> None:
     ping = shv.Ping(Tekst="hallo")
     print(f"ping: DeelnemerId={ping.DeelnemerId} Rol={ping.Rol}")
 
-    # 2. Send a Kennisgeving. The Kenmerk is your own idempotency key: sending again with the
+    # 2. Find the creditor in the address book: its id, and whether it uses the BSN (then it
+    #    gets a KennisgevingPubliek instead of a Kennisgeving).
+    found = shv.ZoekDeelnemers(Naam="energie", Rol="SE")
+    creditor_entry = next(d for d in found.Deelnemer if d.Naam == CREDITOR)
+    expect(not creditor_entry.GebruiktBsn, "the creditor takes a Kennisgeving")
+    print(f"found: DeelnemerId={creditor_entry.DeelnemerId} Rol={creditor_entry.Rol} "
+          f"GebruiktBsn={str(creditor_entry.GebruiktBsn).lower()}")
+
+    # 3. Send a Kennisgeving. The Kenmerk is your own idempotency key: sending again with the
     #    same Kenmerk returns the first receipt (Herhaald=true) and stores nothing new.
     kenmerk = f"SAMPLE-PY-{secrets.token_hex(6)}"
     today = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
     receipt = shv.VerstuurKennisgeving(
-        Header={"Kenmerk": kenmerk, "Ontvanger": ENERGIE_NOORD,
+        Header={"Kenmerk": kenmerk, "Ontvanger": creditor_entry.DeelnemerId,
                 "ConversatieReferentienummer": str(uuid.uuid4())},  # new case: new conversation
         Bericht={"KlantnummerSHV": "KL-0001", "DatumAanmelding": today,
                  "Klant": {"Achternaam": "Voorbeeld", "Geboortedatum": dt.date(1980, 1, 1)},
@@ -72,14 +78,14 @@ def main() -> None:
     print(f"sent: BerichtId={message_id} Kenmerk={kenmerk} Herhaald={str(receipt.Herhaald).lower()}"
           f" UiterlijkOphalenOp={receipt.UiterlijkOphalenOp.isoformat()}")
 
-    # 3. As the creditor: list the mailbox (oldest first; page on with Na=Volgende).
+    # 4. As the creditor: list the mailbox (oldest first; page on with Na=Volgende).
     listing = creditor.Berichtenlijst(Berichttype="Kennisgeving", Maximum=500)
     mine = [m for m in listing.Bericht if m.BerichtId == message_id]
     expect(len(mine) == 1, f"message {message_id} is not in the creditor's mailbox")
     print(f"listed: BerichtId={message_id} Berichttype={mine[0].Berichttype} "
           f"Status={mine[0].Status} Achterstand={listing.Achterstand}")
 
-    # 4. Fetch it: the content is in the element named after its type. Fetching is
+    # 5. Fetch it: the content is in the element named after its type. Fetching is
     #    repeatable until you confirm, so store the content first, then confirm.
     fetched = creditor.HaalBerichtOp(BerichtId=message_id)
     expect(fetched.Kennisgeving is not None, "the fetched message has no Kennisgeving")
@@ -87,7 +93,7 @@ def main() -> None:
     print(f"fetched: BerichtId={meta.BerichtId} Berichttype={meta.Berichttype} "
           f"Status={meta.Status} Afzender={meta.Afzender}")
 
-    # 5. Confirm: the hub deletes the content now and keeps only the metadata.
+    # 6. Confirm: the hub deletes the content now and keeps only the metadata.
     confirmed = creditor.BevestigOntvangst(BerichtId=message_id)
     expect(confirmed.Status == "confirmed", f"state after confirming is {confirmed.Status}")
     print(f"confirmed: BerichtId={confirmed.BerichtId} Status={confirmed.Status}")

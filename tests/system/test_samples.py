@@ -1,7 +1,7 @@
 """The integrator samples in examples/ against a hub started by `make run`.
 
-Each sample pings as the demo debt service, sends a Kennisgeving to a demo creditor, and as
-that creditor lists, fetches and confirms it, printing one ``step: key=value ...`` line per
+Each sample pings as the demo debt service, finds a demo creditor in the address book
+(ZoekDeelnemers), sends it a Kennisgeving, and as that creditor lists, fetches and confirms it, printing one ``step: key=value ...`` line per
 step. The Python sample always runs. The PHP and Node.js samples need ``php`` with the soap
 extension and ``node``/``npm``: without them they are skipped, except when ``CI`` is set,
 where they fail (.ci/run installs them).
@@ -21,7 +21,8 @@ from tests.system.serving import ROOT, make_run
 
 EXAMPLES = ROOT / "examples"
 SHV = next(demo.id for demo in CAST if demo.slug == "shv")
-STEPS = ["ping", "sent", "listed", "fetched", "confirmed"]
+NOORD = next(demo.id for demo in CAST if demo.slug == "energie-noord")
+STEPS = ["ping", "found", "sent", "listed", "fetched", "confirmed"]
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,7 @@ def test_sample_sends_and_receives_a_kennisgeving(hub, folder, command):
     assert list(steps) == STEPS, result.stdout
 
     assert steps["ping"] == {"DeelnemerId": SHV, "Rol": "SHV_FASE2"}
+    assert steps["found"] == {"DeelnemerId": NOORD, "Rol": "SE", "GebruiktBsn": "false"}
     sent, listed = steps["sent"], steps["listed"]
     assert sent.pop("UiterlijkOphalenOp")
     assert sent.pop("Kenmerk").startswith("SAMPLE-")
