@@ -1,10 +1,10 @@
 """The integrator samples in examples/ against a hub started by `make run`.
 
 Each sample pings as the demo debt service, finds a demo creditor in the address book
-(ZoekDeelnemers), sends it a Kennisgeving, and as that creditor lists, fetches and confirms it, printing one ``step: key=value ...`` line per
-step. The Python sample always runs. The PHP and Node.js samples need ``php`` with the soap
-extension and ``node``/``npm``: without them they are skipped, except when ``CI`` is set,
-where they fail (.ci/run installs them).
+(ZoekDeelnemers), sends it a Kennisgeving, and as that creditor lists, fetches and confirms it,
+printing one ``step: key=value ...`` line per step. The Python sample always runs. The PHP and
+Node.js samples need ``php`` with the soap extension and ``node``/``npm``: without them they
+are skipped, except when ``CI`` is set, where they fail (.ci/run installs them).
 """
 
 from __future__ import annotations
