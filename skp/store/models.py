@@ -64,6 +64,7 @@ class Participant(Base):
             f"extension_days IN ({', '.join(str(d) for d in sorted(EXTENSION_DAYS))})",
             name="extension_days"),
         Index(None, "search_name", "id"),
+        Index(None, "kvk_nummer"),
         {"comment": "Participants: organisations or business units with their own certificate"},
     )
 

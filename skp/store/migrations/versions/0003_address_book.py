@@ -31,9 +31,11 @@ def upgrade() -> None:
     with op.batch_alter_table("participant") as batch:
         batch.alter_column("search_name", existing_type=sa.String(length=200), nullable=False)
         batch.create_index(batch.f("ix_participant_search_name_id"), ["search_name", "id"])
+        batch.create_index(batch.f("ix_participant_kvk_nummer"), ["kvk_nummer"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("participant") as batch:
+        batch.drop_index(batch.f("ix_participant_kvk_nummer"))
         batch.drop_index(batch.f("ix_participant_search_name_id"))
         batch.drop_column("search_name")
