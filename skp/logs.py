@@ -25,6 +25,15 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
     "message", "asctime", "taskName"}
 
 
+def bounded(value: str, limit: int = 100) -> str:
+    """``value`` fit for a log line: control characters escaped (``\\x1b``), at most
+    ``limit`` characters, the cut marked with an ellipsis. For a value a client chose (a path,
+    a SOAPAction): it never reaches the log raw or whole."""
+    escaped = value[: limit + 1].encode("unicode_escape").decode("ascii") if not (
+        value[: limit + 1].isprintable()) else value[: limit + 1]
+    return escaped if len(escaped) <= limit else escaped[:limit] + "…"
+
+
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The fields a record was given through ``extra``, in the order given."""
     return {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
