@@ -36,6 +36,7 @@ log = logging.getLogger("skp.server")
 request_log = logging.getLogger("skp.request")
 
 _READ = 64 * 1024
+_END = b"\r\n\r\n"
 
 
 @dataclass(eq=False)
@@ -47,6 +48,7 @@ class _Waiting:
     deadline: float
     handshaking: bool
     buffer: bytearray = field(default_factory=bytearray)
+    searched: int = 0  # the bytes of the buffer searched for the head's end
 
 
 class FrontDoor:
@@ -145,7 +147,6 @@ class FrontDoor:
         return self._read(item)
 
     def _read(self, item: _Waiting) -> bool:
-        start = len(item.buffer)
         while True:
             try:
                 data = item.conn.socket.recv(_READ)
@@ -159,12 +160,13 @@ class FrontDoor:
                 self._close(item)
                 return False
             item.buffer += data
-            if head.end(item.buffer, start) >= 0 or len(item.buffer) > head.MAX_HEAD:
+            if len(item.buffer) > head.MAX_HEAD or _END in data:
                 break
-        if item.buffer.startswith(b"\r\n"):  # one empty line before a request is allowed
-            del item.buffer[:2]
-        end = head.end(item.buffer, start - 2)
+        if not item.searched and item.buffer.startswith(b"\r\n"):
+            del item.buffer[:2]  # one empty line before a request is allowed (RFC 9112 §2.2)
+        end = head.end(item.buffer, item.searched)
         if end < 0:
+            item.searched = len(item.buffer)
             refusal = head.too_long(item.buffer)
             if refusal is None:
                 return True

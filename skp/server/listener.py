@@ -20,11 +20,14 @@ What cheroot does by itself and what this module changes (docs/server.md, "The f
 
 from __future__ import annotations
 
+import array
+import fcntl
 import io
 import logging
 import re
 import socket
 import sys
+import termios
 import threading
 import time
 import traceback
@@ -54,17 +57,18 @@ _DRAIN = 64 * 1024
 
 class _Pace:
     """How long one direction of an exchange may still wait on its client: a grace plus the
-    time its bytes so far would take at the minimum rate, less the time already waited."""
+    time its bytes so far would take at the minimum rate, less the time already waited. Bytes
+    written count once the peer has them, not while they wait in the socket's buffer."""
 
     def __init__(self, grace: float, rate: int) -> None:
         self.grace, self.rate = grace, rate
         self.reset()
 
     def reset(self) -> None:
-        self.waited, self.moved = 0.0, 0
+        self.waited, self.moved, self.unsent = 0.0, 0, 0
 
     def left(self) -> float:
-        return self.grace + self.moved / self.rate - self.waited
+        return self.grace + (self.moved - self.unsent) / self.rate - self.waited
 
 
 class _Paced(io.RawIOBase):
@@ -97,10 +101,12 @@ class _Paced(io.RawIOBase):
 
     def write(self, data: Any) -> int:
         try:
-            return self._wait(lambda: self._sock.send(data))
+            sent = self._wait(lambda: self._sock.send(data))
         except TimeoutError:
             log.info("answer not taken up in time", extra={"outcome": "Client.Timeout"})
             raise
+        self._pace.unsent = _unsent(self._sock)
+        return sent
 
     def _wait(self, io: Any) -> int:
         left = self._pace.left()
@@ -114,6 +120,18 @@ class _Paced(io.RawIOBase):
             self._pace.waited += time.monotonic() - started
         self._pace.moved += moved
         return moved
+
+
+def _unsent(sock: socket.socket) -> int:
+    """How many bytes written to ``sock`` its peer has not yet acknowledged (Linux; 0
+    elsewhere). The kernel takes megabytes into a socket's buffer: counted as moved, they would
+    earn a slow reader minutes."""
+    try:
+        queued = array.array("i", [0])
+        fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, queued)
+    except (OSError, AttributeError):
+        return 0
+    return queued[0]
 
 
 class _Reader(io.BufferedReader):
@@ -401,6 +419,10 @@ def _log_stack(level: int) -> None:
     error = sys.exc_info()[1]
     if error is None:
         log.log(level, "cheroot reported an error")
+        return
+    if isinstance(error, OSError):  # the connection failed: the client left, say
+        log.info("connection lost", extra={"outcome": "connection_lost",
+                                           "reason": type(error).__name__})
         return
     stack = "".join(traceback.format_tb(error.__traceback__))
     log.log(level, "cheroot: unexpected %s\n%s", type(error).__name__, stack)
