@@ -2,7 +2,7 @@
 
 Both formats show every field a record carries in ``extra`` (request_id, participant,
 operation, message_id, outcome, duration_ms, ...). The formatters print what records contain;
-skp never puts content in a record (see skp/server.py and skp/mailbox/), so neither do they.
+skp never puts content in a record (see skp/server/ and skp/mailbox/), so neither do they.
 Standard library only.
 """
 

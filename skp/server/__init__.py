@@ -13,4 +13,5 @@ __all__ = ["HubApp", "Server", "make_server"]
 
 def make_server(hub: Hub, *, port: int | None = None) -> Server:
     """A server for ``hub`` with mutual TLS, not yet started."""
-    return _listener(HubApp(hub), hub.settings, port=port)
+    return _listener(HubApp(hub), hub.settings, port=port,
+                     refused=lambda code: hub.metrics.observe_request(None, 0.0, code))

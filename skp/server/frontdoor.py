@@ -52,12 +52,13 @@ class _Waiting:
 
 
 class FrontDoor:
-    """Takes connections to a complete head; ``ready(conn, buffer)`` hands one on."""
+    """Takes connections to a complete head; ``ready(conn, buffer)`` hands one on, and
+    ``refused(code)`` is told the fault code of a head it answered itself."""
 
     def __init__(self, *, adapter: Any, timeout: float, single: frozenset[str],
-                 ready: Callable[[Any, bytes], None]) -> None:
+                 ready: Callable[[Any, bytes], None], refused: Callable[[str], None]) -> None:
         self._adapter, self._timeout, self._single = adapter, timeout, single
-        self._ready = ready
+        self._ready, self._refused = ready, refused
         self._selector = selectors.DefaultSelector()
         self._incoming: list[_Waiting] = []
         self._lock = threading.Lock()
@@ -205,6 +206,7 @@ class FrontDoor:
         request_log.info("request", extra={
             "request_id": request_id, "participant": None, "peer": item.conn.remote_addr,
             "outcome": code, "status": status.split()[0], "reason": message})
+        self._refused(code)
         self._close(item)
 
     def _close(self, item: _Waiting) -> None:

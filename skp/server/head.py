@@ -49,7 +49,7 @@ def end(buffer: bytes | bytearray, start: int = 0) -> int:
     """Where the head in ``buffer`` ends (the index after its empty line), or -1 while it is
     incomplete; the search starts at ``start`` (the length of the buffer when it was last
     asked, so a head that trickles in is not searched again and again)."""
-    found = buffer.find(_END, max(0, start - len(_END) + 1), MAX_HEAD + 2 + len(_END))
+    found = buffer.find(_END, max(0, start - len(_END)), MAX_HEAD + 2 + len(_END))
     return found + len(_END) if found >= 0 else -1
 
 
@@ -99,8 +99,8 @@ def _fields(lines: list[bytes], single: frozenset[str], http11: bool) -> Refusal
         key = wsgi_key(name)
         first = seen.get(key)
         if first is not None and first.lower() != name.lower():
-            return Refusal("400 Bad Request", f"the header {first[:64]} appears under two names "
-                           "(with '-' and with '_')")
+            return Refusal("400 Bad Request", "two header fields have one name but for '-' and "
+                           "'_'")
         if key in single and (first is not None or "_" in name):
             return Refusal("400 Bad Request", f"the header {name} appears twice or with '_'")
         seen[key] = first or name

@@ -32,6 +32,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from cheroot import connections, wsgi
@@ -75,8 +76,9 @@ class _Paced(io.RawIOBase):
     """A socket read or written within its pace; reads serve ``prefix`` (bytes the front door
     read already) first."""
 
-    def __init__(self, sock: socket.socket, pace: _Pace, prefix: bytes = b"") -> None:
-        self._sock, self._pace, self.prefix = sock, pace, bytearray(prefix)
+    def __init__(self, sock: socket.socket, pace: _Pace, peer: str | None,
+                 prefix: bytes = b"") -> None:
+        self._sock, self._pace, self._peer, self.prefix = sock, pace, peer, bytearray(prefix)
         self.hold = False  # reads return "no data" without touching the socket
 
     def readable(self) -> bool:
@@ -103,7 +105,8 @@ class _Paced(io.RawIOBase):
         try:
             sent = self._wait(lambda: self._sock.send(data))
         except TimeoutError:
-            log.info("answer not taken up in time", extra={"outcome": "Client.Timeout"})
+            log.info("answer not taken up in time", extra={"peer": self._peer,
+                                                           "outcome": "Client.Timeout"})
             raise
         self._pace.unsent = _unsent(self._sock)
         return sent
@@ -260,6 +263,7 @@ class _Request(cheroot_server.HTTPRequest):
         request_log.info("request", extra={
             "request_id": request_id, "participant": None, "peer": self.conn.remote_addr,
             "outcome": code, "status": str(status).split()[0]})
+        self.server.refused(code)
         self.close_connection = True
         self.conn.wfile.write(
             f"{self.server.protocol} {status}\r\nContent-Type: text/xml; charset=utf-8\r\n"
@@ -276,14 +280,14 @@ class _Connection(cheroot_server.HTTPConnection):
         super().__init__(server, sock)
         self._in = _Pace(server.settings.head_timeout, server.settings.min_transfer_rate)
         self._out = _Pace(server.settings.head_timeout, server.settings.min_transfer_rate)
-        self.wfile = _Writer(_Paced(sock, self._out))
         self._closed = False
 
     def begin(self, buffered: bytes) -> None:
         """A request whose head (and maybe more) the front door read is handed to a worker."""
         self._in.reset()
         self._out.reset()
-        self.rfile = _Reader(_Paced(self.socket, self._in, buffered))
+        self.rfile = _Reader(_Paced(self.socket, self._in, self.remote_addr, buffered))
+        self.wfile = _Writer(_Paced(self.socket, self._out, self.remote_addr))
 
     def unread(self) -> bytes:
         return self.rfile.unread() if isinstance(self.rfile, _Reader) else b""
@@ -338,10 +342,11 @@ class Server(wsgi.Server):
     ConnectionClass = _Connection
     _connections: connections.ConnectionManager
 
-    def __init__(self, settings: Settings, bind_addr: tuple[str, int], app: Any) -> None:
+    def __init__(self, settings: Settings, bind_addr: tuple[str, int], app: Any,
+                 refused: Callable[[str], None]) -> None:
         super().__init__(bind_addr, app, numthreads=settings.server_threads, server_name="skp",
                          timeout=settings.head_timeout)
-        self.settings = settings
+        self.settings, self.refused = settings, refused
         self._open: dict[str, int] = {}
         self._lock = threading.Lock()
         self._exempt = frozenset(settings.trusted_proxies)
@@ -351,7 +356,8 @@ class Server(wsgi.Server):
         super().prepare()
         cert_header = head.wsgi_key(self.settings.client_cert_header)
         self._front = FrontDoor(adapter=self.ssl_adapter, timeout=self.settings.head_timeout,
-                                single=frozenset({cert_header}), ready=self._ready)
+                                single=frozenset({cert_header}), ready=self._ready,
+                                refused=self.refused)
         self._connections.close()  # cheroot's own manager: replaced before it ever ran
         self._connections = _Connections(self, self._front)
         self._front.start()
@@ -370,7 +376,7 @@ class Server(wsgi.Server):
             count = self._open.get(address, 0)
             if count >= self.settings.max_connections_per_address and (
                     address not in self._exempt):
-                self._refused(address)
+                self._log_refusal(address)
                 return False
             self._open[address] = count + 1
             return True
@@ -382,7 +388,7 @@ class Server(wsgi.Server):
             if count > 0:
                 self._open[address or ""] = count
 
-    def _refused(self, address: str) -> None:
+    def _log_refusal(self, address: str) -> None:
         """Log a refusal, at most once a minute per address (the lock is held)."""
         now = time.monotonic()
         if now - self._refusals.get(address, -60.0) >= 60:
@@ -394,10 +400,12 @@ class Server(wsgi.Server):
                                "limit": self.settings.max_connections_per_address})
 
 
-def make_server(app: Any, settings: Settings, *, port: int | None = None) -> Server:
-    """The hub's server for the WSGI ``app``, with mutual TLS, not yet started."""
+def make_server(app: Any, settings: Settings, *, port: int | None = None,
+                refused: Callable[[str], None] = lambda code: None) -> Server:
+    """The hub's server for the WSGI ``app``, with mutual TLS, not yet started; ``refused``
+    is told the fault code of every request refused before it reached ``app``."""
     server = Server(settings, (settings.bind_host, settings.bind_port if port is None else port),
-                    app)
+                    app, refused)
     adapter = BuiltinSSLAdapter(str(settings.tls_cert), str(settings.tls_key))
     adapter.context = tls.server_context(settings.tls_cert, settings.tls_key,
                                          settings.tls_client_ca)
