@@ -195,17 +195,10 @@ class FrontDoor:
         self._close(item)  # an idle kept-alive connection: closed without a word
 
     def _answer(self, item: _Waiting, status: str, message: str, code: str) -> None:
-        """Answer a refused head with a fault, log it like a request, close the connection."""
-        request_id = uuid.uuid4().hex
-        body = SoapFault(code, message, request_id).envelope()
-        response = (f"HTTP/1.1 {status}\r\nContent-Type: text/xml; charset=utf-8\r\n"
-                    f"Content-Length: {len(body)}\r\nX-Request-Id: {request_id}\r\n"
-                    "Connection: close\r\n\r\n").encode("ascii") + body
+        """Answer a refused head, tell ``refused``, close the connection."""
+        response = refusal(status, code, message, item.conn.remote_addr)
         with contextlib.suppress(ssl.SSLError, OSError):  # gone: the log line still tells
             item.conn.socket.send(response)  # small: fits an empty socket buffer
-        request_log.info("request", extra={
-            "request_id": request_id, "participant": None, "peer": item.conn.remote_addr,
-            "outcome": code, "status": status.split()[0], "reason": message})
         self._refused(code)
         self._close(item)
 
@@ -213,3 +206,18 @@ class FrontDoor:
         with contextlib.suppress(KeyError, ValueError):  # not registered, or closed already
             self._selector.unregister(item.conn.socket)
         item.conn.close()
+
+
+def refusal(status: str, code: str, message: str, peer: str | None) -> bytes:
+    """The answer to a request refused before it reached the app: a SOAP fault with a request
+    id of its own and ``Connection: close``. It is logged like every request, with ``peer``."""
+    request_id = uuid.uuid4().hex
+    if code == "Server.Error":
+        message = f"an internal error occurred; quote request id {request_id} to the operator"
+    body = SoapFault(code, message, request_id).envelope()
+    request_log.info("request", extra={
+        "request_id": request_id, "participant": None, "peer": peer, "outcome": code,
+        "status": status.split()[0], "reason": message})
+    return (f"HTTP/1.1 {status}\r\nContent-Type: text/xml; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nX-Request-Id: {request_id}\r\n"
+            "Connection: close\r\n\r\n").encode("ascii") + body

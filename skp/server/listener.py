@@ -31,7 +31,6 @@ import termios
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -43,8 +42,7 @@ from skp import logs, tls
 from skp.config import Settings
 from skp.errors import BadRequest, RequestTimeout
 from skp.server import head
-from skp.server.frontdoor import FrontDoor, request_log
-from skp.soap.faults import SoapFault
+from skp.server.frontdoor import FrontDoor, refusal
 
 log = logging.getLogger("skp.server")
 
@@ -63,9 +61,6 @@ class _Pace:
 
     def __init__(self, grace: float, rate: int) -> None:
         self.grace, self.rate = grace, rate
-        self.reset()
-
-    def reset(self) -> None:
         self.waited, self.moved, self.unsent = 0.0, 0, 0
 
     def left(self) -> float:
@@ -256,19 +251,13 @@ class _Request(cheroot_server.HTTPRequest):
         return True
 
     def simple_response(self, status: Any, msg: Any = "") -> None:
-        code = ("Server.Error" if str(status).startswith("5") else "Client.Timeout"
-                if str(status).startswith("408") else "Client.BadRequest")
-        request_id = uuid.uuid4().hex
-        body = SoapFault(code, f"the HTTP request was refused: {status}", request_id).envelope()
-        request_log.info("request", extra={
-            "request_id": request_id, "participant": None, "peer": self.conn.remote_addr,
-            "outcome": code, "status": str(status).split()[0]})
-        self.server.refused(code)
+        status = str(status)
+        code = ("Server.Error" if status.startswith("5") else
+                "Client.Timeout" if status.startswith("408") else "Client.BadRequest")
         self.close_connection = True
-        self.conn.wfile.write(
-            f"{self.server.protocol} {status}\r\nContent-Type: text/xml; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\nX-Request-Id: {request_id}\r\n"
-            "Connection: close\r\n\r\n".encode("ascii") + body)
+        self.conn.wfile.write(refusal(status, code, f"the HTTP request was refused: {status}",
+                                      self.conn.remote_addr))
+        self.server.refused(code)
 
 
 class _Connection(cheroot_server.HTTPConnection):
@@ -278,16 +267,16 @@ class _Connection(cheroot_server.HTTPConnection):
 
     def __init__(self, server: Server, sock: Any, makefile: Any = None) -> None:
         super().__init__(server, sock)
-        self._in = _Pace(server.settings.head_timeout, server.settings.min_transfer_rate)
-        self._out = _Pace(server.settings.head_timeout, server.settings.min_transfer_rate)
+        self._grace, self._rate = server.settings.head_timeout, server.settings.min_transfer_rate
         self._closed = False
 
     def begin(self, buffered: bytes) -> None:
-        """A request whose head (and maybe more) the front door read is handed to a worker."""
-        self._in.reset()
-        self._out.reset()
-        self.rfile = _Reader(_Paced(self.socket, self._in, self.remote_addr, buffered))
-        self.wfile = _Writer(_Paced(self.socket, self._out, self.remote_addr))
+        """A request whose head (and maybe more) the front door read goes to a worker: its
+        body and its answer each get a pace of their own."""
+        self.rfile = _Reader(_Paced(self.socket, _Pace(self._grace, self._rate),
+                                    self.remote_addr, buffered))
+        self.wfile = _Writer(_Paced(self.socket, _Pace(self._grace, self._rate),
+                                    self.remote_addr))
 
     def unread(self) -> bytes:
         return self.rfile.unread() if isinstance(self.rfile, _Reader) else b""
