@@ -1,4 +1,4 @@
-"""The hub's HTTP side: WSGI dispatch, caller identity, limits, request log, TLS server.
+"""The hub's WSGI application: dispatch, caller identity, limits, request log.
 
 Routes: ``POST /<module>`` (SOAP), ``GET /<module>?wsdl``, ``GET /healthz``, ``GET /metrics``.
 Every SOAP and WSDL request must come from a registered, active participant: the TLS handshake
@@ -16,9 +16,11 @@ metrics list every recipient's backlog, ``/metrics`` answers only clients from t
 Every request is logged on one line (logger ``skp.request``) and measured in the hub's metrics:
 its duration by operation (the SOAPAction or the route) and its fault code, if any.
 
-The server is cheroot (see docs/server.md for why): it verifies client certificates in the
-handshake, hands the peer certificate to the application, serves many requests at once from
-a thread pool and keeps connections alive. Of the requests its threads have read, at most
+The server is cheroot (see docs/server.md for why; skp.server.listener wires it): it verifies
+client certificates in the handshake, hands the peer certificate to the application, serves
+many requests at once from a thread pool and keeps connections alive. Only ``?wsdl`` serves
+the WSDL snapshot; any other query string is ``Client.BadRequest``, and spyne never builds a
+WSDL of its own. Of the requests its threads have read, at most
 ``SKP_ACTIVE_REQUESTS`` are worked on at once (identity lookup and SOAP handling, on one
 database connection); reading a body and writing an answer take no turn, so a slow client holds
 up no one (docs/server.md).
