@@ -36,6 +36,7 @@ log = logging.getLogger("skp.server")
 request_log = logging.getLogger("skp.request")
 
 _READ = 64 * 1024
+_TICK = 0.25  # seconds: how often deadlines are checked, and the longest a select waits
 _END = b"\r\n\r\n"
 
 
@@ -99,31 +100,40 @@ class FrontDoor:
 
     def _run(self) -> None:
         waiting: set[_Waiting] = set()
+        expired = time.monotonic()
         while not self._stopping:
-            now = time.monotonic()
-            timeout = min((w.deadline for w in waiting), default=now + 1) - now
-            for key, _ in self._selector.select(max(0.0, min(timeout, 1.0))):
+            for key, _ in self._selector.select(_TICK):
                 if key.fileobj is self._wake_r:
-                    while True:
-                        try:
-                            self._wake_r.recv(4096)
-                        except BlockingIOError:
-                            break
-                elif not self._step(key.data):
+                    with contextlib.suppress(BlockingIOError):
+                        while self._wake_r.recv(4096):
+                            pass
+                elif not self._guarded(key.data):
                     waiting.discard(key.data)
             with self._lock:
                 incoming, self._incoming = self._incoming, []
             for item in incoming:
                 waiting.add(item)
                 self._selector.register(item.conn.socket, selectors.EVENT_READ, item)
-                if not self._step(item):  # bytes may be buffered in TLS or already read
+                if not self._guarded(item):  # bytes may be buffered in TLS or already read
                     waiting.discard(item)
             now = time.monotonic()
-            for item in [w for w in waiting if w.deadline <= now]:
-                waiting.discard(item)
-                self._expire(item)
+            if now - expired >= _TICK:  # deadlines are kept to a tick: one pass per tick
+                expired = now
+                for item in [w for w in waiting if w.deadline <= now]:
+                    waiting.discard(item)
+                    self._expire(item)
         for item in waiting:
             self._close(item)
+
+    def _guarded(self, item: _Waiting) -> bool:
+        """:meth:`_step`, with whatever goes wrong closing that connection only."""
+        try:
+            return self._step(item)
+        except Exception as exc:  # the front door must stay open for the rest
+            log.error("front door: unexpected error", extra={
+                "peer": item.conn.remote_addr, "reason": type(exc).__name__})
+            self._close(item)
+            return False
 
     def _step(self, item: _Waiting) -> bool:
         """Move ``item`` on as far as its socket allows; False once it left the front door."""

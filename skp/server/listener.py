@@ -316,9 +316,14 @@ class _Connections(connections.ConnectionManager):
         if not server.admit(address[0]):
             sock.close()
             return None
-        sock.setblocking(False)
-        tls = server.ssl_adapter.context.wrap_socket(sock, server_side=True,
-                                                     do_handshake_on_connect=False)
+        try:
+            sock.setblocking(False)
+            tls = server.ssl_adapter.context.wrap_socket(sock, server_side=True,
+                                                         do_handshake_on_connect=False)
+        except OSError:  # the client is gone already
+            sock.close()
+            server.release(address[0])
+            return None
         conn = server.ConnectionClass(server, tls)
         conn.remote_addr, conn.remote_port = address[:2]
         self._front.handshake(conn)
