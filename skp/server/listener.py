@@ -9,7 +9,8 @@ What cheroot does by itself and what this module changes (docs/server.md, "The f
 - A worker thread gets a connection with its request head read. From then on every read of
   the body and every write of the answer may wait on the client only as long as the exchange
   moves at ``SKP_MIN_TRANSFER_RATE`` bytes a second on average, after a grace of
-  ``SKP_HEAD_TIMEOUT``: a slow body ends in ``Client.Timeout``, a slow reader is cut off.
+  ``SKP_HEAD_TIMEOUT`` (skp.server.pacing): a slow body ends in ``Client.Timeout``, a slow
+  reader is cut off.
 - A chunked body has strict chunk-size lines (hexadecimal, at most 256 bytes) and is read a
   piece at a time, never a whole chunk at once; a malformed one is ``Client.BadRequest``.
 - A connection whose request body was not read to its end is closed after the answer instead
@@ -20,14 +21,10 @@ What cheroot does by itself and what this module changes (docs/server.md, "The f
 
 from __future__ import annotations
 
-import array
-import fcntl
-import io
 import logging
 import re
 import socket
 import sys
-import termios
 import threading
 import time
 import traceback
@@ -43,6 +40,7 @@ from skp.config import Settings
 from skp.errors import BadRequest, RequestTimeout
 from skp.server import head
 from skp.server.frontdoor import FrontDoor, refusal
+from skp.server.pacing import Pace, Paced, Reader, Writer
 
 log = logging.getLogger("skp.server")
 
@@ -52,124 +50,6 @@ _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _PIECE = 64 * 1024
 #: An unread body up to this size is read and dropped so the connection can stay alive.
 _DRAIN = 64 * 1024
-
-
-class _Pace:
-    """How long one direction of an exchange may still wait on its client: a grace plus the
-    time its bytes so far would take at the minimum rate, less the time already waited. Bytes
-    written count once the peer has them, not while they wait in the socket's buffer."""
-
-    def __init__(self, grace: float, rate: int) -> None:
-        self.grace, self.rate = grace, rate
-        self.waited, self.moved, self.unsent = 0.0, 0, 0
-
-    def left(self) -> float:
-        return self.grace + (self.moved - self.unsent) / self.rate - self.waited
-
-
-class _Paced(io.RawIOBase):
-    """A socket read or written within its pace; reads serve ``prefix`` (bytes the front door
-    read already) first."""
-
-    def __init__(self, sock: socket.socket, pace: _Pace, peer: str | None,
-                 prefix: bytes = b"") -> None:
-        self._sock, self._pace, self._peer, self.prefix = sock, pace, peer, bytearray(prefix)
-        self.hold = False  # reads return "no data" without touching the socket
-
-    def readable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        if self.hold:
-            return None
-        if self.prefix:
-            n = min(len(buffer), len(self.prefix))
-            buffer[:n] = self.prefix[:n]
-            del self.prefix[:n]
-            return n
-        try:
-            return self._wait(lambda: self._sock.recv_into(buffer))
-        except TimeoutError as exc:
-            raise RequestTimeout("the request body did not arrive at the minimum rate; "
-                                 "the connection is closed") from exc
-
-    def write(self, data: Any) -> int:
-        try:
-            sent = self._wait(lambda: self._sock.send(data))
-        except TimeoutError:
-            log.info("answer not taken up in time", extra={"peer": self._peer,
-                                                           "outcome": "Client.Timeout"})
-            raise
-        self._pace.unsent = _unsent(self._sock)
-        return sent
-
-    def _wait(self, io: Any) -> int:
-        left = self._pace.left()
-        if left <= 0:
-            raise TimeoutError("timed out")
-        self._sock.settimeout(left)
-        started = time.monotonic()
-        try:
-            moved: int = io()
-        finally:
-            self._pace.waited += time.monotonic() - started
-        self._pace.moved += moved
-        return moved
-
-
-def _unsent(sock: socket.socket) -> int:
-    """How many bytes written to ``sock`` its peer has not yet acknowledged (Linux; 0
-    elsewhere). The kernel takes megabytes into a socket's buffer: counted as moved, they would
-    earn a slow reader minutes."""
-    try:
-        queued = array.array("i", [0])
-        fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, queued)
-    except (OSError, AttributeError):
-        return 0
-    return queued[0]
-
-
-class _Reader(io.BufferedReader):
-    """cheroot's StreamReader over a paced socket."""
-
-    bytes_read = 0
-
-    def __init__(self, raw: _Paced) -> None:
-        super().__init__(raw)
-        self.paced = raw
-
-    def unread(self) -> bytes:
-        """The bytes read from the socket but not yet from this reader."""
-        self.paced.hold = True
-        try:
-            rest = b"".join(iter(lambda: self.read1(io.DEFAULT_BUFFER_SIZE), b""))
-        finally:
-            self.paced.hold = False
-        return rest + bytes(self.paced.prefix)
-
-
-class _Writer:
-    """cheroot's StreamWriter over a paced socket: every write is sent at once, whole."""
-
-    bytes_written = 0
-
-    def __init__(self, raw: _Paced) -> None:
-        self._raw = raw
-
-    def write(self, data: bytes) -> int:
-        view = memoryview(data)
-        while view:
-            view = view[self._raw.write(view):]
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing is buffered."""
-
-    def close(self) -> None:
-        """The connection closes the socket."""
 
 
 class _Chunked(cheroot_server.ChunkedRFile):
@@ -273,13 +153,13 @@ class _Connection(cheroot_server.HTTPConnection):
     def begin(self, buffered: bytes) -> None:
         """A request whose head (and maybe more) the front door read goes to a worker: its
         body and its answer each get a pace of their own."""
-        self.rfile = _Reader(_Paced(self.socket, _Pace(self._grace, self._rate),
+        self.rfile = Reader(Paced(self.socket, Pace(self._grace, self._rate),
                                     self.remote_addr, buffered))
-        self.wfile = _Writer(_Paced(self.socket, _Pace(self._grace, self._rate),
+        self.wfile = Writer(Paced(self.socket, Pace(self._grace, self._rate),
                                     self.remote_addr))
 
     def unread(self) -> bytes:
-        return self.rfile.unread() if isinstance(self.rfile, _Reader) else b""
+        return self.rfile.unread() if isinstance(self.rfile, Reader) else b""
 
     def close(self) -> None:
         if not self._closed:
