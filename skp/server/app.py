@@ -17,13 +17,12 @@ Every request is logged on one line (logger ``skp.request``) and measured in the
 its duration by operation (the SOAPAction or the route) and its fault code, if any.
 
 The server is cheroot (see docs/server.md for why; skp.server.listener wires it): it verifies
-client certificates in the handshake, hands the peer certificate to the application, serves
-many requests at once from a thread pool and keeps connections alive. Only ``?wsdl`` serves
-the WSDL snapshot; any other query string is ``Client.BadRequest``, and spyne never builds a
-WSDL of its own. Of the requests its threads have read, at most
-``SKP_ACTIVE_REQUESTS`` are worked on at once (identity lookup and SOAP handling, on one
-database connection); reading a body and writing an answer take no turn, so a slow client holds
-up no one (docs/server.md).
+client certificates in the handshake, hands the peer certificate to the application, serves many
+requests at once from a thread pool and keeps connections alive. Only ``?wsdl`` serves the WSDL
+snapshot; any other query string is ``Client.BadRequest``, and spyne never builds a WSDL of its
+own. Of the requests its threads have read, at most ``SKP_ACTIVE_REQUESTS`` are worked on at
+once (identity lookup and SOAP handling, on one database connection); reading a body and writing
+an answer take no turn, so a slow client holds up no one (docs/server.md).
 
 A request is parsed as it is read (skp.xmlsafe.read); its documents are decoded and sealed on
 the way into a spool (skp.attachments), and an answer's documents are opened and encoded a
