@@ -133,12 +133,13 @@ def postgres_schema(purpose: str) -> Iterator[str]:
 def bench_settings(database_url: str, directory: Path, pki: Pki, **overrides: object
                    ) -> Settings:
     """Settings of a bench hub: its database, KEK file and TLS files, no send rate (the loads
-    send from one participant far faster than the default allows); the rest default, the
+    send from one participant far faster than the default allows), no practical cap on
+    connections per address (every client connects from 127.0.0.1); the rest default, the
     mailbox limit too (every mailbox cycle confirms what it sent)."""
     values: dict[str, object] = {
         "database_url": database_url, "kek_file": directory / "kek.json",
         "tls_cert": pki.server_cert, "tls_key": pki.server_key, "tls_client_ca": pki.ca,
-        "send_rate": 0, **overrides}
+        "send_rate": 0, "max_connections_per_address": 1024, **overrides}
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -178,6 +179,7 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "SKP_SERVER_THREADS": str(settings.server_threads),
         "SKP_SEND_RATE": str(settings.send_rate),
         "SKP_MAILBOX_LIMIT": str(settings.mailbox_limit),
+        "SKP_MAX_CONNECTIONS_PER_ADDRESS": str(settings.max_connections_per_address),
         "SKP_PURGE_INTERVAL": "86400",  # no purge during a measurement
         "PYTHONUNBUFFERED": "1",
     }

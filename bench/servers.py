@@ -187,7 +187,8 @@ def build_hub(d: Path) -> tuple[Hub, Pki, str]:
     """A throwaway PKI in ``d`` and a hub on a SQLite file there with one SHV_FASE2 caller."""
     pki = make_pki(d, ["client"])
     settings = Settings(tls_cert=pki.server_cert, tls_key=pki.server_key,
-                        tls_client_ca=pki.ca)
+                        tls_client_ca=pki.ca,
+                        max_connections_per_address=1024)  # all clients are on 127.0.0.1
     engine = make_engine(f"sqlite:///{d / 'skp.sqlite3'}")
     migrate(engine)
     hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate())

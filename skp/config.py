@@ -67,6 +67,13 @@ class Settings:
     server_threads: int = 16
     #: Requests a process works on at once; the other threads wait their turn (docs/server.md).
     active_requests: int = 4
+    #: Connections open at once from one peer address (trusted proxies excepted).
+    max_connections_per_address: int = 4
+    #: Seconds for the TLS handshake, and again for a whole request head (docs/server.md).
+    head_timeout: int = 10
+    #: Bytes a second a request body and its answer must move at, on average, after a grace of
+    #: ``head_timeout``.
+    min_transfer_rate: int = 16 * 1024
     #: Addresses of TLS-terminating proxies trusted to pass the client certificate.
     trusted_proxies: tuple[str, ...] = ()
     client_cert_header: str = "X-SSL-Client-Cert"
@@ -136,6 +143,13 @@ class Settings:
                                "a number of worker threads, at least 1"),
             active_requests=get("SKP_ACTIVE_REQUESTS", _positive_int, 4,
                                 "a number of requests worked on at once, at least 1 (default 4)"),
+            max_connections_per_address=get(
+                "SKP_MAX_CONNECTIONS_PER_ADDRESS", _positive_int, 4,
+                "a number of connections, at least 1 (default 4)"),
+            head_timeout=get("SKP_HEAD_TIMEOUT", _positive_int, 10,
+                             "a number of seconds, at least 1 (default 10)"),
+            min_transfer_rate=get("SKP_MIN_TRANSFER_RATE", _positive_int, 16 * 1024,
+                                  "a number of bytes a second, at least 1 (default 16384)"),
             trusted_proxies=get("SKP_TRUSTED_PROXIES", _addresses, (),
                                 "a comma-separated list of proxy IP addresses"),
             client_cert_header=get("SKP_CLIENT_CERT_HEADER", str, "X-SSL-Client-Cert",

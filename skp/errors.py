@@ -15,6 +15,8 @@ The tree::
     │   ├── InvalidReply              Client.InvalidReply    reply does not answer a valid original
     │   ├── KenmerkConflict           Client.KenmerkConflict Kenmerk reused for another message
     │   ├── InvalidState              Client.InvalidState    operation not possible in this state
+    │   ├── BadRequest                Client.BadRequest      the HTTP request itself is malformed
+    │   ├── RequestTimeout            Client.Timeout         the request or answer moved too slowly
     │   └── QuotaExceeded             (base of the two below)  a quota refused: retry later
     │       ├── RateLimited           Client.RateLimited     sender over its send rate
     │       └── MailboxFull           Client.MailboxFull     recipient's mailbox at its limit
@@ -118,6 +120,20 @@ class InvalidState(ClientError):
     """The message is in a state that does not allow the operation."""
 
     code = "Client.InvalidState"
+
+
+class BadRequest(ClientError):
+    """The HTTP request is malformed or ambiguous (its head or its chunked framing); the
+    connection is closed after the fault."""
+
+    code = "Client.BadRequest"
+
+
+class RequestTimeout(ClientError):
+    """The request did not arrive (or its answer was not taken up) at the minimum rate; the
+    connection is closed."""
+
+    code = "Client.Timeout"
 
 
 class ServerError(SkpError):

@@ -2,7 +2,7 @@
 
 Both formats show every field a record carries in ``extra`` (request_id, participant,
 operation, message_id, outcome, duration_ms, ...). The formatters print what records contain;
-skp never puts content in a record (see skp/server.py and skp/mailbox/), so neither do they.
+skp never puts content in a record (see skp/server/ and skp/mailbox/), so neither do they.
 Standard library only.
 """
 
@@ -23,6 +23,15 @@ current_request: ContextVar[str | None] = ContextVar("skp_request_id", default=N
 #: Attributes every LogRecord has; anything else came in through ``extra``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message", "asctime", "taskName"}
+
+
+def bounded(value: str, limit: int = 100) -> str:
+    """``value`` fit for a log line: control characters escaped (``\\x1b``), at most
+    ``limit`` characters, the cut marked with an ellipsis. For a value a client chose (a path,
+    a SOAPAction): it never reaches the log raw or whole."""
+    escaped = value[: limit + 1].encode("unicode_escape").decode("ascii") if not (
+        value[: limit + 1].isprintable()) else value[: limit + 1]
+    return escaped if len(escaped) <= limit else escaped[:limit] + "…"
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:

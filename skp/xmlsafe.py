@@ -66,7 +66,8 @@ def read(stream: Any, *, declared_length: str | None, limit: int, documents: fro
     The text of an element below the SOAP Body (Envelope/Body/operation/...) whose local name
     is in ``documents`` goes to ``sink``; the tree gets the placeholder ``sink.begin`` returns.
     :class:`TooLarge` past ``limit`` bytes; :class:`SchemaInvalid` for a DTD, malformed XML,
-    nesting deeper than libxml2 allows or another encoding than UTF-8. After either the rest of
+    nesting deeper than libxml2 allows, a tag over the bounds of :class:`TagScan` or another
+    encoding than UTF-8. After either the rest of
     the body is read and dropped (up to four times the limit), so the client, still sending,
     receives the fault instead of a reset connection.
     """
@@ -83,7 +84,7 @@ def read(stream: Any, *, declared_length: str | None, limit: int, documents: fro
 
 def _read(stream: Any, limit: int, documents: frozenset[str],
           sink: DocumentSink) -> etree._Element:
-    xml, head, tail, size = None, b"", b"", 0
+    xml, head, tail, size, tags = None, b"", b"", 0, TagScan()
     try:
         while chunk := stream.read(min(_CHUNK, limit + 1 - size)):
             size += len(chunk)
@@ -94,6 +95,7 @@ def _read(stream: Any, limit: int, documents: frozenset[str],
             if any(_DOCTYPE in part or _DOCTYPE.lower() in part for part in (edge, chunk)):
                 raise SchemaInvalid(_NO_DTD)
             tail = (chunk if len(chunk) >= _EDGE else edge)[-_EDGE:]
+            tags.feed(chunk)  # before libxml2 sees it
             if xml is None:
                 head += chunk
                 if len(head) < _HEAD and b"?>" not in head:
@@ -204,3 +206,104 @@ def _discard(stream: Any, budget: int) -> None:
         if not chunk:
             return
         budget -= len(chunk)
+
+
+#: The longest tag and the most attributes (and namespace declarations) a tag may have.
+#: libxml2 checks a start tag's attributes for duplicates pairwise, holding the GIL: 100 000
+#: attributes took seconds to minutes. A SOAP request's tags have a handful.
+MAX_TAG_BYTES = 16 * 1024
+MAX_ATTRIBUTES = 64
+_TAG_STOP = re.compile(rb"[>\"']")
+#: A run of text and plain tags of at most 16 attributes and 128-byte pieces (so far within both
+#: bounds): the common case, matched in one C-level call. Possessive, so it never backtracks.
+_PLAIN_RUN = re.compile(rb"""(?:[^<]*+<[A-Za-z/?][^<>"'=]{0,128}+"""
+                        rb"""(?:=[ \t\r\n]{0,8}+(?:"[^"<]{0,128}+"|'[^'<]{0,128}+')"""
+                        rb"""[^<>"'=]{0,128}+){0,16}+>)*+""")
+_SECTIONS = ((b"!--", b"-->"), (b"![CDATA[", b"]]>"))
+_LEAD = max(len(lead) for lead, _ in _SECTIONS)
+_TEXT, _TAG, _QUOTE, _SECTION = range(4)
+
+
+class TagScan:
+    """Refuses a tag past :data:`MAX_TAG_BYTES` or :data:`MAX_ATTRIBUTES`, on the raw bytes
+    of a body as they arrive, before the parser sees them.
+
+    Not an XML parser, and it decides nothing else: a bounded state machine over bytes. Outside
+    markup it looks for ``<`` only (XML allows no other ``<`` in text or attribute values); in a
+    tag it counts the bytes up to its ``>`` and the ``=`` signs outside quoted values (each
+    attribute and namespace declaration has one); in a quoted value it looks for the closing
+    quote only. A comment (``<!--`` … ``-->``) or CDATA section (``<![CDATA[`` … ``]]>``) is
+    skipped whole, so its text counts for nothing. Its state between chunks is a few integers
+    and at most 8 bytes. Runs of plain tags, well within both bounds, are passed over by one
+    regular expression (linear: possessive); every other tag is followed byte class by byte
+    class. Malformed input it does not refuse is left to the parser.
+    """
+
+    def __init__(self) -> None:
+        self._state, self._length, self._equals = _TEXT, 0, 0
+        self._lead = b""  # a tag's first bytes, to tell a comment or CDATA section
+        self._quote = b""
+        self._end, self._carry = b"", b""  # a section's terminator, the bytes before a chunk
+
+    def feed(self, chunk: bytes) -> None:
+        """Scan the next ``chunk``; :class:`SchemaInvalid` for a tag over a bound."""
+        pos, size = 0, len(chunk)
+        while pos < size:
+            if self._state == _TEXT:
+                pos = chunk.find(b"<", _PLAIN_RUN.match(chunk, pos).end())  # type: ignore[union-attr]
+                if pos < 0:
+                    return
+                pos += 1
+                self._state, self._length, self._equals, self._lead = _TAG, 1, 0, b""
+            elif self._state == _TAG:
+                pos = self._tag(chunk, pos)
+            elif self._state == _QUOTE:
+                found = chunk.find(self._quote, pos)
+                stop = size if found < 0 else found + 1
+                self._grow(stop - pos, 0)
+                pos = stop
+                if found >= 0:
+                    self._state = _TAG
+            else:
+                pos = self._section(chunk, pos)
+
+    def _tag(self, chunk: bytes, pos: int) -> int:
+        while pos < len(chunk) and len(self._lead) < _LEAD and any(
+                lead.startswith(self._lead) for lead, _ in _SECTIONS):
+            byte = chunk[pos:pos + 1]
+            if byte in (b">", b'"', b"'"):
+                break  # the scan below takes it
+            self._lead += byte
+            self._grow(1, 0)
+            pos += 1
+            for lead, end in _SECTIONS:
+                if self._lead == lead:
+                    self._state, self._end, self._carry = _SECTION, end, b""
+                    return pos
+        found = _TAG_STOP.search(chunk, pos)
+        stop = len(chunk) if found is None else found.start()
+        self._grow(stop - pos, chunk.count(b"=", pos, stop))
+        if found is None:
+            return stop
+        self._grow(1, 0)
+        if chunk[stop] == ord(">"):
+            self._state = _TEXT
+        else:
+            self._state, self._quote = _QUOTE, chunk[stop:stop + 1]
+        return stop + 1
+
+    def _section(self, chunk: bytes, pos: int) -> int:
+        data = self._carry + chunk[pos:]
+        found = data.find(self._end)
+        if found < 0:
+            self._carry = data[-(len(self._end) - 1):]
+            return len(chunk)
+        self._state = _TEXT
+        return pos + found + len(self._end) - len(self._carry)
+
+    def _grow(self, length: int, equals: int) -> None:
+        self._length += length
+        self._equals += equals
+        if self._length > MAX_TAG_BYTES or self._equals > MAX_ATTRIBUTES:
+            raise SchemaInvalid(f"a tag is longer than {MAX_TAG_BYTES} bytes or has more than "
+                                f"{MAX_ATTRIBUTES} attributes")

@@ -86,7 +86,10 @@ def clock():
 def hub(pki, clock, tmp_path_factory):
     directory = tmp_path_factory.mktemp("hub")
     settings = Settings(tls_cert=pki.server_cert, tls_key=pki.server_key,
-                        tls_client_ca=pki.ca_file, server_threads=8)
+                        tls_client_ca=pki.ca_file, server_threads=8,
+                        # every test connects from 127.0.0.1, and sessions keep connections
+                        # alive: the cap per address is the attack suite's (tests/attack/)
+                        max_connections_per_address=64)
     engine = make_engine(f"sqlite:///{directory / 'skp.sqlite3'}")
     migrate(engine)
     hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate(), clock=clock)

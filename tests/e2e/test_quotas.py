@@ -36,7 +36,9 @@ def hub(pki, clock, tmp_path_factory):
     directory = tmp_path_factory.mktemp("hub")
     settings = Settings(tls_cert=pki.server_cert, tls_key=pki.server_key,
                         tls_client_ca=pki.ca_file, server_threads=8, send_rate=RATE,
-                        send_window=dt.timedelta(seconds=60), mailbox_limit=LIMIT)
+                        send_window=dt.timedelta(seconds=60), mailbox_limit=LIMIT,
+                        # the flood and the pinger all connect from 127.0.0.1
+                        max_connections_per_address=64)
     engine = make_engine(f"sqlite:///{directory / 'skp.sqlite3'}")
     migrate(engine)
     hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate(), clock=clock)

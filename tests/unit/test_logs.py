@@ -115,3 +115,10 @@ def test_records_logged_during_a_request_carry_its_id():
     inside, outside = (json.loads(line) for line in stream.getvalue().splitlines())
     assert inside["request_id"] == "abc123"
     assert "request_id" not in outside
+
+
+def test_a_client_chosen_value_is_bounded_and_its_control_characters_escaped():
+    assert logs.bounded("Ping") == "Ping"
+    assert logs.bounded("a\x1b[31mb\r\nc\x00") == "a\\x1b[31mb\\r\\nc\\x00"
+    assert logs.bounded("x" * 1000) == "x" * 100 + "…"
+    assert len(logs.bounded("\x01" * 1000, 50)) == 51

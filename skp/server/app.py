@@ -1,4 +1,4 @@
-"""The hub's HTTP side: WSGI dispatch, caller identity, limits, request log, TLS server.
+"""The hub's WSGI application: dispatch, caller identity, limits, request log.
 
 Routes: ``POST /<module>`` (SOAP), ``GET /<module>?wsdl``, ``GET /deelnemers`` (the published
 participant list, skp.published), ``GET /healthz``, ``GET /metrics``.
@@ -17,12 +17,13 @@ metrics list every recipient's backlog, ``/metrics`` answers only clients from t
 Every request is logged on one line (logger ``skp.request``) and measured in the hub's metrics:
 its duration by operation (the SOAPAction or the route) and its fault code, if any.
 
-The server is cheroot (see docs/server.md for why): it verifies client certificates in the
-handshake, hands the peer certificate to the application, serves many requests at once from
-a thread pool and keeps connections alive. Of the requests its threads have read, at most
-``SKP_ACTIVE_REQUESTS`` are worked on at once (identity lookup and SOAP handling, on one
-database connection); reading a body and writing an answer take no turn, so a slow client holds
-up no one (docs/server.md).
+The server is cheroot (see docs/server.md for why; skp.server.listener wires it): it verifies
+client certificates in the handshake, hands the peer certificate to the application, serves many
+requests at once from a thread pool and keeps connections alive. Only ``?wsdl`` serves the WSDL
+snapshot; any other query string is ``Client.BadRequest``, and spyne never builds a WSDL of its
+own. Of the requests its threads have read, at most ``SKP_ACTIVE_REQUESTS`` are worked on at
+once (identity lookup and SOAP handling, on one database connection); reading a body and writing
+an answer take no turn, so a slow client holds up no one (docs/server.md).
 
 A request is parsed as it is read (skp.xmlsafe.read); its documents are decoded and sealed on
 the way into a spool (skp.attachments), and an answer's documents are opened and encoded a
@@ -44,18 +45,16 @@ from io import BytesIO
 from typing import Any
 from urllib.parse import unquote
 
-from cheroot import wsgi
-from cheroot.ssl.builtin import BuiltinSSLAdapter
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from spyne.server.wsgi import WsgiApplication
 
-from skp import logs, published, tls, xmlsafe
+from skp import logs, published, xmlsafe
 from skp.attachments import Spool
 from skp.domain.catalogue import message_types
 from skp.domain.fields import documents
 from skp.domain.roles import Module
-from skp.errors import AuthenticationError, SkpError, TooLarge
+from skp.errors import AuthenticationError, BadRequest, RequestTimeout, SkpError, TooLarge
 from skp.hub import Hub
 from skp.participants import ParticipantInfo
 from skp.soap.answer import Answer
@@ -74,6 +73,11 @@ SOAP_TYPE = "text/xml; charset=utf-8"
 
 class SoapWsgi(WsgiApplication):  # type: ignore[misc]  # spyne has no type information
     """spyne's WSGI application with skp's faults: stable codes, request id, no content."""
+
+    def is_wsdl_request(self, req_env: dict[str, Any]) -> bool:
+        """Never: the hub serves its WSDL snapshot itself. spyne would build a WSDL with the
+        request's Host as the address and cache it for every later caller."""
+        return False
 
     def handle_error(self, p_ctx: Any, others: Any, error: Any,
                      start_response: StartResponse) -> Iterable[bytes]:
@@ -99,7 +103,7 @@ def _fault_response(fault: SoapFault, start_response: StartResponse,
     body = fault.envelope()
     headers = [("Content-Type", SOAP_TYPE), ("Content-Length", str(len(body))),
                ("X-Request-Id", fault.request_id)]
-    if status.startswith("413"):
+    if not status.startswith("500"):  # the request could not be read whole: nothing follows
         headers.append(("Connection", "close"))
     start_response(status, headers)
     return [body]
@@ -156,8 +160,9 @@ class HubApp:
                 "request", extra={
                     "request_id": request_id,
                     "participant": participant.id if participant else None,
-                    "path": environ.get("PATH_INFO"),
-                    "operation": environ.get("HTTP_SOAPACTION", "").strip('"') or None,
+                    "path": logs.bounded(environ.get("PATH_INFO", "")),
+                    "operation": logs.bounded(
+                        environ.get("HTTP_SOAPACTION", "").strip('"')) or None,
                     "message_id": environ.get("skp.message_id"),
                     "outcome": outcome,
                     "status": status[0].split()[0] if status else None,
@@ -190,7 +195,8 @@ class HubApp:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"no such service; the services are " +
                     ", ".join(f"/{m}" for m in self.soap).encode()]
-        wsdl = method == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl"
+        query = environ.get("QUERY_STRING", "")
+        wsdl = method == "GET" and query.lower() == "wsdl"
         try:
             unread: SkpError | None = None
             if method == "POST":
@@ -211,6 +217,8 @@ class HubApp:
                     environ["skp.participant"] = self._identify(environ)
                 if unread is not None:
                     raise unread
+                if query and not wsdl:
+                    raise BadRequest("the only query string is ?wsdl, with GET")
                 if wsdl:
                     body = self.wsdl[path]
                     start_response("200 OK", [("Content-Type", SOAP_TYPE),
@@ -223,9 +231,7 @@ class HubApp:
         except SkpError as exc:  # spyne answers the operation's own errors as faults
             fault = translate(exc, environ["skp.request_id"])
             environ["skp.outcome"] = fault.code
-            status = "413 Content Too Large" if isinstance(exc, TooLarge) else (
-                "500 Internal Server Error")
-            return _fault_response(fault, start_response, status)
+            return _fault_response(fault, start_response, _status(exc))
 
     def _participant_list(self, environ: dict[str, Any],
                           start_response: StartResponse) -> list[bytes]:
@@ -301,6 +307,17 @@ class HubApp:
 _EAGER_BYTES = 64 * 1024
 
 
+def _status(error: SkpError) -> str:
+    """The HTTP status of a fault: 500 (SOAP 1.1), unless the request could not be read."""
+    if isinstance(error, TooLarge):
+        return "413 Content Too Large"
+    if isinstance(error, BadRequest):
+        return "400 Bad Request"
+    if isinstance(error, RequestTimeout):
+        return "408 Request Timeout"
+    return "500 Internal Server Error"
+
+
 def _small(environ: dict[str, Any]) -> bool:
     declared: str = environ.get("CONTENT_LENGTH") or ""
     return declared.isdigit() and int(declared) <= _EAGER_BYTES
@@ -330,22 +347,3 @@ def _operation(environ: dict[str, Any]) -> str:
         return "wsdl"
     action: str = environ.get("HTTP_SOAPACTION", "")
     return action.strip().strip('"')
-
-
-def make_server(hub: Hub, *, port: int | None = None) -> wsgi.Server:
-    """A cheroot server for ``hub`` with mutual TLS, not yet started."""
-    settings = hub.settings
-    server = wsgi.Server((settings.bind_host, settings.bind_port if port is None else port),
-                         HubApp(hub), numthreads=settings.server_threads,
-                         server_name="skp")
-    adapter = BuiltinSSLAdapter(str(settings.tls_cert), str(settings.tls_key))
-    adapter.context = tls.server_context(settings.tls_cert, settings.tls_key,
-                                         settings.tls_client_ca)
-    server.ssl_adapter = adapter
-    server.error_log = _server_log  # type: ignore[method-assign]  # cheroot documents this hook
-    return server
-
-
-def _server_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
-    """cheroot's own messages (handshakes refused, clients gone) into the log, not stderr."""
-    logging.getLogger("skp.server").log(level, msg, exc_info=traceback)

@@ -1,0 +1,86 @@
+"""The hub under attack: `skp serve` as a process of its own, so its memory can be read.
+
+Its state (SQLite file, KEK, the development PKI with the demo participants registered) lives in
+one folder; its log (development format, one line a record) goes to a file the suite reads.
+``SKP_ATTACK_SOURCE`` may name another checkout of skp whose code the hub then runs (say, an
+older one, for a before-and-after comparison); the suite's own code stays this one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.system.serving import free_port, make_run_env, wait_for
+
+SKP = str(Path(sys.executable).parent / "skp")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the attacks go: the address clients connect to, the certificates they use, the
+    process whose memory counts and the log that must stay clean."""
+
+    name: str
+    host: str
+    port: int
+    certs: Path
+    pid: int
+    log: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.certs / "ca.pem"
+
+    def identity(self, slug: str) -> tuple[Path, Path]:
+        """A demo participant's certificate and key."""
+        return self.certs / f"{slug}.pem", self.certs / f"{slug}.key"
+
+
+def status(pid: int) -> dict[str, int]:
+    """Resident and peak resident memory of ``pid`` in kB."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    return {key: int(re.search(rf"^{key}:\s+(\d+) kB", text, re.MULTILINE)[1])  # type: ignore[index]
+            for key in ("VmRSS", "VmHWM")}
+
+
+def reset_peak(pid: int) -> None:
+    """Start counting ``pid``'s peak memory from now (Linux >= 4.0)."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+@contextlib.contextmanager
+def bare_hub(state: Path, **settings: str) -> Iterator[Target]:
+    """The hub serving on 127.0.0.1 with its own TLS, ``settings`` (``SKP_*``) added."""
+    port = free_port()
+    env = {**make_run_env(state, port), "SKP_BIND_HOST": "127.0.0.1", **settings}
+    source = os.environ.get("SKP_ATTACK_SOURCE")
+    if source:
+        env["PYTHONPATH"] = source
+    certs = state / "certs"
+    for command in (["migrate"], ["pki", "init-dev", "--dir", str(certs)],
+                    ["participants", "add-demo", "--certs", str(certs)]):
+        subprocess.run([SKP, *command], env=env, check=True,  # noqa: S603
+                       capture_output=True, timeout=120)
+    log = state / "hub.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([SKP, "serve"], env=env, stdout=out,  # noqa: S603
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(process, log, b"skp serves", timeout=60)
+        yield Target("bare", "127.0.0.1", port, certs, process.pid, log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

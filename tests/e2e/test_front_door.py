@@ -1,0 +1,219 @@
+"""The front door of a running hub (skp.server.frontdoor, skp.server.listener): what it does
+with silent, slow, crowding and malformed connections, over real TLS on 127.0.0.1.
+
+The hub here has short limits (a 1 s head deadline, 3 connections per address, 4 threads), so
+each rule shows within a second or two. tests/attack/ runs the same attacks at scale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from skp.config import Settings
+from skp.hub import Hub
+from skp.sealing import MemoryKeyRing
+from skp.server import make_server
+from skp.store.db import make_engine, migrate
+from tests.e2e.conftest import session_for
+from tests.helpers import PING
+
+CAP, THREADS = 3, 4
+SOAP = b'Content-Type: text/xml; charset=utf-8\r\nSOAPAction: "Ping"\r\n'
+
+
+@pytest.fixture(scope="module")
+def hub(pki, clock, tmp_path_factory):
+    settings = Settings(tls_cert=pki.server_cert, tls_key=pki.server_key,
+                        tls_client_ca=pki.ca_file, server_threads=THREADS, head_timeout=1,
+                        max_connections_per_address=CAP)
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('front') / 'skp.sqlite3'}")
+    migrate(engine)
+    hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate(), clock=clock)
+    yield hub
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def address(hub) -> Iterator[tuple[str, int]]:
+    server = make_server(hub, port=0)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    yield "127.0.0.1", server.bind_addr[1]
+    server.stop()
+    thread.join(timeout=10)
+
+
+def tcp(address, source: str = "127.0.0.1") -> socket.socket:
+    return socket.create_connection(address, timeout=5, source_address=(source, 0))
+
+
+def tls_to(address, pki, source: str = "127.0.0.1", who: str = "shv") -> ssl.SSLSocket:
+    from skp import tls
+
+    identity = pki.people[who]
+    context = tls.client_context(pki.ca_file, identity.cert, identity.key)
+    return context.wrap_socket(tcp(address, source), server_hostname="localhost")
+
+
+def ping_head(length: int = len(PING)) -> bytes:
+    return (b"POST /schuldregeling HTTP/1.1\r\nHost: localhost\r\n" + SOAP +
+            b"Content-Length: %d\r\n\r\n" % length)
+
+
+def answers(sock: ssl.SSLSocket) -> bytes:
+    """All the hub sends until it closes the connection or is quiet for 5 s."""
+    data = b""
+    with contextlib.suppress(TimeoutError, ssl.SSLError, OSError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def ping(address, pki, timeout: float = 5) -> float:
+    started = time.monotonic()
+    with session_for(pki.people["se"], pki.ca_file) as session:
+        answer = session.post(f"https://localhost:{address[1]}/schuldregeling", data=PING,
+                              timeout=timeout, headers={"Content-Type": "text/xml",
+                                                        "SOAPAction": '"Ping"'})
+    assert answer.status_code == 200
+    return time.monotonic() - started
+
+
+def test_silent_connections_hold_up_no_one(address, pki, people):
+    """More silent TCP connections than threads, from as many addresses: cheroot alone did
+    their TLS handshakes on its one selector thread, 10 s each."""
+    silent = [tcp(address, f"127.0.0.{20 + i}") for i in range(THREADS * 2)]
+    try:
+        time.sleep(0.2)
+        assert ping(address, pki) < 1
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+def test_a_silent_connection_is_closed_at_the_handshake_deadline(address):
+    with tcp(address, "127.0.0.30") as sock:
+        sock.settimeout(5)
+        started = time.monotonic()
+        assert sock.recv(1) == b""
+        assert 0.9 < time.monotonic() - started < 3
+
+
+def test_a_head_that_does_not_complete_in_time_gets_408(address, pki, people):
+    with tls_to(address, pki, "127.0.0.31") as sock:
+        sock.settimeout(5)
+        sock.sendall(b"POST /schuldregeling HTTP/1.1\r\nHost: local")
+        started = time.monotonic()
+        answer = answers(sock)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    assert b"Client.Timeout" in answer and b"X-Request-Id: " in answer
+    assert time.monotonic() - started < 3
+
+
+def test_a_body_that_stops_coming_ends_in_client_timeout(address, pki, people):
+    with tls_to(address, pki, "127.0.0.32") as sock:
+        sock.settimeout(10)
+        sock.sendall(ping_head() + PING[:20])
+        answer = answers(sock)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    assert b"Client.Timeout" in answer and b"Connection: close" in answer
+
+
+def test_connections_past_the_cap_of_an_address_are_closed_at_once(address, pki, people):
+    with contextlib.ExitStack() as stack:
+        held = [stack.enter_context(tls_to(address, pki, "127.0.0.40")) for _ in range(CAP)]
+        with pytest.raises((ssl.SSLError, OSError)):
+            tls_to(address, pki, "127.0.0.40").sendall(b"x")
+        tls_to(address, pki, "127.0.0.41").close()  # another address is its own count
+        held.pop().close()
+        time.sleep(0.2)
+        tls_to(address, pki, "127.0.0.40").close()  # a place came free
+
+
+def test_pipelined_requests_are_answered_each(address, pki, people):
+    with tls_to(address, pki, "127.0.0.42") as sock:
+        sock.settimeout(5)
+        sock.sendall((ping_head() + PING) * 2 + b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                     b"Connection: close\r\n\r\n")
+        answer = answers(sock)
+    assert answer.count(b"HTTP/1.1 200 OK") == 3, answer[:300]
+
+
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"Content-Length: 0\r\nContent-Length: 44\r\n\r\n",
+    b"Content-Length : 0\r\n\r\n",
+    b"X_SSL_Client_Cert: x\r\nContent-Length: 0\r\n\r\n",
+], ids=["cl-te", "two-cl", "space-colon", "underscore-cert"])
+def test_an_ambiguous_head_is_refused_and_nothing_after_it_is_read(address, pki, people,
+                                                                   framing):
+    with tls_to(address, pki, "127.0.0.43") as sock:
+        sock.settimeout(5)
+        sock.sendall(b"POST /schuldregeling HTTP/1.1\r\nHost: localhost\r\n" + framing +
+                     b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        answer = answers(sock)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    assert answer.count(b"HTTP/1.1 ") == 1
+    assert b"Client.BadRequest" in answer and b"Connection: close" in answer
+
+
+@pytest.mark.parametrize("size", [b"0x4d", b"+4d", b"4_d", b"4d" * 200, b"4d\n"])
+def test_a_bad_chunk_size_is_a_fault_with_a_request_id(address, pki, people, size):
+    with tls_to(address, pki, "127.0.0.44") as sock:
+        sock.settimeout(5)
+        sock.sendall(b"POST /schuldregeling HTTP/1.1\r\nHost: localhost\r\n" + SOAP +
+                     b"Transfer-Encoding: chunked\r\n\r\n" + size + b"\r\n" + b"a" * 77 +
+                     b"\r\n0\r\n\r\n")
+        answer = answers(sock)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    assert b"Client.BadRequest" in answer and b"X-Request-Id: " in answer
+
+
+def test_a_chunked_ping_is_answered(address, pki, people):
+    body = b"".join(b"%x\r\n%s\r\n" % (len(PING[i:i + 50]), PING[i:i + 50])
+                    for i in range(0, len(PING), 50))
+    with tls_to(address, pki, "127.0.0.45") as sock:
+        sock.settimeout(5)
+        sock.sendall(b"POST /schuldregeling HTTP/1.1\r\nHost: localhost\r\n" + SOAP +
+                     b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + body +
+                     b"0\r\nX-Trailer: t\r\n\r\n")
+        answer = answers(sock)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+
+
+def test_an_unread_body_closes_the_connection(address, pki, people):
+    """/healthz reads no body: a large one's rest must never be taken for a next request."""
+    with tls_to(address, pki, "127.0.0.46") as sock:
+        sock.settimeout(5)
+        body = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 4000
+        sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                     % len(body) + body[:65536])
+        answer = answers(sock)
+    assert answer.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in answer
+
+
+@pytest.mark.parametrize("query", ["wsdl=1", "WSDL&x", "x=1"])
+def test_only_the_plain_wsdl_query_is_served(address, pki, people, query):
+    session = session_for(pki.people["shv"], pki.ca_file)
+    url = f"https://localhost:{address[1]}/schuldregeling"
+    answer = session.get(f"{url}?{query}", headers={"Host": "evil.example"}, timeout=5)
+    assert answer.status_code == 400 and b"Client.BadRequest" in answer.content
+    assert session.get(f"{url}?wsdl", timeout=5).status_code == 200
+
+
+def test_refusals_before_the_app_are_counted_as_faults(address, pki, people):
+    with tls_to(address, pki, "127.0.0.47") as sock:
+        sock.settimeout(5)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+        assert answers(sock).startswith(b"HTTP/1.1 400")
+    session = session_for(pki.people["shv"], pki.ca_file)
+    metrics = session.get(f"https://localhost:{address[1]}/metrics", timeout=5).text
+    assert 'skp_faults_total{code="Client.BadRequest"}' in metrics
