@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from lxml import etree
 from spyne import Application, Fault, Integer, ServiceBase, Unicode, const, rpc
 from spyne.protocol.soap import Soap11
 
@@ -70,14 +71,40 @@ class HubSoap11(Soap11):  # type: ignore[misc]  # spyne has no type information
     def _validate(self, payload: Any) -> None:
         schema = self.validation_schema
         if not schema.validate(payload):
-            raise SkpFault(SchemaInvalid(_describe(schema.error_log.last_error)))
+            raise SkpFault(SchemaInvalid(_describe(schema.error_log.last_error, payload)))
 
 
-def _describe(entry: Any) -> str:
-    path = "/".join(re.sub(r"^[^:]*:", "", step) for step in str(entry.path).split("/") if step)
+def _describe(entry: Any, payload: etree._Element) -> str:
+    path = "/".join(_local_names(payload, str(entry.path)))
     reason = next((text for key, text in _REASONS if key in entry.type_name),
                   "does not match the XML schema")
     return f"element {path or 'Body'} {reason}; see the WSDL"
+
+
+#: A step of libxml2's path of a node: ``prefix:name[n]``, ``name[n]`` or, for an element in a
+#: default namespace, which a path cannot name, ``*[n]``; ``[n]`` counts the siblings alike.
+_STEP = re.compile(r"(?:(?P<prefix>[^:\[]+):)?(?P<name>[^\[]+)(?:\[(?P<index>[0-9]+)\])?")
+
+
+def _local_names(payload: etree._Element, path: str) -> list[str]:
+    """The local names of the elements on libxml2's ``path`` (from ``payload``, the operation
+    element), whatever prefixes the client chose: each step is followed in the tree."""
+    names: list[str] = []
+    node: etree._Element | None = None
+    for step in filter(None, path.split("/")):
+        found = _STEP.fullmatch(step)
+        if found is None:  # an attribute or text step: the element is named already
+            break
+        prefix, name, index = found["prefix"], found["name"], int(found["index"] or 1)
+        alike = [payload] if node is None else [
+            child for child in node if isinstance(child.tag, str) and (
+                name == "*" or (etree.QName(child).localname == name
+                                and child.prefix == prefix))]
+        if index > len(alike):
+            break
+        node = alike[index - 1]
+        names.append(etree.QName(node).localname)
+    return names
 
 
 class HubApplication(Application):  # type: ignore[misc]  # spyne has no type information
