@@ -10,6 +10,7 @@ The tree::
     │   │   └── ModuleNotEnabled      Client.ModuleNotEnabled  sender or recipient lacks the module
     │   ├── UnknownRecipient          Client.UnknownRecipient  no active participant with that id
     │   ├── SchemaInvalid             Client.SchemaInvalid   body or header does not fit the type
+    │   ├── UnknownOperation          Client.UnknownOperation  the service has no such operation
     │   ├── TooLarge                  Client.TooLarge        message over the size limit
     │   ├── NotFound                  Client.NotFound        no such message for this caller
     │   ├── InvalidReply              Client.InvalidReply    reply does not answer a valid original
@@ -88,6 +89,12 @@ class SchemaInvalid(ClientError):
     """The header or body does not fit the message type's definition."""
 
     code = "Client.SchemaInvalid"
+
+
+class UnknownOperation(ClientError):
+    """The Body holds an element that is no operation of the service called."""
+
+    code = "Client.UnknownOperation"
 
 
 class TooLarge(ClientError):

@@ -23,7 +23,7 @@ from spyne.protocol.soap import Soap11
 from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.roles import Module
 from skp.domain.validation import Header
-from skp.errors import ModuleNotEnabled, SchemaInvalid, SkpError
+from skp.errors import ModuleNotEnabled, SchemaInvalid, SkpError, UnknownOperation
 from skp.hub import Hub
 from skp.mailbox import LogQuery, MessageInfo
 from skp.participants import ParticipantInfo
@@ -31,7 +31,7 @@ from skp.soap.answer import Answer
 from skp.soap.convert import from_body, to_body
 from skp.soap.faults import SOAP_ENV as SOAP11_ENV
 from skp.soap.faults import SkpFault, UnexpectedFault
-from skp.soap.types import ModuleTypes, optional, required
+from skp.soap.types import ModuleTypes, namespace, optional, required
 
 # spyne runs a full gc.collect() after a request at most once a second, to close the files of
 # its file uploads (skp has none). It walks every object of the process for 60-100 ms holding
@@ -66,12 +66,27 @@ class HubSoap11(Soap11):  # type: ignore[misc]  # spyne has no type information
         if body is None or len(body) != 1:
             raise SkpFault(SchemaInvalid("send a SOAP 1.1 Envelope whose Body holds exactly one "
                                          "operation"))
+        if body[0].tag not in self.app.interface.service_method_map:
+            raise SkpFault(UnknownOperation(_unknown(self.app.tns, body[0])))
         ctx.in_document = (root, {})
 
     def _validate(self, payload: Any) -> None:
         schema = self.validation_schema
         if not schema.validate(payload):
             raise SkpFault(SchemaInvalid(_describe(schema.error_log.last_error, payload)))
+
+
+_MODULES = {namespace(module): module for module in Module}
+
+
+def _unknown(tns: str, element: etree._Element) -> str:
+    """What to do about an operation element the service does not have (never its name: the
+    caller wrote it)."""
+    service, other = _MODULES[tns], _MODULES.get(etree.QName(element).namespace or "")
+    if other is not None and other != service:
+        return (f"the operation is one of the {other} service; send it to /{other}, not to "
+                f"/{service}")
+    return f"the {service} service has no such operation; see its WSDL"
 
 
 def _describe(entry: Any, payload: etree._Element) -> str:

@@ -99,3 +99,30 @@ def test_a_too_long_value_in_a_default_namespace_names_its_element(app, pem):
     _, _, body = call(app, pem, envelope(element))
     assert fault(body)[1] == ("element VerstuurKennisgeving/Bericht/Klant/Voorletters is too "
                               "long; see the WSDL")
+
+
+def test_a_misspelt_operation_is_an_unknown_operation(app, pem):
+    element = kennisgeving()
+    element.tag = f"{{{SR}}}VerstuurKenisgeving"
+    code, headers, body = call(app, pem, envelope(element))
+    faultcode, message, detail = fault(body)
+    assert code.startswith("500")
+    assert faultcode == "soap:Client.UnknownOperation"
+    assert message == "the schuldregeling service has no such operation; see its WSDL"
+    assert detail["RequestId"] == headers["X-Request-Id"]
+
+
+def test_another_modules_operation_is_an_unknown_operation_that_names_its_service(app, pem):
+    ping = operation(Module.BETALINGSREGELING, "Ping", Tekst="hoi")
+    _, _, body = call(app, pem, envelope(unprefixed(ping)))
+    faultcode, message, _ = fault(body)
+    assert faultcode == "soap:Client.UnknownOperation"
+    assert message == ("the operation is one of the betalingsregeling service; send it to "
+                       "/betalingsregeling, not to /schuldregeling")
+
+
+def test_an_element_of_the_service_that_is_no_operation_is_an_unknown_operation(app, pem):
+    bericht = kennisgeving().find("Bericht", {"": SR})
+    bericht.tag = f"{{{SR}}}Kennisgeving"
+    _, _, body = call(app, pem, envelope(bericht))
+    assert fault(body)[0] == "soap:Client.UnknownOperation"
