@@ -93,14 +93,16 @@ def _log_unexpected(request_id: str, error: BaseException) -> None:
     log.error("unexpected %s in request %s\n%s", type(cause).__name__, request_id, stack)
 
 
-def _fault_response(fault: SoapFault, start_response: StartResponse,
-                    status: str = "500 Internal Server Error") -> list[bytes]:
+def _fault_response(fault: SoapFault, start_response: StartResponse, *,
+                    close: bool = False) -> list[bytes]:
+    """A fault goes with HTTP 500 whatever it is (WS-I BP 1.1 R1126), also for a request too
+    large, so that every SOAP stack reads it; ``close`` ends the connection after it."""
     body = fault.envelope()
     headers = [("Content-Type", SOAP_TYPE), ("Content-Length", str(len(body))),
                ("X-Request-Id", fault.request_id)]
-    if status.startswith("413"):
+    if close:
         headers.append(("Connection", "close"))
-    start_response(status, headers)
+    start_response("500 Internal Server Error", headers)
     return [body]
 
 
@@ -220,9 +222,8 @@ class HubApp:
         except SkpError as exc:  # spyne answers the operation's own errors as faults
             fault = translate(exc, environ["skp.request_id"])
             environ["skp.outcome"] = fault.code
-            status = "413 Content Too Large" if isinstance(exc, TooLarge) else (
-                "500 Internal Server Error")
-            return _fault_response(fault, start_response, status)
+            # The rest of a body too large may be unread: the connection cannot carry another.
+            return _fault_response(fault, start_response, close=isinstance(exc, TooLarge))
 
     def _metrics_client(self, address: str) -> bool:
         try:
