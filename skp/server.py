@@ -149,6 +149,13 @@ class HubApp:
 
         try:
             return self._dispatch(environ, remember)
+        except Exception as exc:
+            if status:  # the answer has begun: cheroot closes the connection
+                raise
+            # Whatever failed, the caller gets a fault with the request id, never a bare 500.
+            environ["skp.outcome"] = "Server.Error"
+            _log_unexpected(request_id, exc)
+            return _fault_response(translate(exc, request_id), remember)
         finally:
             duration = time.perf_counter() - started
             participant = environ.get("skp.participant")

@@ -12,6 +12,7 @@ is sent (``environ["skp.answer"]``: skp.soap.answer).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,13 @@ from spyne.protocol.soap import Soap11
 from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.roles import Module
 from skp.domain.validation import Header
-from skp.errors import ModuleNotEnabled, SchemaInvalid, SkpError, UnknownOperation
+from skp.errors import (
+    ModuleNotEnabled,
+    MustUnderstand,
+    SchemaInvalid,
+    SkpError,
+    UnknownOperation,
+)
 from skp.hub import Hub
 from skp.mailbox import LogQuery, MessageInfo
 from skp.participants import ParticipantInfo
@@ -61,19 +68,41 @@ class HubSoap11(Soap11):  # type: ignore[misc]  # spyne has no type information
         if ctx.transport.get_request_method() != "POST":
             raise SkpFault(SchemaInvalid("send a SOAP request with POST"))
         root = ctx.transport.req_env["skp.envelope"]
-        envelope = root.tag == f"{{{SOAP11_ENV}}}Envelope"
-        body = root.find(f"{{{SOAP11_ENV}}}Body") if envelope else None
-        if body is None or len(body) != 1:
-            raise SkpFault(SchemaInvalid("send a SOAP 1.1 Envelope whose Body holds exactly one "
-                                         "operation"))
-        if body[0].tag not in self.app.interface.service_method_map:
-            raise SkpFault(UnknownOperation(_unknown(self.app.tns, body[0])))
+        try:
+            operation = _operation(root)
+        except SkpError as exc:
+            raise SkpFault(exc) from exc
+        if operation.tag not in self.app.interface.service_method_map:
+            raise SkpFault(UnknownOperation(_unknown(self.app.tns, operation)))
         ctx.in_document = (root, {})
 
     def _validate(self, payload: Any) -> None:
         schema = self.validation_schema
         if not schema.validate(payload):
             raise SkpFault(SchemaInvalid(_describe(schema.error_log.last_error, payload)))
+
+
+_HEADER, _BODY = f"{{{SOAP11_ENV}}}Header", f"{{{SOAP11_ENV}}}Body"
+_MUST_UNDERSTAND, _ACTOR = f"{{{SOAP11_ENV}}}mustUnderstand", f"{{{SOAP11_ENV}}}actor"
+#: The actor every SOAP node is (SOAP 1.1 section 4.2.2), as is a block without an actor.
+_NEXT = "http://schemas.xmlsoap.org/soap/actor/next"
+
+
+def _operation(root: etree._Element) -> etree._Element:
+    """The operation element of a SOAP 1.1 envelope: an optional Header, then one Body and
+    nothing after it (WS-I BP 1.1 R1011), the Body holding exactly one element. The hub
+    understands no header block, so one that must be understood is a MustUnderstand fault."""
+    tags = [child.tag for child in root] if root.tag == f"{{{SOAP11_ENV}}}Envelope" else []
+    if tags not in ([_BODY], [_HEADER, _BODY]) or len(root[-1]) != 1:
+        raise SchemaInvalid("send a SOAP 1.1 Envelope with an optional Header and then one Body "
+                            "holding exactly one operation")
+    for block in root[0] if tags[0] == _HEADER else ():
+        if (block.get(_MUST_UNDERSTAND, "").strip() in ("1", "true")
+                and block.get(_ACTOR, _NEXT).strip() == _NEXT):
+            raise MustUnderstand("the hub understands no SOAP header block: leave out the "
+                                 "ones marked mustUnderstand")
+    operation: etree._Element = root[-1][0]
+    return operation
 
 
 _MODULES = {namespace(module): module for module in Module}
@@ -134,6 +163,18 @@ class HubApplication(Application):  # type: ignore[misc]  # spyne has no type in
             raise SkpFault(exc) from exc
         except Exception as exc:
             raise UnexpectedFault(exc) from exc
+
+
+def _instant(value: dt.datetime | None, name: str) -> dt.datetime | None:
+    """A filter's time in UTC; one without an offset is in UTC. One that is not in the years
+    1-9999 in UTC (0001-01-01T00:00:00+01:00) is in no calendar a database holds."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=value.tzinfo or dt.UTC).astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise SchemaInvalid(f"element Logboek/Filter/{name} is not in the years 1 to 9999 "
+                            "in UTC; send a time between those") from exc
 
 
 def _hub(ctx: Any) -> Hub:
@@ -250,7 +291,8 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
                     Filter.Richting or ""),  # type: ignore[arg-type]
                 counterpart_id=Filter.Tegenpartij,
                 conversation_id=Filter.ConversatieReferentienummer,
-                since=Filter.Vanaf, until=Filter.Tot, limit=Filter.Maximum or 100)
+                since=_instant(Filter.Vanaf, "Vanaf"), until=_instant(Filter.Tot, "Tot"),
+                limit=Filter.Maximum or 100)
         found = _hub(ctx).mailbox.logbook(caller.id, query)
         return types.log(Bericht=[metadata(m) for m in found])
 

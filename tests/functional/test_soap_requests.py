@@ -4,6 +4,7 @@ that break SOAP 1.1's rules. Each gets a fault with a stable code and a request 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -45,9 +46,14 @@ def fault(body: bytes) -> tuple[str, str, dict[str, str]]:
             {etree.QName(c).localname: c.text for c in (detail if detail is not None else [])})
 
 
+@functools.cache
+def zeep_client(module: Module) -> zeep.Client:
+    return zeep.Client(str(WSDL / f"{module}.wsdl"))
+
+
 def operation(module: Module, name: str, **values) -> etree._Element:
     """The operation element zeep writes for ``name`` (every element prefixed ``ns0:``)."""
-    client = zeep.Client(str(WSDL / f"{module}.wsdl"))
+    client = zeep_client(module)
     message = client.create_message(client.service, name, **values)
     return message.find(f"{{{SOAP}}}Body")[0]
 
@@ -126,3 +132,109 @@ def test_an_element_of_the_service_that_is_no_operation_is_an_unknown_operation(
     bericht.tag = f"{{{SR}}}Kennisgeving"
     _, _, body = call(app, pem, envelope(bericht))
     assert fault(body)[0] == "soap:Client.UnknownOperation"
+
+
+ENVELOPE_OPEN = f'<S:Envelope xmlns:S="{SOAP}">'
+PING = f'<Ping xmlns="{SR}"><Tekst>hoi</Tekst></Ping>'
+MUST = ' S:mustUnderstand="1"'
+
+
+@pytest.mark.parametrize("header", [
+    f'<S:Header><Beveiliging xmlns="urn:x"{MUST}/></S:Header>',
+    '<S:Header><a xmlns="urn:x"/><b xmlns="urn:x" S:mustUnderstand="true"/></S:Header>',
+    f'<S:Header><Beveiliging xmlns="urn:x"{MUST} '
+    f'S:actor="http://schemas.xmlsoap.org/soap/actor/next"/></S:Header>',
+])
+def test_a_header_block_that_must_be_understood_is_a_must_understand_fault(app, pem, header):
+    code, headers, body = call(app, pem, f"{ENVELOPE_OPEN}{header}<S:Body>{PING}</S:Body>"
+                                         "</S:Envelope>".encode())
+    faultcode, message, detail = fault(body)
+    assert code.startswith("500")
+    assert faultcode == "soap:MustUnderstand"  # SOAP 1.1's own code, in its namespace
+    assert "mustUnderstand" in message
+    assert detail["RequestId"] == headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize("header", [
+    '<S:Header><Beveiliging xmlns="urn:x"/></S:Header>',
+    '<S:Header><Beveiliging xmlns="urn:x" S:mustUnderstand="0"/></S:Header>',
+    f'<S:Header><Beveiliging xmlns="urn:x"{MUST} S:actor="urn:another-node"/></S:Header>',
+    "<S:Header/>",
+])
+def test_a_header_block_the_hub_may_ignore_is_ignored(app, pem, header):
+    code, _, body = call(app, pem, f"{ENVELOPE_OPEN}{header}<S:Body>{PING}</S:Body>"
+                                   "</S:Envelope>".encode())
+    assert code.startswith("200"), body
+
+
+@pytest.mark.parametrize("inside", [
+    f"<S:Body>{PING}</S:Body><S:Body>{PING}</S:Body>",
+    f"<S:Body>{PING}</S:Body><S:Header/>",
+    f"<S:Body>{PING}</S:Body><Nachtrag xmlns='urn:x'/>",
+    f"<S:Header/><S:Header/><S:Body>{PING}</S:Body>",
+    f"<Vooraf xmlns='urn:x'/><S:Body>{PING}</S:Body>",
+    f"<S:Body>{PING}{PING}</S:Body>",
+    "<S:Body/>",
+])
+def test_an_envelope_out_of_soap_order_is_schema_invalid(app, pem, inside):
+    code, headers, body = call(app, pem, f"{ENVELOPE_OPEN}{inside}</S:Envelope>".encode())
+    faultcode, message, detail = fault(body)
+    assert code.startswith("500")
+    assert faultcode == "soap:Client.SchemaInvalid"
+    assert "one Body" in message
+    assert detail["RequestId"] == headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize("uri", [f" {SR} ", f"{SR} ", "urn:a b"])
+def test_a_namespace_uri_with_spaces_is_a_fault_with_a_request_id(app, pem, uri):
+    ping = f'<Ping xmlns="{uri}"><Tekst>hoi</Tekst></Ping>'
+    code, headers, body = call(app, pem, f"{ENVELOPE_OPEN}<S:Body>{ping}</S:Body>"
+                                         "</S:Envelope>".encode())
+    faultcode, message, detail = fault(body)
+    assert code.startswith("500")
+    assert faultcode == "soap:Client.SchemaInvalid"
+    assert "namespace URI" in message
+    assert detail["RequestId"] == headers["X-Request-Id"]
+
+
+def test_an_unexpected_error_before_the_service_is_a_fault_with_a_request_id(app, pem,
+                                                                             monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(app, "_read", explode)
+    code, headers, body = call(app, pem, envelope(unprefixed(kennisgeving())))
+    faultcode, _, detail = fault(body)
+    assert code.startswith("500")
+    assert faultcode == "soap:Server.Error"
+    assert detail["RequestId"] == headers["X-Request-Id"]
+
+
+def logboek(**filter_: str) -> bytes:
+    fields = "".join(f"<{name}>{value}</{name}>" for name, value in filter_.items())
+    return (f'{ENVELOPE_OPEN}<S:Body><Logboek xmlns="{SR}"><Filter>{fields}</Filter>'
+            "</Logboek></S:Body></S:Envelope>").encode()
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("Tot", "0001-01-01T00:00:00+01:00"), ("Vanaf", "0001-01-01T00:30:00+00:45"),
+    ("Tot", "9999-12-31T23:59:59-01:00"), ("Vanaf", "9999-12-31T23:00:00-14:00"),
+    ("Tot", "10000-01-01T00:00:00Z"), ("Vanaf", "-0001-01-01T00:00:00Z"),
+])
+def test_a_time_no_database_holds_is_schema_invalid(app, pem, name, value):
+    code, headers, body = call(app, pem, logboek(**{name: value}),
+                               HTTP_SOAPACTION='"Logboek"')
+    faultcode, message, detail = fault(body)
+    assert code.startswith("500")
+    assert faultcode == "soap:Client.SchemaInvalid", message
+    assert detail["RequestId"] == headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize("filter_", [
+    {"Vanaf": "0001-01-01T00:00:00Z", "Tot": "9999-12-31T23:59:59Z"},
+    {"Vanaf": "0001-01-01T01:00:00+01:00", "Tot": "9999-12-31T22:59:59-01:00"},
+    {"Vanaf": "2026-01-01T00:00:00", "Tot": "2026-12-31T00:00:00"},  # no offset: UTC
+])
+def test_the_edges_of_the_calendar_and_a_time_without_offset_are_searched(app, pem, filter_):
+    code, _, body = call(app, pem, logboek(**filter_), HTTP_SOAPACTION='"Logboek"')
+    assert code.startswith("200"), body
