@@ -77,7 +77,7 @@ class SoapWsgi(WsgiApplication):  # type: ignore[misc]  # spyne has no type info
     def handle_error(self, p_ctx: Any, others: Any, error: Any,
                      start_response: StartResponse) -> Iterable[bytes]:
         environ = p_ctx.transport.req_env
-        fault = translate(error, environ["skp.request_id"])
+        fault = translate(error, environ["skp.request_id"], self.app.tns)
         environ["skp.outcome"] = fault.code
         if fault.code == "Server.Error":
             _log_unexpected(fault.request_id, error)
@@ -155,7 +155,9 @@ class HubApp:
             # Whatever failed, the caller gets a fault with the request id, never a bare 500.
             environ["skp.outcome"] = "Server.Error"
             _log_unexpected(request_id, exc)
-            return _fault_response(translate(exc, request_id), remember)
+            service = self.soap.get(environ.get("PATH_INFO", "").strip("/"))
+            fault = translate(exc, request_id, service.app.tns if service else None)
+            return _fault_response(fault, remember)
         finally:
             duration = time.perf_counter() - started
             participant = environ.get("skp.participant")
@@ -227,7 +229,7 @@ class HubApp:
                     environ, lambda status, headers, *_: answered.append((status, headers))))
             return _answer(environ, start_response, *answered[0], body)
         except SkpError as exc:  # spyne answers the operation's own errors as faults
-            fault = translate(exc, environ["skp.request_id"])
+            fault = translate(exc, environ["skp.request_id"], self.soap[path].app.tns)
             environ["skp.outcome"] = fault.code
             # The rest of a body too large may be unread: the connection cannot carry another.
             return _fault_response(fault, start_response, close=isinstance(exc, TooLarge))

@@ -13,10 +13,12 @@ is sent (``environ["skp.answer"]``: skp.soap.answer).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
+import spyne
 from lxml import etree
 from spyne import Application, Fault, Integer, ServiceBase, Unicode, const, rpc
 from spyne.protocol.soap import Soap11
@@ -222,14 +224,16 @@ def _send_op(types: ModuleTypes, mt: MessageType) -> Callable[..., Any]:
                              UiterlijkOphalenOp=receipt.deadline, Herhaald=receipt.repeated)
 
     send.__name__ = f"Verstuur{mt.code}"  # spyne keys methods by function name
-    operation: Callable[..., Any] = rpc(required(types.header), required(types.bodies[mt.code]),
-               _returns=types.receipt, _out_variable_name="Ontvangstbewijs",
-               _in_variable_names={"Header_": "Header"})(send)
+    operation: Callable[..., Any] = rpc(
+        required(types.header), required(types.bodies[mt.code]), _faults=[types.fault],
+        _returns=types.receipt, _out_variable_name="Ontvangstbewijs",
+        _in_variable_names={"Header_": "Header"})(send)
     return operation
 
 
 def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
     module = types.module
+    rpc = functools.partial(spyne.rpc, _faults=[types.fault])  # every operation declares it
 
     def metadata(info: MessageInfo) -> Any:
         return types.metadata(

@@ -18,6 +18,7 @@ from spyne import (
     Date,
     DateTime,
     Decimal,
+    Fault,
     Integer,
     Unicode,
 )
@@ -25,6 +26,7 @@ from spyne import (
 from skp.domain.catalogue import MessageType, message_types
 from skp.domain.fields import Field, Kind
 from skp.domain.roles import MODULE_INFO, Module
+from skp.soap.faults import FAULT_ELEMENT, FAULT_FIELDS
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _MAX_AMOUNT = 100_000_000_000
@@ -111,6 +113,11 @@ class ModuleTypes:
             ("Maximum", optional(Integer(ge=1, le=500))),
         ])
         self.log = self._complex("LogboekAntwoord", [("Bericht", many(self.metadata))])
+        #: The detail of every fault, declared by every operation (skp.soap.faults.SoapFault).
+        self.fault = type(FAULT_ELEMENT, (Fault,), {
+            "__namespace__": self.ns, "__type_name__": FAULT_ELEMENT,
+            "_type_info": [(name, (optional if name == "BerichtId" else required)(Unicode))
+                           for name in FAULT_FIELDS]})
         self.ping = self._complex("PingAntwoord", [
             ("Tekst", optional(Unicode)),
             ("DeelnemerId", required(Unicode)),

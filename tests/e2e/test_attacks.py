@@ -228,7 +228,8 @@ def test_hostile_request_gets_a_client_fault(name, attacks, server, pki, people,
     assert code.startswith(attack.code)
     assert code.startswith("Client.")
     assert attack.says in fault.findtext("faultstring")
-    assert fault.findtext("detail/RequestId") == response.headers["X-Request-Id"]
+    fout = f"{{{NS}}}Fout"
+    assert fault.findtext(f"detail/{fout}/{{{NS}}}RequestId") == response.headers["X-Request-Id"]
     for leak in LEAKS:
         assert leak not in response.content
     assert_untouched(listener)

@@ -38,12 +38,16 @@ def call(app, pem, body, **environ):
 
 
 def fault(body: bytes) -> tuple[str, str, dict[str, str]]:
-    """(faultcode, faultstring, {detail child's local name: text}) of a fault envelope."""
+    """(faultcode, faultstring, {child of the detail's Fout: text}) of a fault envelope of
+    the schuldregeling service, checking that the two tell the same."""
     found = etree.fromstring(body).find(f"{{{SOAP}}}Body/{{{SOAP}}}Fault")
     assert found is not None, body
-    detail = found.find("detail")
-    return (found.findtext("faultcode"), found.findtext("faultstring"),
-            {etree.QName(c).localname: c.text for c in (detail if detail is not None else [])})
+    (fout,) = found.find("detail")
+    assert fout.tag == f"{{{SR}}}Fout"
+    detail = {etree.QName(child).localname: child.text for child in fout}
+    assert ("soap:" + detail["Code"], detail["Melding"]) == (
+        found.findtext("faultcode"), found.findtext("faultstring"))
+    return found.findtext("faultcode"), found.findtext("faultstring"), detail
 
 
 @functools.cache

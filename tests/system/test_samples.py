@@ -1,8 +1,9 @@
 """The integrator samples in examples/ against a hub started by `make run`.
 
 Each sample pings as the demo debt service, sends a Kennisgeving to a demo creditor, and as
-that creditor lists, fetches and confirms it, printing one ``step: key=value ...`` line per
-step. The Python sample always runs. The PHP and Node.js samples need ``php`` with the soap
+that creditor lists, fetches and confirms it and is refused a second fetch (reading the
+fault's detail as the WSDL declares it), printing one ``step: key=value ...`` line per step.
+The Python sample always runs. The PHP and Node.js samples need ``php`` with the soap
 extension and ``node``/``npm``: without them they are skipped, except when ``CI`` is set,
 where they fail (.ci/run installs them).
 """
@@ -10,6 +11,7 @@ where they fail (.ci/run installs them).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from tests.system.serving import ROOT, make_run
 
 EXAMPLES = ROOT / "examples"
 SHV = next(demo.id for demo in CAST if demo.slug == "shv")
-STEPS = ["ping", "sent", "listed", "fetched", "confirmed"]
+STEPS = ["ping", "sent", "listed", "fetched", "confirmed", "refused"]
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,10 @@ def test_sample_sends_and_receives_a_kennisgeving(hub, folder, command):
     assert steps["fetched"] == {"BerichtId": message_id, "Berichttype": "Kennisgeving",
                                 "Status": "fetched", "Afzender": SHV}
     assert steps["confirmed"] == {"BerichtId": message_id, "Status": "confirmed"}
+    # The fault's detail, read as each stack reads the WSDL's fault element.
+    assert steps["refused"].pop("Code") == "Client.InvalidState"
+    assert re.fullmatch("[0-9a-f]{32}", steps["refused"].pop("RequestId"))
+    assert steps["refused"] == {}
     # Metadata only: none of the body's names reaches the output.
     assert "Voorbeeld" not in result.stdout
     assert "Schuldhulp" not in result.stdout

@@ -1,0 +1,57 @@
+"""What SOAP stacks generate code from, in the published WSDLs: a typed fault on every
+operation (WS-I BP 1.1 R2205, R2721, R2754), and the served fault detail valid against it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from skp.domain.roles import Module
+from skp.soap.faults import SoapFault
+from skp.soap.types import namespace
+
+SNAPSHOTS = Path(__file__).parents[3] / "wsdl"
+WSDL = "http://schemas.xmlsoap.org/wsdl/"
+SOAP_BINDING = "http://schemas.xmlsoap.org/wsdl/soap/"
+XS = "http://www.w3.org/2001/XMLSchema"
+N = {"w": WSDL, "s": SOAP_BINDING, "xs": XS}
+
+
+def wsdl(module: Module) -> etree._Element:
+    return etree.parse(SNAPSHOTS / f"{module}.wsdl").getroot()
+
+
+@pytest.mark.parametrize("module", list(Module))
+def test_every_operation_declares_the_fault_element(module):
+    root = wsdl(module)
+    (message,) = root.xpath("w:message[@name='Fout']", namespaces=N)
+    (part,) = message.xpath("w:part", namespaces=N)
+    assert part.get("element") == "tns:Fout" and part.get("type") is None  # R2205
+    assert root.nsmap["tns"] == namespace(module)
+    assert root.xpath("w:types/xs:schema/xs:element[@name='Fout']/@type", namespaces=N) == [
+        "tns:Fout"]
+    operations = root.xpath("w:portType/w:operation", namespaces=N)
+    assert operations
+    for operation in operations:
+        assert [(f.get("name"), f.get("message")) for f in operation.xpath(
+            "w:fault", namespaces=N)] == [("Fout", "tns:Fout")], operation.get("name")
+    bound = root.xpath("w:binding/w:operation", namespaces=N)
+    assert len(bound) == len(operations)
+    for operation in bound:
+        (fault,) = operation.xpath("w:fault", namespaces=N)
+        (soap,) = fault.xpath("s:fault", namespaces=N)
+        assert (fault.get("name"), soap.get("name"), soap.get("use")) == (
+            "Fout", "Fout", "literal")  # R2721, R2754
+
+
+@pytest.mark.parametrize("message_id", [None, "0f3c9a0e-1d2b-4c5a-8e7f-9a0b1c2d3e4f"])
+@pytest.mark.parametrize("module", list(Module))
+def test_the_served_fault_detail_is_valid_against_the_schema(module, message_id):
+    schema = etree.XMLSchema(etree.parse(SNAPSHOTS / f"{module}.xsd"))
+    envelope = SoapFault("Client.NotFound", "no such message", "0" * 32, message_id,
+                         namespace(module)).envelope()
+    (fout,) = etree.fromstring(envelope).find(".//detail")
+    assert fout.tag == f"{{{namespace(module)}}}Fout"
+    assert schema.validate(etree.ElementTree(fout)), schema.error_log
