@@ -20,7 +20,7 @@ from typing import Any
 
 import spyne
 from lxml import etree
-from spyne import Application, Fault, Integer, ServiceBase, Unicode, const, rpc
+from spyne import Application, Fault, Integer32, ServiceBase, Unicode, const, rpc
 from spyne.protocol.soap import Soap11
 
 from skp.domain.catalogue import MessageType, lookup, message_types
@@ -34,7 +34,7 @@ from skp.errors import (
     UnknownOperation,
 )
 from skp.hub import Hub
-from skp.mailbox import LogQuery, MessageInfo
+from skp.mailbox import MAX_PAGE, LogQuery, MessageInfo
 from skp.participants import ParticipantInfo
 from skp.soap.answer import Answer
 from skp.soap.convert import from_body, to_body
@@ -246,7 +246,7 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
             BevestigdOp=info.confirmed_at, VerlopenOp=info.expired_at)
 
     @rpc(optional(Unicode(max_len=64)), optional(Unicode(max_len=64)),
-         optional(Integer(ge=1, le=500)), _returns=types.listing,
+         optional(Integer32(ge=1, le=MAX_PAGE)), _returns=types.listing,
          _out_variable_name="Berichtenlijst")
     def Berichtenlijst(ctx: Any, Berichttype: Any, Na: Any, Maximum: Any) -> Any:
         caller = _caller(ctx, module)

@@ -19,13 +19,16 @@ from spyne import (
     DateTime,
     Decimal,
     Fault,
-    Integer,
+    Integer32,
+    Integer64,
     Unicode,
 )
 
 from skp.domain.catalogue import MessageType, message_types
 from skp.domain.fields import Field, Kind
 from skp.domain.roles import MODULE_INFO, Module
+from skp.mailbox import MAX_PAGE
+from skp.mailbox.delivery import BACKLOG_COUNT_LIMIT
 from skp.soap.faults import FAULT_ELEMENT, FAULT_FIELDS
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -87,7 +90,7 @@ class ModuleTypes:
             ("CrossReferentienummer", optional(Unicode)),
             ("Versie", required(Unicode)),
             ("Status", required(Unicode(values=["queued", "fetched", "confirmed", "expired"]))),
-            ("Grootte", required(Integer)),
+            ("Grootte", required(Integer64(ge=0))),  # bytes: a long, as sizes are
             ("OntvangenOp", required(DateTime)),
             ("UiterlijkOphalenOp", required(DateTime)),
             ("OpgehaaldOp", optional(DateTime)),
@@ -96,7 +99,7 @@ class ModuleTypes:
         ])
         self.listing = self._complex("BerichtenlijstAntwoord", [
             ("Bericht", many(self.metadata)),
-            ("Achterstand", required(Integer)),
+            ("Achterstand", required(Integer32(ge=0, le=BACKLOG_COUNT_LIMIT))),
             ("Volgende", optional(Unicode)),
         ])
         self.fetched = self._complex("OpgehaaldBericht", [
@@ -110,7 +113,7 @@ class ModuleTypes:
             ("ConversatieReferentienummer", optional(uuid)),
             ("Vanaf", optional(DateTime)),
             ("Tot", optional(DateTime)),
-            ("Maximum", optional(Integer(ge=1, le=500))),
+            ("Maximum", optional(Integer32(ge=1, le=MAX_PAGE))),
         ])
         self.log = self._complex("LogboekAntwoord", [("Bericht", many(self.metadata))])
         #: The detail of every fault, declared by every operation (skp.soap.faults.SoapFault).
@@ -164,7 +167,7 @@ class ModuleTypes:
             case Kind.PERCENTAGE:
                 return Decimal(fraction_digits=2, ge=0, le=100)
             case Kind.INTEGER:
-                return Integer(ge=0, le=999_999_999)
+                return Integer32(ge=0, le=999_999_999)
             case Kind.BOOLEAN:
                 return Boolean
             case Kind.DOCUMENT:

@@ -55,3 +55,34 @@ def test_the_served_fault_detail_is_valid_against_the_schema(module, message_id)
     (fout,) = etree.fromstring(envelope).find(".//detail")
     assert fout.tag == f"{{{namespace(module)}}}Fout"
     assert schema.validate(etree.ElementTree(fout)), schema.error_log
+
+
+def restriction(schema: etree._Element, owner: str, field: str) -> tuple[str, dict[str, str]]:
+    """(base, {facet: value}) of the simple type of element ``field`` of type ``owner``."""
+    (type_name,) = schema.xpath(f"xs:complexType[@name='{owner}']//xs:element[@name='{field}']"
+                                "/@type", namespaces=N)
+    (found,) = schema.xpath(f"xs:simpleType[@name='{type_name.partition(':')[2]}']"
+                            "/xs:restriction", namespaces=N)
+    return found.get("base"), {etree.QName(f).localname: f.get("value") for f in found}
+
+
+BOUNDS = {"xs:int": (-2**31, 2**31 - 1), "xs:long": (-2**63, 2**63 - 1)}
+
+
+@pytest.mark.parametrize("module", list(Module))
+def test_counters_and_limits_are_ints_and_longs_with_their_bounds(module):
+    schema = etree.parse(SNAPSHOTS / f"{module}.xsd").getroot()
+    assert not schema.xpath(".//*[@base='xs:integer' or @type='xs:integer']", namespaces=N)
+    assert restriction(schema, "Berichtenlijst", "Maximum") == (
+        "xs:int", {"minInclusive": "1", "maxInclusive": "500"})
+    assert restriction(schema, "LogboekFilter", "Maximum") == (
+        "xs:int", {"minInclusive": "1", "maxInclusive": "500"})
+    assert restriction(schema, "BerichtenlijstAntwoord", "Achterstand") == (
+        "xs:int", {"minInclusive": "0", "maxInclusive": "10000"})
+    assert restriction(schema, "BerichtMetadata", "Grootte") == (
+        "xs:long", {"minInclusive": "0"})
+    for found in schema.xpath(".//xs:restriction[@base='xs:int' or @base='xs:long']",
+                              namespaces=N):
+        low, high = BOUNDS[found.get("base")]
+        for facet in found:
+            assert low <= int(facet.get("value")) <= high
