@@ -40,7 +40,7 @@ from skp.soap.answer import Answer
 from skp.soap.convert import from_body, to_body
 from skp.soap.faults import SOAP_ENV as SOAP11_ENV
 from skp.soap.faults import SkpFault, UnexpectedFault
-from skp.soap.types import ModuleTypes, namespace, optional, required
+from skp.soap.types import MAILBOX_OPERATIONS, ModuleTypes, namespace, optional, required
 
 # spyne runs a full gc.collect() after a request at most once a second, to close the files of
 # its file uploads (skp has none). It walks every object of the process for 60-100 ms holding
@@ -202,7 +202,10 @@ def build_application(module: Module) -> Application:
     types = ModuleTypes(module)
     ops: dict[str, Any] = {f"Verstuur{mt.code}": _send_op(types, mt)
                            for mt in message_types(module)}
-    ops.update(_mailbox_ops(types))
+    mailbox = _mailbox_ops(types)
+    if tuple(mailbox) != MAILBOX_OPERATIONS:  # their names are kept free of other types
+        raise AssertionError(f"the mailbox operations are {tuple(mailbox)}")
+    ops.update(mailbox)
     title = "".join(part.capitalize() for part in module.value.split("-"))
     service = type(f"{title}Service", (ServiceBase,), ops)
     return HubApplication([service], tns=types.ns, name=title, in_protocol=HubSoap11(),
@@ -245,8 +248,8 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
             UiterlijkOphalenOp=info.deadline, OpgehaaldOp=info.fetched_at,
             BevestigdOp=info.confirmed_at, VerlopenOp=info.expired_at)
 
-    @rpc(optional(Unicode(max_len=64)), optional(Unicode(max_len=64)),
-         optional(Integer32(ge=1, le=MAX_PAGE)), _returns=types.listing,
+    @rpc(optional(Unicode, max_len=64), optional(Unicode, max_len=64),
+         optional(Integer32, ge=1, le=MAX_PAGE), _returns=types.listing,
          _out_variable_name="Berichtenlijst")
     def Berichtenlijst(ctx: Any, Berichttype: Any, Na: Any, Maximum: Any) -> Any:
         caller = _caller(ctx, module)
@@ -255,7 +258,7 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
         return types.listing(Bericht=[metadata(m) for m in page.items],
                              Achterstand=page.backlog, Volgende=page.next_after)
 
-    @rpc(required(Unicode(max_len=64)), _returns=types.fetched,
+    @rpc(required(Unicode, max_len=64), _returns=types.fetched,
          _out_variable_name="OpgehaaldBericht")
     def HaalBerichtOp(ctx: Any, BerichtId: Any) -> Any:
         caller = _caller(ctx, module)
@@ -266,14 +269,14 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
         body = from_body(types, types.bodies[mt.code], mt.fields, delivery.body, answer)
         return types.fetched(Metadata=metadata(delivery.info), **{mt.code: body})
 
-    @rpc(required(Unicode(max_len=64)), _returns=types.metadata,
+    @rpc(required(Unicode, max_len=64), _returns=types.metadata,
          _out_variable_name="BerichtMetadata")
     def BevestigOntvangst(ctx: Any, BerichtId: Any) -> Any:
         caller = _caller(ctx, module)
         _note(ctx, BerichtId)
         return metadata(_hub(ctx).mailbox.confirm(caller.id, BerichtId))
 
-    @rpc(optional(Unicode(max_len=64)), optional(Unicode(max_len=64)),
+    @rpc(optional(Unicode, max_len=64), optional(Unicode, max_len=64),
          _returns=types.metadata, _out_variable_name="BerichtMetadata")
     def Status(ctx: Any, BerichtId: Any, Kenmerk: Any) -> Any:
         caller = _caller(ctx, module)
@@ -300,7 +303,7 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
         found = _hub(ctx).mailbox.logbook(caller.id, query)
         return types.log(Bericht=[metadata(m) for m in found])
 
-    @rpc(optional(Unicode(max_len=200)), _returns=types.ping, _out_variable_name="PingAntwoord")
+    @rpc(optional(Unicode, max_len=200), _returns=types.ping, _out_variable_name="PingAntwoord")
     def Ping(ctx: Any, Tekst: Any) -> Any:
         caller = _caller(ctx, None)
         return types.ping(Tekst=Tekst, DeelnemerId=caller.id, Naam=caller.name,

@@ -86,3 +86,45 @@ def test_counters_and_limits_are_ints_and_longs_with_their_bounds(module):
         low, high = BOUNDS[found.get("base")]
         for facet in found:
             assert low <= int(facet.get("value")) <= high
+
+
+@pytest.mark.parametrize("module", list(Module))
+def test_one_named_type_per_enumeration_and_no_unused_type(module):
+    schema = etree.parse(SNAPSHOTS / f"{module}.xsd").getroot()
+    simple = schema.xpath("xs:simpleType", namespaces=N)
+    referenced = {value.partition(":")[2] for value in schema.xpath(
+        ".//@type | .//@base", namespaces=N) if value.startswith("tns:")}
+    assert {t.get("name") for t in simple} <= referenced  # no copy nothing uses
+    enums = {t.get("name"): tuple(t.xpath("xs:restriction/xs:enumeration/@value",
+                                          namespaces=N)) for t in simple}
+    enums = {name: values for name, values in enums.items() if values}
+    assert enums["Berichtstatus"] == ("queued", "fetched", "confirmed", "expired")
+    # One type per field name and list of values, named after the field (and its owner,
+    # where another list has the name), wherever the field occurs.
+    uses = {(e.get("name"), enums[e.get("type")[4:]]): e.get("type")[4:]
+            for e in schema.iter(f"{{{XS}}}element") if e.get("type", "")[4:] in enums}
+    assert len(set(uses.values())) == len(uses) == len(enums)
+    assert all(name == field or (name.endswith(field) and "_" not in name)
+               for (field, _), name in uses.items() if field != "Status")
+
+
+@pytest.mark.parametrize("suffix", [".wsdl", ".xsd"])
+@pytest.mark.parametrize("module", list(Module))
+def test_every_namespace_declared_is_used(module, suffix):
+    root = etree.parse(SNAPSHOTS / f"{module}{suffix}").getroot()
+    used = {etree.QName(e).namespace for e in root.iter()} | {
+        root.nsmap[value.partition(":")[0]] for e in root.iter() for value in e.attrib.values()
+        if ":" in value and value.partition(":")[0] in root.nsmap}
+    assert set(root.nsmap.values()) <= used
+    assert all(e.nsmap == root.nsmap for e in root.iter())  # declared once, at the root
+
+
+@pytest.mark.parametrize("module", list(Module))
+def test_every_operation_element_is_its_own_complex_type(module):
+    root = wsdl(module)
+    (schema,) = root.xpath("w:types/xs:schema", namespaces=N)
+    names = schema.xpath("xs:simpleType/@name | xs:complexType/@name", namespaces=N)
+    assert len(names) == len(set(names))
+    complex_types = set(schema.xpath("xs:complexType/@name", namespaces=N))
+    for operation in root.xpath("w:portType/w:operation/@name", namespaces=N):
+        assert {operation, f"{operation}Response"} <= complex_types
