@@ -128,3 +128,25 @@ def test_every_operation_element_is_its_own_complex_type(module):
     complex_types = set(schema.xpath("xs:complexType/@name", namespaces=N))
     for operation in root.xpath("w:portType/w:operation/@name", namespaces=N):
         assert {operation, f"{operation}Response"} <= complex_types
+
+
+@pytest.mark.parametrize("module", list(Module))
+def test_the_binding_keeps_the_basic_profile_for_document_literal(module):
+    """WS-I BP 1.1: R2701/R2702 (SOAP over HTTP), R2705 (one style), R2706 (literal), R2716
+    (no namespace on a document-literal soap:body), R2718 (the binding has the portType's
+    operations), R2201/R2204 (one part per message, by element)."""
+    root = wsdl(module)
+    (binding,) = root.xpath("w:binding/s:binding", namespaces=N)
+    assert (binding.get("style"), binding.get("transport")) == (
+        "document", "http://schemas.xmlsoap.org/soap/http")
+    assert set(root.xpath("w:binding/w:operation/@name", namespaces=N)) == set(
+        root.xpath("w:portType/w:operation/@name", namespaces=N))
+    assert set(root.xpath("w:binding/w:operation/s:operation/@style", namespaces=N)) == {
+        "document"}
+    for body in root.xpath("w:binding/w:operation/*/s:body | w:binding/w:operation/*/s:fault",
+                           namespaces=N):
+        assert body.get("use") == "literal"
+        assert body.get("namespace") is None and body.get("encodingStyle") is None
+    for message in root.xpath("w:message", namespaces=N):
+        (part,) = message.xpath("w:part", namespaces=N)
+        assert part.get("element", "").startswith("tns:") and part.get("type") is None
