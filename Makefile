@@ -13,11 +13,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 CERTS ?= certs
+# The kind of key of a new development PKI: ec (P-256) or rsa (3072, for mono and .NET).
+PKI_KEY ?= ec
 
 # The embedded hub: SQLite, a development PKI and demo participants, on https://localhost:8443.
 run: $(STAMP)
 	$(BIN)/skp migrate
-	$(BIN)/skp pki init-dev --dir $(CERTS) --if-missing
+	$(BIN)/skp pki init-dev --dir $(CERTS) --key $(PKI_KEY) --if-missing
 	$(BIN)/skp participants add-demo --certs $(CERTS)
 	SKP_TEST_PARTNER=$${SKP_TEST_PARTNER:-true} $(BIN)/skp serve
 

@@ -112,9 +112,11 @@ class Client:
         try:
             answer = getattr(self._service, operation)(**arguments)
         except zeep.exceptions.Fault as fault:
-            detail = fault.detail.find("RequestId") if fault.detail is not None else None
+            ns = namespace(self.module)  # the detail's Fout element is in the service's
+            request_id = (fault.detail.findtext(f"{{{ns}}}Fout/{{{ns}}}RequestId")
+                          if fault.detail is not None else None)
             raise SkpFault(str(fault.code).split(":")[-1], str(fault.message),
-                           detail.text if detail is not None else None) from fault
+                           request_id) from fault
         return serialize_object(answer, dict)
 
     def ping(self, text: str | None = None) -> dict[str, Any]:

@@ -10,6 +10,8 @@ The tree::
     │   │   └── ModuleNotEnabled      Client.ModuleNotEnabled  sender or recipient lacks the module
     │   ├── UnknownRecipient          Client.UnknownRecipient  no active participant with that id
     │   ├── SchemaInvalid             Client.SchemaInvalid   body or header does not fit the type
+    │   ├── UnknownOperation          Client.UnknownOperation  the service has no such operation
+    │   ├── MustUnderstand            MustUnderstand         a SOAP header block the hub lacks
     │   ├── TooLarge                  Client.TooLarge        message over the size limit
     │   ├── NotFound                  Client.NotFound        no such message for this caller
     │   ├── InvalidReply              Client.InvalidReply    reply does not answer a valid original
@@ -90,6 +92,18 @@ class SchemaInvalid(ClientError):
     """The header or body does not fit the message type's definition."""
 
     code = "Client.SchemaInvalid"
+
+
+class UnknownOperation(ClientError):
+    """The Body holds an element that is no operation of the service called."""
+
+    code = "Client.UnknownOperation"
+
+
+class MustUnderstand(ClientError):
+    """A SOAP header block marked mustUnderstand, which the hub does not know (SOAP 1.1 4.4)."""
+
+    code = "MustUnderstand"
 
 
 class TooLarge(ClientError):

@@ -1,6 +1,9 @@
 """The development PKI: a CA, the hub's server certificate and participants' client
 certificates, made with ``cryptography``. For development and acceptance only: production
 uses PKIoverheid certificates (design.md §3).
+
+Keys are EC P-256 by default, or RSA 3072 (``key="rsa"``) for clients that cannot build a
+chain over EC keys, such as mono; every certificate issued later has a key of the CA's kind.
 """
 
 from __future__ import annotations
@@ -13,12 +16,17 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from skp.errors import ConfigError
 
 CA_NAME = "skp development CA"
+#: The kinds of key of a dev PKI, the default first.
+KEY_KINDS = ("ec", "rsa")
+_RSA_BITS = 3072  # NCSC and BSI: as strong as EC P-256 for its lifetime
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
 @dataclass(frozen=True)
@@ -34,14 +42,16 @@ class Issued:
 
 
 def init_dev(directory: Path, *, hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
-             force: bool = False, now: dt.datetime | None = None) -> tuple[Issued, Issued]:
-    """Create ``ca.pem``/``ca.key`` and ``server.pem``/``server.key`` in ``directory``."""
+             force: bool = False, now: dt.datetime | None = None,
+             key: str = "ec") -> tuple[Issued, Issued]:
+    """Create ``ca.pem``/``ca.key`` and ``server.pem``/``server.key`` in ``directory``, with
+    keys of the kind ``key`` (one of :data:`KEY_KINDS`)."""
     ca_path = directory / "ca.pem"
     if ca_path.exists() and not force:
         raise ConfigError(f"{ca_path} exists already; pass --force to replace the dev PKI")
     now = now or dt.datetime.now(dt.UTC)
     directory.mkdir(parents=True, exist_ok=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = _new_key(key)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
     ca = (_builder(name, name, ca_key.public_key(), now, days=3650)
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -71,7 +81,7 @@ def _leaf(directory: Path, slug: str, common_name: str, usage: x509.ObjectIdenti
           now: dt.datetime, *, days: int = 825,
           extra: x509.ExtensionType | None = None) -> Issued:
     ca_cert, ca_key = _load_ca(directory)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = _new_key("rsa" if isinstance(ca_key, rsa.RSAPrivateKey) else "ec")
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (_builder(subject, ca_cert.subject, key.public_key(), now, days=days)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -81,7 +91,16 @@ def _leaf(directory: Path, slug: str, common_name: str, usage: x509.ObjectIdenti
     return _write(directory, slug, builder.sign(ca_key, hashes.SHA256()), key)
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
+def _new_key(kind: str) -> PrivateKey:
+    if kind not in KEY_KINDS:
+        raise ConfigError(f"a development key is one of {', '.join(KEY_KINDS)}, not {kind}")
+    if kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _builder(subject: x509.Name, issuer: x509.Name,
+             public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
              now: dt.datetime, *, days: int) -> x509.CertificateBuilder:
     return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
             .public_key(public_key).serial_number(x509.random_serial_number())
@@ -89,20 +108,19 @@ def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurve
             .not_valid_after(now + dt.timedelta(days=days)))
 
 
-def _load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _load_ca(directory: Path) -> tuple[x509.Certificate, PrivateKey]:
     try:
         cert = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
         key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"no development CA in {directory}; run `skp pki init-dev` "
                           "first") from exc
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise ConfigError(f"{directory / 'ca.key'} is not a development CA key")
     return cert, key
 
 
-def _write(directory: Path, slug: str, cert: x509.Certificate,
-           key: ec.EllipticCurvePrivateKey) -> Issued:
+def _write(directory: Path, slug: str, cert: x509.Certificate, key: PrivateKey) -> Issued:
     issued = Issued(directory / f"{slug}.pem", directory / f"{slug}.key")
     issued.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     fd = os.open(issued.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

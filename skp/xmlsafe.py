@@ -165,7 +165,11 @@ class _Target:
             attrib = {name: value.replace("&#38;", "&") for name, value in attrib.items()}
         if "" in nsmap:  # the default namespace: lxml's targets get "", its builder wants None
             nsmap = {prefix or None: uri for prefix, uri in nsmap.items()}
-        self._start(tag, attrib, nsmap)
+        try:
+            self._start(tag, attrib, nsmap)
+        except ValueError as exc:  # a namespace URI lxml refuses (" urn:x "), untold
+            raise SchemaInvalid("the request is not well-formed XML (a namespace URI that "
+                                "is not a URI)") from exc
         if (depth > 3 and self._open < 0 and path[1] == _BODY and path[0] == _ENVELOPE
                 and tag.rpartition("}")[2] in self._documents):
             self._open = depth

@@ -90,12 +90,27 @@ async function main() {
   const [{ BerichtMetadata: confirmed }] = await creditor.BevestigOntvangstAsync({ BerichtId: id });
   expect(confirmed.Status === 'confirmed', `state after confirming is ${confirmed.Status}`);
   console.log(`confirmed: BerichtId=${confirmed.BerichtId} Status=${confirmed.Status}`);
+
+  // 6. The content is gone now: fetching again is refused with a fault. Compare its Code;
+  //    quote its RequestId to the hub's operator.
+  const refusal = await creditor.HaalBerichtOpAsync({ BerichtId: id }).then(
+    () => { throw new Error('a fetch after the confirm was not refused'); },
+    (err) => fout(err));
+  expect(refusal && refusal.Code === 'Client.InvalidState', 'the fault is not Client.InvalidState');
+  console.log(`refused: Code=${refusal.Code} RequestId=${refusal.RequestId}`);
+}
+
+/** The detail of a hub fault, the WSDL's Fout element (Code, Melding, RequestId), or null. */
+function fout(err) {
+  const fault = err.root && err.root.Envelope && err.root.Envelope.Body.Fault;
+  if (!fault) throw err; // TLS, network, files
+  return (fault.detail && fault.detail.Fout) || null;
 }
 
 main().catch((err) => {
   const fault = err.root && err.root.Envelope && err.root.Envelope.Body.Fault;
   if (fault) { // a refusal: a stable code and a RequestId
-    const requestId = (fault.detail && fault.detail.RequestId) || '-';
+    const requestId = (fault.detail && fault.detail.Fout && fault.detail.Fout.RequestId) || '-';
     console.error(`fault: ${fault.faultcode} ${fault.faultstring} (RequestId ${requestId})`);
   } else { // TLS, network, files
     console.error(`error: ${err.message}`);

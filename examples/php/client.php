@@ -113,8 +113,19 @@ try {
     $confirmed = $creditor->BevestigOntvangst(['BerichtId' => $id])->BerichtMetadata;
     expect($confirmed->Status === 'confirmed', "state after confirming is {$confirmed->Status}");
     echo "confirmed: BerichtId={$confirmed->BerichtId} Status={$confirmed->Status}\n";
+
+    // 6. The content is gone now: fetching again is refused with a fault. Compare its Code;
+    //    quote its RequestId to the hub's operator.
+    try {
+        $creditor->HaalBerichtOp(['BerichtId' => $id]);
+        expect(false, 'a fetch after the confirm was not refused');
+    } catch (SoapFault $fault) {
+        $fout = $fault->detail->Fout ?? null;  // the WSDL's fault element
+        expect(($fout->Code ?? null) === 'Client.InvalidState', "the fault is {$fault->faultcode}");
+        echo "refused: Code={$fout->Code} RequestId={$fout->RequestId}\n";
+    }
 } catch (SoapFault $fault) {  // a refusal (stable code, RequestId) or a transport error
-    $requestId = $fault->detail->RequestId ?? '-';
+    $requestId = $fault->detail->Fout->RequestId ?? '-';
     fwrite(STDERR, "fault: {$fault->faultcode} {$fault->getMessage()} (RequestId $requestId)\n");
     exit(1);
 }

@@ -25,7 +25,8 @@ from zeep.transports import Transport
 
 HERE = Path(__file__).resolve().parent
 WSDL = HERE.parents[1] / "wsdl" / "schuldregeling.wsdl"  # checked in; no need to fetch ?wsdl
-BINDING = "{urn:skp:schuldregeling:2.0}Schuldregeling"
+NS = "urn:skp:schuldregeling:2.0"
+BINDING = f"{{{NS}}}Schuldregeling"
 CREDITOR = "Energie BV, unit Noord"  # a demo creditor of `make run`, found in the address book
 
 
@@ -37,6 +38,13 @@ def connect(hub: str, certs: Path, who: str) -> ServiceProxy:
     session.cert = (str(certs / f"{who}.pem"), str(certs / f"{who}.key"))
     client = zeep.Client(str(WSDL), transport=Transport(session=session, timeout=30))
     return client.create_service(BINDING, f"{hub}/schuldregeling")  # the WSDL names :8443
+
+
+def fout(fault: zeep.exceptions.Fault) -> dict[str, str]:
+    """The detail of a hub fault, the WSDL's Fout element: Code (e.g. Client.NotFound, the
+    faultcode without its prefix), Melding, RequestId and, if any, BerichtId."""
+    element = fault.detail.find(f"{{{NS}}}Fout") if fault.detail is not None else None
+    return {child.tag.rpartition("}")[2]: child.text for child in element or ()}
 
 
 def expect(ok: bool, what: str) -> None:
@@ -98,12 +106,22 @@ def main() -> None:
     expect(confirmed.Status == "confirmed", f"state after confirming is {confirmed.Status}")
     print(f"confirmed: BerichtId={confirmed.BerichtId} Status={confirmed.Status}")
 
+    # 6. The content is gone now: fetching again is refused with a fault. Compare its Code;
+    #    quote its RequestId to the hub's operator.
+    try:
+        creditor.HaalBerichtOp(BerichtId=message_id)
+    except zeep.exceptions.Fault as fault:
+        detail = fout(fault)
+        expect(detail.get("Code") == "Client.InvalidState", f"the fault is {fault.code}")
+        print(f"refused: Code={detail['Code']} RequestId={detail['RequestId']}")
+    else:
+        expect(False, "a fetch after the confirm was not refused")
+
 
 if __name__ == "__main__":
     try:
         main()
     except zeep.exceptions.Fault as fault:  # a refusal: a stable code and a RequestId
-        detail = fault.detail.findtext("RequestId") if fault.detail is not None else None
-        sys.exit(f"fault: {fault.code} {fault.message} (RequestId {detail})")
+        sys.exit(f"fault: {fault.code} {fault.message} (RequestId {fout(fault).get('RequestId')})")
     except (OSError, zeep.exceptions.Error) as exc:  # files, TLS, network (requests), XML
         sys.exit(f"error: {type(exc).__name__}: {exc}")

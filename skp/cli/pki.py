@@ -20,13 +20,18 @@ def pki() -> None:
               default=Path("certs"), show_default=True, help="Folder to write to.")
 @click.option("--host", "hosts", multiple=True, default=("localhost", "127.0.0.1"),
               show_default=True, help="A name or address of the server certificate.")
+@click.option("--key", type=click.Choice(dev_pki.KEY_KINDS), default=dev_pki.KEY_KINDS[0],
+              show_default=True, help="Kind of key of the CA and every certificate it issues: "
+              "EC P-256, or RSA 3072 for clients that cannot use EC keys (mono, .NET "
+              "Framework).")
 @click.option("--force", is_flag=True, help="Replace an existing dev PKI.")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the dev PKI exists.")
-def init_dev(directory: Path, hosts: tuple[str, ...], force: bool, if_missing: bool) -> None:
+def init_dev(directory: Path, hosts: tuple[str, ...], key: str, force: bool,
+             if_missing: bool) -> None:
     """Create a development CA and the hub's server certificate."""
     if if_missing and (directory / "ca.pem").exists():
         click.echo(f"development PKI in {directory} exists")
         return
-    ca, server = dev_pki.init_dev(directory, hosts=hosts, force=force)
+    ca, server = dev_pki.init_dev(directory, hosts=hosts, force=force, key=key)
     click.echo(f"created {ca.cert} (CA; clients and the hub trust it), {server.cert} and "
-               f"{server.key} (the hub's certificate for {', '.join(hosts)})")
+               f"{server.key} (the hub's certificate for {', '.join(hosts)}), {key} keys")

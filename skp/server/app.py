@@ -82,7 +82,7 @@ class SoapWsgi(WsgiApplication):  # type: ignore[misc]  # spyne has no type info
     def handle_error(self, p_ctx: Any, others: Any, error: Any,
                      start_response: StartResponse) -> Iterable[bytes]:
         environ = p_ctx.transport.req_env
-        fault = translate(error, environ["skp.request_id"])
+        fault = translate(error, environ["skp.request_id"], self.app.tns)
         environ["skp.outcome"] = fault.code
         if fault.code == "Server.Error":
             _log_unexpected(fault.request_id, error)
@@ -99,11 +99,16 @@ def _log_unexpected(request_id: str, error: BaseException) -> None:
 
 
 def _fault_response(fault: SoapFault, start_response: StartResponse,
-                    status: str = "500 Internal Server Error") -> list[bytes]:
+                    status: str = "500 Internal Server Error", *,
+                    close: bool = False) -> list[bytes]:
+    """A fault goes with HTTP 500 (WS-I BP 1.1 R1126), also for a request too large, so that
+    every SOAP stack reads it; only a request that is not readable HTTP gets its own status
+    (:func:`_status`). ``close`` ends the connection after it, as any status but 500 does:
+    the rest of such a request may be unread, so the connection cannot carry another."""
     body = fault.envelope()
     headers = [("Content-Type", SOAP_TYPE), ("Content-Length", str(len(body))),
                ("X-Request-Id", fault.request_id)]
-    if not status.startswith("500"):  # the request could not be read whole: nothing follows
+    if close or not status.startswith("500"):
         headers.append(("Connection", "close"))
     start_response(status, headers)
     return [body]
@@ -152,6 +157,15 @@ class HubApp:
 
         try:
             return self._dispatch(environ, remember)
+        except Exception as exc:
+            if status:  # the answer has begun: cheroot closes the connection
+                raise
+            # Whatever failed, the caller gets a fault with the request id, never a bare 500.
+            environ["skp.outcome"] = "Server.Error"
+            _log_unexpected(request_id, exc)
+            service = self.soap.get(environ.get("PATH_INFO", "").strip("/"))
+            fault = translate(exc, request_id, service.app.tns if service else None)
+            return _fault_response(fault, remember)
         finally:
             duration = time.perf_counter() - started
             participant = environ.get("skp.participant")
@@ -229,9 +243,10 @@ class HubApp:
                     environ, lambda status, headers, *_: answered.append((status, headers))))
             return _answer(environ, start_response, *answered[0], body)
         except SkpError as exc:  # spyne answers the operation's own errors as faults
-            fault = translate(exc, environ["skp.request_id"])
+            fault = translate(exc, environ["skp.request_id"], self.soap[path].app.tns)
             environ["skp.outcome"] = fault.code
-            return _fault_response(fault, start_response, _status(exc))
+            return _fault_response(fault, start_response, _status(exc),
+                                   close=isinstance(exc, TooLarge))
 
     def _participant_list(self, environ: dict[str, Any],
                           start_response: StartResponse) -> list[bytes]:
@@ -241,7 +256,7 @@ class HubApp:
                 environ["skp.participant"] = self._identify(environ)
                 body = published.as_html(published.records(self.hub.addressbook))
         except SkpError as exc:
-            fault = translate(exc, environ["skp.request_id"])
+            fault = translate(exc, environ["skp.request_id"], None)
             environ["skp.outcome"] = fault.code
             start_response("403 Forbidden" if fault.code == "Client.Authentication" else
                            "503 Service Unavailable", [("Content-Type", "text/plain")])
@@ -308,9 +323,7 @@ _EAGER_BYTES = 64 * 1024
 
 
 def _status(error: SkpError) -> str:
-    """The HTTP status of a fault: 500 (SOAP 1.1), unless the request could not be read."""
-    if isinstance(error, TooLarge):
-        return "413 Content Too Large"
+    """The HTTP status of a fault: 500 (SOAP 1.1), unless the request is not readable HTTP."""
     if isinstance(error, BadRequest):
         return "400 Bad Request"
     if isinstance(error, RequestTimeout):

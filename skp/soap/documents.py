@@ -6,6 +6,7 @@ fails when the two differ.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from lxml import etree
@@ -26,7 +27,21 @@ def wsdl_document(app: Application, address: str) -> bytes:
     document.build_interface_document(address)
     root = etree.fromstring(document.get_interface_document(), _parser())
     _canonical_order(root)
+    _drop_unused_namespaces(root)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+#: The attributes whose values are QNames (``tns:Fout``, ``xs:string``): a prefix used only
+#: there is in use too.
+_QNAME_ATTRIBUTES = ("type", "base", "element", "message", "binding", "ref", "itemType")
+
+
+def _drop_unused_namespaces(root: etree._Element) -> None:
+    """Remove the namespace declarations nothing in ``root`` uses (spyne declares a dozen)."""
+    used = {value.partition(":")[0] for element in root.iter()
+            for value in (element.get(name) for name in _QNAME_ATTRIBUTES)
+            if value and ":" in value}
+    etree.cleanup_namespaces(root, keep_ns_prefixes=sorted(used))
 
 
 _KIND_ORDER = {"import": 0, "simpleType": 1, "complexType": 2, "element": 3, "message": 4}
@@ -62,7 +77,12 @@ def schema_document(wsdl: bytes) -> bytes:
     schema = root.find(f"{{{WSDL}}}types/{{{XS}}}schema")
     if schema is None:  # pragma: no cover - spyne always embeds one
         raise ValueError("the WSDL has no embedded schema")
-    return etree.tostring(schema, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    # A root of its own, with every namespace in scope in the WSDL: its QName values use them.
+    document = etree.Element(schema.tag, dict(schema.attrib),
+                             nsmap={p: uri for p, uri in schema.nsmap.items() if p})
+    document.extend(copy.deepcopy(child) for child in schema)
+    _drop_unused_namespaces(document)
+    return etree.tostring(document, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
 def export(directory: Path, public_url: str) -> list[Path]:

@@ -16,6 +16,11 @@ from spyne import Fault
 from skp.errors import SkpError
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+#: The element of a fault's detail, in the namespace of the module's service, which every
+#: operation's ``wsdl:fault`` declares (skp.soap.types), and its children in order; the last
+#: is there only where a hub message is involved.
+FAULT_ELEMENT = "Fout"
+FAULT_FIELDS = ("Code", "Melding", "RequestId", "BerichtId")
 
 #: spyne's fault codes and what the caller is told instead.
 _SPYNE_FAULTS: dict[str, tuple[str, str]] = {
@@ -43,18 +48,24 @@ class SoapFault:
     message: str
     request_id: str
     message_id: str | None = None
+    #: The namespace of the service's fault element; None outside a module's service.
+    namespace: str | None = None
 
     def envelope(self) -> bytes:
-        """The SOAP 1.1 fault envelope."""
-        env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+        """The SOAP 1.1 fault envelope; its detail holds the service's fault element."""
+        nsmap = {"soap": SOAP_ENV} | ({"fout": self.namespace} if self.namespace else {})
+        env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap=nsmap)
         fault = etree.SubElement(etree.SubElement(env, f"{{{SOAP_ENV}}}Body"),
                                  f"{{{SOAP_ENV}}}Fault")
         etree.SubElement(fault, "faultcode").text = f"soap:{self.code}"
         etree.SubElement(fault, "faultstring").text = self.message
-        detail = etree.SubElement(fault, "detail")
-        etree.SubElement(detail, "RequestId").text = self.request_id
-        if self.message_id:
-            etree.SubElement(detail, "BerichtId").text = self.message_id
+        qualified = f"{{{self.namespace}}}" if self.namespace else ""
+        element = etree.SubElement(etree.SubElement(fault, "detail"),
+                                   qualified + FAULT_ELEMENT)
+        values = (self.code, self.message, self.request_id, self.message_id)
+        for name, value in zip(FAULT_FIELDS, values, strict=True):
+            if value:
+                etree.SubElement(element, qualified + name).text = value
         return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
 
@@ -74,15 +85,16 @@ class UnexpectedFault(Fault):  # type: ignore[misc]  # spyne has no type informa
         self.original = original
 
 
-def translate(error: BaseException, request_id: str) -> SoapFault:
-    """The fault the caller gets for ``error``."""
+def translate(error: BaseException, request_id: str,
+              namespace: str | None) -> SoapFault:
+    """The fault the caller gets for ``error`` from the service of ``namespace``."""
     if isinstance(error, SkpFault):
         error = error.error
     if isinstance(error, SkpError):
-        return SoapFault(error.code, error.message, request_id, error.message_id)
+        return SoapFault(error.code, error.message, request_id, error.message_id, namespace)
     if isinstance(error, Fault):
         code, message = _SPYNE_FAULTS.get(str(error.faultcode), ("Server.Error", ""))
         if code != "Server.Error":
-            return SoapFault(code, message, request_id)
+            return SoapFault(code, message, request_id, namespace=namespace)
     return SoapFault("Server.Error", f"an internal error occurred; quote request id "
-                     f"{request_id} to the hub's operator", request_id)
+                     f"{request_id} to the hub's operator", request_id, namespace=namespace)

@@ -8,79 +8,45 @@ nothing in a message body can change who is calling.
 
 The server has read the request already (``environ["skp.envelope"]``, with its documents in
 ``environ["skp.spool"]``: skp.xmlsafe.read); an answer's documents are written into it as it
-is sent (``environ["skp.answer"]``: skp.soap.answer).
+is sent (``environ["skp.answer"]``: skp.soap.answer). The envelope's rules and schema faults
+are skp.soap.protocol's; every operation declares the fault element ``Fout``.
 """
 
 from __future__ import annotations
 
-import re
+import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from spyne import Application, Fault, Integer, ServiceBase, Unicode, const, rpc
+from spyne import Application, Fault, Integer32, ServiceBase, Unicode, const, rpc
 from spyne.protocol.soap import Soap11
 
 from skp.addressbook import Entry, Search
+from skp.domain.addressbook import MAX_ENTRIES
 from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.roles import Module, Role
 from skp.domain.validation import Header
 from skp.errors import ModuleNotEnabled, SchemaInvalid, SkpError
 from skp.hub import Hub
-from skp.mailbox import LogQuery, MessageInfo
+from skp.mailbox import MAX_PAGE, LogQuery, MessageInfo
 from skp.participants import ParticipantInfo
 from skp.soap.answer import Answer
 from skp.soap.convert import from_body, to_body
-from skp.soap.faults import SOAP_ENV as SOAP11_ENV
 from skp.soap.faults import SkpFault, UnexpectedFault
-from skp.soap.types import ModuleTypes, optional, required
+from skp.soap.protocol import HubSoap11
+from skp.soap.types import (
+    ADDRESSBOOK_OPERATIONS,
+    MAILBOX_OPERATIONS,
+    ModuleTypes,
+    optional,
+    required,
+)
 
 # spyne runs a full gc.collect() after a request at most once a second, to close the files of
 # its file uploads (skp has none). It walks every object of the process for 60-100 ms holding
 # the GIL, where every request in flight waits: most of the p99 (docs/performance.md).
 const.MIN_GC_INTERVAL = float("inf")
-
-#: lxml schema-error kinds, described without the offending value.
-_REASONS = (
-    ("MAXLENGTH", "is too long"), ("MINLENGTH", "is too short"),
-    ("PATTERN", "does not have the required format"),
-    ("ENUMERATION", "is not one of the allowed values"),
-    ("MININCLUSIVE", "is below the minimum"), ("MAXINCLUSIVE", "is above the maximum"),
-    ("FRACTIONDIGITS", "has too many decimals"), ("TOTALDIGITS", "has too many digits"),
-    ("ELEMENT_CONTENT", "has a missing or unexpected child element"),
-    ("DATATYPE", "has a value of the wrong type"),
-)
-
-
-class HubSoap11(Soap11):  # type: ignore[misc]  # spyne has no type information
-    """SOAP 1.1 input with skp's XML parse policy and value-free schema errors."""
-
-    def __init__(self) -> None:
-        super().__init__(validator="lxml")
-        self.validate_document = self._validate
-
-    def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
-        if ctx.transport.get_request_method() != "POST":
-            raise SkpFault(SchemaInvalid("send a SOAP request with POST"))
-        root = ctx.transport.req_env["skp.envelope"]
-        envelope = root.tag == f"{{{SOAP11_ENV}}}Envelope"
-        body = root.find(f"{{{SOAP11_ENV}}}Body") if envelope else None
-        if body is None or len(body) != 1:
-            raise SkpFault(SchemaInvalid("send a SOAP 1.1 Envelope whose Body holds exactly one "
-                                         "operation"))
-        ctx.in_document = (root, {})
-
-    def _validate(self, payload: Any) -> None:
-        schema = self.validation_schema
-        if not schema.validate(payload):
-            raise SkpFault(SchemaInvalid(_describe(schema.error_log.last_error)))
-
-
-def _describe(entry: Any) -> str:
-    path = "/".join(re.sub(r"^[^:]*:", "", step) for step in str(entry.path).split("/") if step)
-    reason = next((text for key, text in _REASONS if key in entry.type_name),
-                  "does not match the XML schema")
-    return f"element {path or 'Body'} {reason}; see the WSDL"
-
 
 class HubApplication(Application):  # type: ignore[misc]  # spyne has no type information
     """A spyne Application whose operations may raise SkpError like any skp code."""
@@ -94,6 +60,18 @@ class HubApplication(Application):  # type: ignore[misc]  # spyne has no type in
             raise SkpFault(exc) from exc
         except Exception as exc:
             raise UnexpectedFault(exc) from exc
+
+
+def _instant(value: dt.datetime | None, name: str) -> dt.datetime | None:
+    """A filter's time in UTC; one without an offset is in UTC. One that is not in the years
+    1-9999 in UTC (0001-01-01T00:00:00+01:00) is in no calendar a database holds."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=value.tzinfo or dt.UTC).astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise SchemaInvalid(f"element Logboek/Filter/{name} is not in the years 1 to 9999 "
+                            "in UTC; send a time between those") from exc
 
 
 def _hub(ctx: Any) -> Hub:
@@ -119,8 +97,12 @@ def build_application(module: Module) -> Application:
     types = ModuleTypes(module)
     ops: dict[str, Any] = {f"Verstuur{mt.code}": _send_op(types, mt)
                            for mt in message_types(module)}
-    ops.update(_mailbox_ops(types))
-    ops.update(_addressbook_ops(types))
+    mailbox, book = _mailbox_ops(types), _addressbook_ops(types)
+    if (tuple(mailbox), tuple(book)) != (MAILBOX_OPERATIONS, ADDRESSBOOK_OPERATIONS):
+        raise AssertionError(  # their names are kept free of other types (skp.soap.types)
+            f"the operations are {tuple(mailbox)} and {tuple(book)}")
+    ops.update(mailbox)
+    ops.update(book)
     title = "".join(part.capitalize() for part in module.value.split("-"))
     service = type(f"{title}Service", (ServiceBase,), ops)
     return HubApplication([service], tns=types.ns, name=title, in_protocol=HubSoap11(),
@@ -142,14 +124,16 @@ def _send_op(types: ModuleTypes, mt: MessageType) -> Callable[..., Any]:
                              UiterlijkOphalenOp=receipt.deadline, Herhaald=receipt.repeated)
 
     send.__name__ = f"Verstuur{mt.code}"  # spyne keys methods by function name
-    operation: Callable[..., Any] = rpc(required(types.header), required(types.bodies[mt.code]),
-               _returns=types.receipt, _out_variable_name="Ontvangstbewijs",
-               _in_variable_names={"Header_": "Header"})(send)
+    operation: Callable[..., Any] = rpc(
+        required(types.header), required(types.bodies[mt.code]), _faults=[types.fault],
+        _returns=types.receipt, _out_variable_name="Ontvangstbewijs",
+        _in_variable_names={"Header_": "Header"})(send)
     return operation
 
 
 def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
     module = types.module
+    operation = functools.partial(rpc, _faults=[types.fault])  # every operation declares it
 
     def metadata(info: MessageInfo) -> Any:
         return types.metadata(
@@ -161,8 +145,8 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
             UiterlijkOphalenOp=info.deadline, OpgehaaldOp=info.fetched_at,
             BevestigdOp=info.confirmed_at, VerlopenOp=info.expired_at)
 
-    @rpc(optional(Unicode(max_len=64)), optional(Unicode(max_len=64)),
-         optional(Integer(ge=1, le=500)), _returns=types.listing,
+    @operation(optional(Unicode, max_len=64), optional(Unicode, max_len=64),
+         optional(Integer32, ge=1, le=MAX_PAGE), _returns=types.listing,
          _out_variable_name="Berichtenlijst")
     def Berichtenlijst(ctx: Any, Berichttype: Any, Na: Any, Maximum: Any) -> Any:
         caller = _caller(ctx, module)
@@ -171,7 +155,7 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
         return types.listing(Bericht=[metadata(m) for m in page.items],
                              Achterstand=page.backlog, Volgende=page.next_after)
 
-    @rpc(required(Unicode(max_len=64)), _returns=types.fetched,
+    @operation(required(Unicode, max_len=64), _returns=types.fetched,
          _out_variable_name="OpgehaaldBericht")
     def HaalBerichtOp(ctx: Any, BerichtId: Any) -> Any:
         caller = _caller(ctx, module)
@@ -182,14 +166,14 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
         body = from_body(types, types.bodies[mt.code], mt.fields, delivery.body, answer)
         return types.fetched(Metadata=metadata(delivery.info), **{mt.code: body})
 
-    @rpc(required(Unicode(max_len=64)), _returns=types.metadata,
+    @operation(required(Unicode, max_len=64), _returns=types.metadata,
          _out_variable_name="BerichtMetadata")
     def BevestigOntvangst(ctx: Any, BerichtId: Any) -> Any:
         caller = _caller(ctx, module)
         _note(ctx, BerichtId)
         return metadata(_hub(ctx).mailbox.confirm(caller.id, BerichtId))
 
-    @rpc(optional(Unicode(max_len=64)), optional(Unicode(max_len=64)),
+    @operation(optional(Unicode, max_len=64), optional(Unicode, max_len=64),
          _returns=types.metadata, _out_variable_name="BerichtMetadata")
     def Status(ctx: Any, BerichtId: Any, Kenmerk: Any) -> Any:
         caller = _caller(ctx, module)
@@ -200,7 +184,7 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
         _note(ctx, info.id)
         return metadata(info)
 
-    @rpc(optional(types.log_filter), _returns=types.log, _out_variable_name="Logboek")
+    @operation(optional(types.log_filter), _returns=types.log, _out_variable_name="Logboek")
     def Logboek(ctx: Any, Filter: Any) -> Any:
         caller = _caller(ctx, module)
         query = LogQuery(module=module)
@@ -211,11 +195,13 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
                     Filter.Richting or ""),  # type: ignore[arg-type]
                 counterpart_id=Filter.Tegenpartij,
                 conversation_id=Filter.ConversatieReferentienummer,
-                since=Filter.Vanaf, until=Filter.Tot, limit=Filter.Maximum or 100)
+                since=_instant(Filter.Vanaf, "Vanaf"), until=_instant(Filter.Tot, "Tot"),
+                limit=Filter.Maximum or 100)
         found = _hub(ctx).mailbox.logbook(caller.id, query)
         return types.log(Bericht=[metadata(m) for m in found])
 
-    @rpc(optional(Unicode(max_len=200)), _returns=types.ping, _out_variable_name="PingAntwoord")
+    @operation(optional(Unicode, max_len=200), _returns=types.ping,
+               _out_variable_name="PingAntwoord")
     def Ping(ctx: Any, Tekst: Any) -> Any:
         caller = _caller(ctx, None)
         return types.ping(Tekst=Tekst, DeelnemerId=caller.id, Naam=caller.name,
@@ -230,6 +216,7 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
 
 def _addressbook_ops(types: ModuleTypes) -> dict[str, Any]:
     module = types.module
+    operation = functools.partial(rpc, _faults=[types.fault])
 
     def entry(found: Entry) -> Any:
         return types.entry(
@@ -238,11 +225,11 @@ def _addressbook_ops(types: ModuleTypes) -> dict[str, Any]:
             Module=[m.value for m in found.modules], GebruiktBsn=found.uses_bsn,
             Berichttypen=types.receivable(Berichttype=list(found.receives)))
 
-    @rpc(optional(Unicode(min_len=1, max_len=200)), optional(Unicode(pattern="[0-9]{8}")),
-         optional(Unicode(pattern="[0-9]{12}")), optional(types.role),
-         optional(types.module_name), optional(Integer(ge=1, le=500)),
-         optional(Unicode(max_len=64)), _returns=types.entries,
-         _out_variable_name="Deelnemers")
+    @operation(optional(Unicode, min_len=1, max_len=200), optional(Unicode, pattern="[0-9]{8}"),
+               optional(Unicode, pattern="[0-9]{12}"), optional(Unicode, **types.roles),
+               optional(Unicode, **types.modules), optional(Integer32, ge=1, le=MAX_ENTRIES),
+               optional(Unicode, max_len=64), _returns=types.entries,
+               _out_variable_name="Deelnemers")
     def ZoekDeelnemers(ctx: Any, Naam: Any, KvkNummer: Any, Vestigingsnummer: Any, Rol: Any,
                        Module: Any, Maximum: Any, Na: Any) -> Any:
         _caller(ctx, None)  # any registered caller
@@ -253,8 +240,8 @@ def _addressbook_ops(types: ModuleTypes) -> dict[str, Any]:
         return types.entries(Deelnemer=[entry(e) for e in found.entries],
                              Volgende=found.next_after)
 
-    @rpc(required(Unicode(max_len=64)), optional(types.module_name), _returns=types.entry,
-         _out_variable_name="Deelnemer")
+    @operation(required(Unicode, max_len=64), optional(Unicode, **types.modules),
+               _returns=types.entry, _out_variable_name="Deelnemer")
     def Deelnemer(ctx: Any, DeelnemerId: Any, Module: Any) -> Any:
         _caller(ctx, None)
         return entry(_hub(ctx).addressbook.entry(

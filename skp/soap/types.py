@@ -2,8 +2,11 @@
 
 Each message type's body becomes a complex type named after the type (``Kennisgeving``);
 groups become complex types named after the group, reused where the same group occurs again
-and qualified by their owner where a different group has the same name. The envelope types
-(header, receipt, metadata, listing) are the same in every module.
+and qualified by their owner where a different group has the same name. An enumeration is
+one simple type named after its field, qualified the same way; other restricted values get a
+simple type per field (``Adres_PostcodeType``). The envelope types (header, receipt, metadata,
+listing, the fault ``Fout``) are the same in every module. No type takes the name of an
+operation, which spyne gives the operation's wrapper types.
 """
 
 from __future__ import annotations
@@ -18,13 +21,18 @@ from spyne import (
     Date,
     DateTime,
     Decimal,
-    Integer,
+    Fault,
+    Integer32,
+    Integer64,
     Unicode,
 )
 
 from skp.domain.catalogue import MessageType, message_types
 from skp.domain.fields import Field, Kind
 from skp.domain.roles import MODULE_INFO, Module, Role
+from skp.mailbox import MAX_PAGE
+from skp.mailbox.delivery import BACKLOG_COUNT_LIMIT
+from skp.soap.faults import FAULT_ELEMENT, FAULT_FIELDS
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _MAX_AMOUNT = 100_000_000_000
@@ -40,16 +48,26 @@ def namespace(module: Module) -> str:
     return f"urn:skp:{module.value}:{MODULE_INFO[module].version}"
 
 
-def required(cls: Any) -> Any:
-    return cls.customize(min_occurs=1, nillable=False)
+# A restricted simple type is customized in one call, facets and occurrence together: each
+# further customize() makes spyne emit another, unused copy of the type (``..._ParentType``).
+
+def required(cls: Any, **facets: Any) -> Any:
+    return cls.customize(**facets, min_occurs=1, nillable=False)
 
 
-def optional(cls: Any) -> Any:
-    return cls.customize(min_occurs=0, nillable=False)
+def optional(cls: Any, **facets: Any) -> Any:
+    return cls.customize(**facets, min_occurs=0, nillable=False)
 
 
-def many(cls: Any) -> Any:
-    return cls.customize(min_occurs=0, max_occurs="unbounded", nillable=False)
+def many(cls: Any, **facets: Any) -> Any:
+    return cls.customize(**facets, min_occurs=0, max_occurs="unbounded", nillable=False)
+
+
+#: The operations every module's service has besides its ``Verstuur<Berichttype>``.
+MAILBOX_OPERATIONS = ("Berichtenlijst", "HaalBerichtOp", "BevestigOntvangst", "Status",
+                      "Logboek", "Ping")
+#: The address book's operations, in every module's service too.
+ADDRESSBOOK_OPERATIONS = ("ZoekDeelnemers", "Deelnemer")
 
 
 class ModuleTypes:
@@ -59,15 +77,22 @@ class ModuleTypes:
         self.module = module
         self.ns = namespace(module)
         self._groups: dict[Field, Any] = {}
-        self._names: set[str] = set()
+        # spyne names each operation's wrapper types after it: no other type may take them.
+        operations = [*MAILBOX_OPERATIONS, *ADDRESSBOOK_OPERATIONS,
+                      *(f"Verstuur{mt.code}" for mt in message_types(module))]
+        self._names = {FAULT_ELEMENT, *operations, *(f"{op}Response" for op in operations)}
+        self._enums: dict[tuple[str, tuple[str, ...]], str] = {}  # (field, values) -> type
+        # The envelope's enumerations first: their names are the same in every module.
+        state = self._enum("Berichtstatus", ("queued", "fetched", "confirmed", "expired"), "")
+        direction = self._enum("Richting", ("Verzonden", "Ontvangen"), "")
         self.bodies: dict[str, Any] = {mt.code: self._body(mt) for mt in message_types(module)}
-        uuid = Unicode(pattern=UUID_PATTERN)
+        uuid = {"pattern": UUID_PATTERN}
         self.header = self._complex("BerichtHeader", [
-            ("Kenmerk", required(Unicode(min_len=1, max_len=64))),
-            ("Ontvanger", required(uuid)),
-            ("ConversatieReferentienummer", required(uuid)),
-            ("CrossReferentienummer", optional(uuid)),
-            ("Versie", optional(Unicode(max_len=10))),
+            ("Kenmerk", required(Unicode, min_len=1, max_len=64)),
+            ("Ontvanger", required(Unicode, **uuid)),
+            ("ConversatieReferentienummer", required(Unicode, **uuid)),
+            ("CrossReferentienummer", optional(Unicode, **uuid)),
+            ("Versie", optional(Unicode, max_len=10)),
         ])
         self.receipt = self._complex("Ontvangstbewijs", [
             ("BerichtId", required(Unicode)),
@@ -84,8 +109,8 @@ class ModuleTypes:
             ("ConversatieReferentienummer", required(Unicode)),
             ("CrossReferentienummer", optional(Unicode)),
             ("Versie", required(Unicode)),
-            ("Status", required(Unicode(values=["queued", "fetched", "confirmed", "expired"]))),
-            ("Grootte", required(Integer)),
+            ("Status", required(Unicode, **state)),
+            ("Grootte", required(Integer64, ge=0)),  # bytes: a long, as sizes are
             ("OntvangenOp", required(DateTime)),
             ("UiterlijkOphalenOp", required(DateTime)),
             ("OpgehaaldOp", optional(DateTime)),
@@ -94,7 +119,7 @@ class ModuleTypes:
         ])
         self.listing = self._complex("BerichtenlijstAntwoord", [
             ("Bericht", many(self.metadata)),
-            ("Achterstand", required(Integer)),
+            ("Achterstand", required(Integer32, ge=0, le=BACKLOG_COUNT_LIMIT)),
             ("Volgende", optional(Unicode)),
         ])
         self.fetched = self._complex("OpgehaaldBericht", [
@@ -102,15 +127,20 @@ class ModuleTypes:
             *((code, optional(body)) for code, body in self.bodies.items()),
         ])
         self.log_filter = self._complex("LogboekFilter", [
-            ("Richting", optional(Unicode(values=["Verzonden", "Ontvangen"]))),
-            ("Berichttype", optional(Unicode(max_len=64))),
-            ("Tegenpartij", optional(uuid)),
-            ("ConversatieReferentienummer", optional(uuid)),
+            ("Richting", optional(Unicode, **direction)),
+            ("Berichttype", optional(Unicode, max_len=64)),
+            ("Tegenpartij", optional(Unicode, **uuid)),
+            ("ConversatieReferentienummer", optional(Unicode, **uuid)),
             ("Vanaf", optional(DateTime)),
             ("Tot", optional(DateTime)),
-            ("Maximum", optional(Integer(ge=1, le=500))),
+            ("Maximum", optional(Integer32, ge=1, le=MAX_PAGE)),
         ])
         self.log = self._complex("LogboekAntwoord", [("Bericht", many(self.metadata))])
+        #: The detail of every fault, declared by every operation (skp.soap.faults.SoapFault).
+        self.fault = type(FAULT_ELEMENT, (Fault,), {
+            "__namespace__": self.ns, "__type_name__": FAULT_ELEMENT,
+            "_type_info": [(name, (optional if name == "BerichtId" else required)(Unicode))
+                           for name in FAULT_FIELDS]})
         self.ping = self._complex("PingAntwoord", [
             ("Tekst", optional(Unicode)),
             ("DeelnemerId", required(Unicode)),
@@ -119,8 +149,9 @@ class ModuleTypes:
             ("Module", many(Unicode)),
             ("Tijd", required(DateTime)),
         ])
-        self.role = Unicode(values=[r.value for r in Role])
-        self.module_name = Unicode(values=[m.value for m in Module])
+        #: The facets of the enumerations of roles and modules (address book).
+        self.roles = self._enum("Rol", tuple(r.value for r in Role), "")
+        self.modules = self._enum("Module", tuple(m.value for m in Module), "")
         self.receivable = self._complex("Berichttypen", [("Berichttype", many(Unicode))])
         #: An address-book entry: the public fields of a participant (skp.domain.addressbook).
         self.entry = self._complex("Adresboekvermelding", [
@@ -128,8 +159,8 @@ class ModuleTypes:
             ("Naam", required(Unicode)),
             ("KvkNummer", optional(Unicode)),
             ("Vestigingsnummer", optional(Unicode)),
-            ("Rol", required(self.role)),
-            ("Module", many(self.module_name)),
+            ("Rol", required(Unicode, **self.roles)),
+            ("Module", many(Unicode, **self.modules)),
             ("GebruiktBsn", required(Boolean)),
             ("Berichttypen", required(self.receivable)),
         ])
@@ -146,12 +177,9 @@ class ModuleTypes:
         return self._complex(mt.code, [(f.name, self._field(f, mt.code)) for f in mt.fields])
 
     def _field(self, f: Field, owner: str) -> Any:
-        base = self._simple(f) if f.kind not in (Kind.GROUP, Kind.CHOICE) else self._nested(
-            f, owner)
-        occurs: dict[str, Any] = {"min_occurs": 1 if f.required else 0, "nillable": False}
-        if f.repeated:
-            occurs["max_occurs"] = "unbounded"
-        return base.customize(**occurs)
+        base, facets = ((self._nested(f, owner), {}) if f.kind in (Kind.GROUP, Kind.CHOICE)
+                        else self._simple(f, owner))
+        return (many if f.repeated else required if f.required else optional)(base, **facets)
 
     def _nested(self, f: Field, owner: str) -> Any:
         shape = _shape(f)
@@ -161,26 +189,40 @@ class ModuleTypes:
             self._groups[shape] = self._complex(name, members)
         return self._groups[shape]
 
-    @staticmethod
-    def _simple(f: Field) -> Any:
+    def _simple(self, f: Field, owner: str) -> tuple[Any, dict[str, Any]]:
+        """The spyne class of a simple field and the facets that restrict it."""
         match f.kind:
             case Kind.TEXT:
-                return Unicode(min_len=1, max_len=f.max_length, pattern=f.pattern)
+                return Unicode, {"min_len": 1, "max_len": f.max_length, "pattern": f.pattern}
             case Kind.CODE:
-                return Unicode(values=list(f.choices))
+                return Unicode, self._enum(f.name, f.choices, owner)
             case Kind.DATE:
-                return Date
+                return Date, {}
             case Kind.AMOUNT:
-                return Decimal(fraction_digits=2, ge=0, le=_MAX_AMOUNT)
+                return Decimal, {"fraction_digits": 2, "ge": 0, "le": _MAX_AMOUNT}
             case Kind.PERCENTAGE:
-                return Decimal(fraction_digits=2, ge=0, le=100)
+                return Decimal, {"fraction_digits": 2, "ge": 0, "le": 100}
             case Kind.INTEGER:
-                return Integer(ge=0, le=999_999_999)
+                return Integer32, {"ge": 0, "le": 999_999_999}
             case Kind.BOOLEAN:
-                return Boolean
+                return Boolean, {}
             case Kind.DOCUMENT:
-                return ByteArray
+                return ByteArray, {}
         raise AssertionError(f.kind)  # pragma: no cover
+
+    def _enum(self, name: str, values: tuple[str, ...], owner: str) -> dict[str, Any]:
+        """The facets of an enumeration: one named simple type per list of values, named after
+        its field, qualified by the field's owner where another list has that name already
+        (so that code generators make one enum class of it, not one per use)."""
+        key = (name, values)
+        if key not in self._enums:
+            type_name = name if name not in self._names else f"{owner}{name}"
+            if type_name in self._names:
+                raise ValueError(f"type name {type_name} used twice in module {self.module}")
+            self._names.add(type_name)
+            self._enums[key] = type_name
+        return {"values": list(values), "type_name": self._enums[key],
+                "__namespace__": self.ns}
 
     def _complex(self, name: str, members: list[tuple[str, Any]]) -> Any:
         if name in self._names:

@@ -20,6 +20,7 @@ from skp.domain.examples import example_body
 from skp.domain.roles import Module
 from skp.hub import Hub
 from skp.sealing import MemoryKeyRing
+from skp.soap.types import namespace
 from skp.store.db import make_engine, migrate
 from tests.e2e.conftest import session_for
 
@@ -154,7 +155,9 @@ def test_the_refusal_is_an_http_500_soap_fault(server, pki, people):
     fault = etree.fromstring(answer.content).find(
         ".//{http://schemas.xmlsoap.org/soap/envelope/}Fault")
     assert fault.findtext("faultcode").endswith("Client.RateLimited")
-    assert fault.findtext("detail/RequestId") == answer.headers["X-Request-Id"]
+    ns = namespace(SR)  # the detail is the WSDL's fault element, Fout
+    assert fault.findtext(f"detail/{{{ns}}}Fout/{{{ns}}}RequestId") == answer.headers[
+        "X-Request-Id"]
 
 
 def test_a_full_mailbox_refuses_new_messages_and_loses_none(server, pki, people, clock):

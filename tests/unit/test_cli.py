@@ -106,6 +106,9 @@ def test_dev_pki_demo_participants_and_certificates(migrated, tmp_path):
     assert "ca.pem" in migrated("pki", "init-dev", "--dir", certs)
     assert "exists" in migrated("pki", "init-dev", "--dir", certs, "--if-missing")
     assert "--force" in migrated("pki", "init-dev", "--dir", certs, expect=2)
+    assert "rsa keys" in migrated("pki", "init-dev", "--dir", tmp_path / "rsa", "--key", "rsa")
+    assert "'dsa' is not one of" in migrated("pki", "init-dev", "--dir", tmp_path / "dsa",
+                                             "--key", "dsa", expect=2)
     out = migrated("participants", "add-demo", "--certs", certs)
     assert out.count("added") == len(CAST)
     assert out.count("exists") == 0

@@ -1,0 +1,126 @@
+"""The SOAP 1.1 input protocol of every module's service: the envelope's rules, the
+operation it names, and schema faults that say where, never what.
+
+The server has parsed the request already (``environ["skp.envelope"]``: skp.xmlsafe.read);
+this checks it as SOAP 1.1 and WS-I Basic Profile 1.1 want it, and lets spyne validate the
+operation against the module's schema.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+from spyne.protocol.soap import Soap11
+
+from skp.domain.roles import Module
+from skp.errors import MustUnderstand, SchemaInvalid, SkpError, UnknownOperation
+from skp.soap.faults import SOAP_ENV as SOAP11_ENV
+from skp.soap.faults import SkpFault
+from skp.soap.types import namespace
+
+#: lxml schema-error kinds, described without the offending value.
+_REASONS = (
+    ("MAXLENGTH", "is too long"), ("MINLENGTH", "is too short"),
+    ("PATTERN", "does not have the required format"),
+    ("ENUMERATION", "is not one of the allowed values"),
+    ("MININCLUSIVE", "is below the minimum"), ("MAXINCLUSIVE", "is above the maximum"),
+    ("FRACTIONDIGITS", "has too many decimals"), ("TOTALDIGITS", "has too many digits"),
+    ("ELEMENT_CONTENT", "has a missing or unexpected child element"),
+    ("DATATYPE", "has a value of the wrong type"),
+)
+
+
+class HubSoap11(Soap11):  # type: ignore[misc]  # spyne has no type information
+    """SOAP 1.1 input with skp's XML parse policy and value-free schema errors."""
+
+    def __init__(self) -> None:
+        super().__init__(validator="lxml")
+        self.validate_document = self._validate
+
+    def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
+        if ctx.transport.get_request_method() != "POST":
+            raise SkpFault(SchemaInvalid("send a SOAP request with POST"))
+        root = ctx.transport.req_env["skp.envelope"]
+        try:
+            operation = _operation(root)
+        except SkpError as exc:
+            raise SkpFault(exc) from exc
+        if operation.tag not in self.app.interface.service_method_map:
+            raise SkpFault(UnknownOperation(_unknown(self.app.tns, operation)))
+        ctx.in_document = (root, {})
+
+    def _validate(self, payload: Any) -> None:
+        schema = self.validation_schema
+        if not schema.validate(payload):
+            raise SkpFault(SchemaInvalid(_describe(schema.error_log.last_error, payload)))
+
+
+_HEADER, _BODY = f"{{{SOAP11_ENV}}}Header", f"{{{SOAP11_ENV}}}Body"
+_MUST_UNDERSTAND, _ACTOR = f"{{{SOAP11_ENV}}}mustUnderstand", f"{{{SOAP11_ENV}}}actor"
+#: The actor every SOAP node is (SOAP 1.1 section 4.2.2), as is a block without an actor.
+_NEXT = "http://schemas.xmlsoap.org/soap/actor/next"
+
+
+def _operation(root: etree._Element) -> etree._Element:
+    """The operation element of a SOAP 1.1 envelope: an optional Header, then one Body and
+    nothing after it (WS-I BP 1.1 R1011), the Body holding exactly one element. The hub
+    understands no header block, so one that must be understood is a MustUnderstand fault."""
+    tags = [child.tag for child in root] if root.tag == f"{{{SOAP11_ENV}}}Envelope" else []
+    if tags not in ([_BODY], [_HEADER, _BODY]) or len(root[-1]) != 1:
+        raise SchemaInvalid("send a SOAP 1.1 Envelope with an optional Header and then one Body "
+                            "holding exactly one operation")
+    for block in root[0] if tags[0] == _HEADER else ():
+        if (block.get(_MUST_UNDERSTAND, "").strip() in ("1", "true")
+                and block.get(_ACTOR, _NEXT).strip() == _NEXT):
+            raise MustUnderstand("the hub understands no SOAP header block: leave out the "
+                                 "ones marked mustUnderstand")
+    operation: etree._Element = root[-1][0]
+    return operation
+
+
+_MODULES = {namespace(module): module for module in Module}
+
+
+def _unknown(tns: str, element: etree._Element) -> str:
+    """What to do about an operation element the service does not have (never its name: the
+    caller wrote it)."""
+    service, other = _MODULES[tns], _MODULES.get(etree.QName(element).namespace or "")
+    if other is not None and other != service:
+        return (f"the operation is one of the {other} service; send it to /{other}, not to "
+                f"/{service}")
+    return f"the {service} service has no such operation; see its WSDL"
+
+
+def _describe(entry: Any, payload: etree._Element) -> str:
+    path = "/".join(_local_names(payload, str(entry.path)))
+    reason = next((text for key, text in _REASONS if key in entry.type_name),
+                  "does not match the XML schema")
+    return f"element {path or 'Body'} {reason}; see the WSDL"
+
+
+#: A step of libxml2's path of a node: ``prefix:name[n]``, ``name[n]`` or, for an element in a
+#: default namespace, which a path cannot name, ``*[n]``; ``[n]`` counts the siblings alike.
+_STEP = re.compile(r"(?:(?P<prefix>[^:\[]+):)?(?P<name>[^\[]+)(?:\[(?P<index>[0-9]+)\])?")
+
+
+def _local_names(payload: etree._Element, path: str) -> list[str]:
+    """The local names of the elements on libxml2's ``path`` (from ``payload``, the operation
+    element), whatever prefixes the client chose: each step is followed in the tree."""
+    names: list[str] = []
+    node: etree._Element | None = None
+    for step in filter(None, path.split("/")):
+        found = _STEP.fullmatch(step)
+        if found is None:  # an attribute or text step: the element is named already
+            break
+        prefix, name, index = found["prefix"], found["name"], int(found["index"] or 1)
+        alike = [payload] if node is None else [
+            child for child in node if isinstance(child.tag, str) and (
+                name == "*" or (etree.QName(child).localname == name
+                                and child.prefix == prefix))]
+        if index > len(alike):
+            break
+        node = alike[index - 1]
+        names.append(etree.QName(node).localname)
+    return names
