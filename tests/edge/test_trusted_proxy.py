@@ -9,8 +9,6 @@ must never be answered, and the hub must never log a request of ``se``'s.
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 import zeep
 from zeep.transports import Transport
@@ -21,18 +19,6 @@ from tests.e2e.conftest import session_for
 from tests.edge.nginx import EDGE_SOURCE
 from tests.edge.wire import certificate_header, exchange, ping_request
 from tests.helpers import PING
-
-
-@pytest.fixture
-def hub_log(caplog):
-    """The participants of the requests the hub logged during the test."""
-    caplog.set_level(logging.INFO, logger="skp.request")
-
-    def participants():
-        return {record.participant for record in caplog.records
-                if record.name == "skp.request"}
-
-    return participants
 
 
 def test_a_zeep_call_through_the_edge_is_served_as_the_caller(edge, people, pki, hub_log):
