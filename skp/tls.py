@@ -4,8 +4,8 @@ Server: the NCSC "goed" profile as far as Python's ssl module reaches — TLS 1.
 with ECDHE and AES-GCM or ChaCha20 only; key exchange on one curve, P-256 (``set_ecdh_curve``
 takes a single group); no session tickets, in either version, so no ticket key is needed and
 none goes unrotated. A client certificate is required and verified against the configured CA
-bundle during the handshake. What Python cannot set (several curves, the acceptable-CA list,
-CRLs of the whole chain) the edge does: docs/server.md, "The edge".
+bundle during the handshake. What Python cannot set (several curves, the acceptable-CA list)
+and the CRL check, the edge does: docs/server.md, "The edge".
 
 Client: TLS 1.2 or newer, the server is verified against the given CA (never the environment's
 bundle), optionally with a client certificate.

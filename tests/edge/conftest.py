@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tests.e2e.conftest import clock, connect, hub, people, pki, server  # noqa: F401
+from tests.e2e.conftest import clock, hub, people, pki, server  # noqa: F401
 from tests.edge.nginx import edge  # noqa: F401
 
 

@@ -40,6 +40,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from skp import pki as dev_pki
+from tests.system.serving import free_port
 
 ROOT = Path(__file__).parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "skp.conf.template"
@@ -101,13 +102,6 @@ def render(template: str, values: Mapping[str, str]) -> str:
     missing = sorted(set(VARIABLE.findall(template)) - set(values))
     assert not missing, f"no value for {missing}"
     return VARIABLE.sub(lambda match: values[match.group(1)], template)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
