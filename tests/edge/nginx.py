@@ -33,9 +33,11 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -169,13 +171,17 @@ def edge_values(pki: type, hub_url: str, directory: Path, *, port: int) -> dict[
 
 
 def revocation_list(pki: type, revoked: list[bytes]) -> bytes:
-    """A CRL of the test CA (``pki.authority``, a trustme CA) listing the PEM certificates
+    """A current CRL of the test CA (``pki.authority``) listing the PEM certificates
     ``revoked``, made by the same code as the dev PKI's (skp.pki)."""
-    authority = pki.authority
-    key = serialization.load_pem_private_key(authority.private_key_pem.bytes(), None)
     return dev_pki.revocation_list(
-        x509.load_pem_x509_certificate(authority.cert_pem.bytes()), key,
-        [x509.load_pem_x509_certificate(pem) for pem in revoked], now=dt.datetime.now(dt.UTC))
+        *signer(pki.authority), [x509.load_pem_x509_certificate(pem) for pem in revoked],
+        now=dt.datetime.now(dt.UTC))
+
+
+def signer(authority: trustme.CA) -> tuple[x509.Certificate, Any]:
+    """A trustme CA as skp.pki.revocation_list takes it: its certificate and its key."""
+    return (x509.load_pem_x509_certificate(authority.cert_pem.bytes()),
+            serialization.load_pem_private_key(authority.private_key_pem.bytes(), None))
 
 
 @pytest.fixture(scope="module")
