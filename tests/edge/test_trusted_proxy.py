@@ -9,6 +9,8 @@ must never be answered, and the hub must never log a request of ``se``'s.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import zeep
 from zeep.transports import Transport
@@ -150,3 +152,26 @@ def test_a_revoked_certificate_is_refused_by_the_edge(edge, server, hub, people,
     assert people.se2.id not in through.text
     assert "certificate revoked" in edge.error_log()
     assert hub_log() == {people.se2.id}  # the direct call only
+
+
+def established(source: str, port: int) -> int:
+    """TCP connections from ``source`` to 127.0.0.1:``port`` now established (/proc/net/tcp:
+    addresses in hex, the IPv4 address's bytes reversed; state 01 is ESTABLISHED)."""
+
+    def hex_ip(ip: str) -> str:
+        return "".join(f"{int(octet):02X}" for octet in reversed(ip.split(".")))
+
+    hub = f"{hex_ip('127.0.0.1')}:{port:04X}"
+    rows = [row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows
+               if row[3] == "01" and row[1].split(":")[0] == hex_ip(source) and row[2] == hub)
+
+
+def test_the_edge_keeps_its_connections_to_the_hub_alive(edge, server, people, pki):
+    session = session_for(pki.people["shv"], pki.ca_file)
+    for _ in range(5):
+        answer = session.post(f"{edge.url}/schuldregeling", data=PING, headers={
+            "Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"Ping"'})
+        assert answer.status_code == 200
+    # Idle now, kept for the next request (keepalive_timeout 5s in the upstream block).
+    assert 1 <= established(EDGE_SOURCE, int(server.rsplit(":", 1)[1])) <= 8
