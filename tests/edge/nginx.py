@@ -11,7 +11,10 @@ Then ``edge.url`` (``https://localhost:<port>``) takes the same clients as ``ser
 participant's certificate of ``pki`` (``session_for(pki.people["shv"], pki.ca_file)``). nginx
 checks it against ``pki.ca_file`` and a CRL that revokes ``pki.revoked``, and passes it to the
 hub, which trusts nginx because nginx connects from ``EDGE_SOURCE`` with ``pki.edge``'s
-certificate. ``edge.error_log()`` and ``edge.access_log()`` read nginx's logs.
+certificate. ``edge.port`` is for raw requests (``tests.edge.wire.exchange``);
+``edge.error_log()`` and ``edge.access_log()`` read nginx's logs. For an edge with other
+values (another CRL, say), ``running_edge(directory, edge_values(pki, server, directory,
+port=free_port()))`` after changing what is needed, as tests/edge/test_crl.py does.
 
 The configuration is the one docker-compose.yml runs: ``deploy/nginx/templates/skp.conf.template``,
 rendered as the official image's entrypoint renders it (``${SKP_*}`` from the environment),
