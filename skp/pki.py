@@ -1,6 +1,6 @@
-"""The development PKI: a CA, the hub's server certificate and participants' client
-certificates, made with ``cryptography``. For development and acceptance only: production
-uses PKIoverheid certificates (design.md §3).
+"""The development PKI: a CA, the hub's server certificate, participants' client certificates,
+the edge's own client certificate and a CRL, made with ``cryptography``. For development and
+acceptance only: production uses PKIoverheid certificates and their CAs' CRLs (design.md §3).
 
 Keys are EC P-256 by default, or RSA 3072 (``key="rsa"``) for clients that cannot build a
 chain over EC keys, such as mono; every certificate issued later has a key of the CA's kind.
@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from skp.errors import ConfigError
@@ -25,6 +27,8 @@ CA_NAME = "skp development CA"
 #: The kinds of key of a dev PKI, the default first.
 KEY_KINDS = ("ec", "rsa")
 _RSA_BITS = 3072  # NCSC and BSI: as strong as EC P-256 for its lifetime
+#: The file names of the edge's own client certificate and of the CRL in a PKI folder.
+EDGE, CRL = "edge", "crl.pem"
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -75,6 +79,37 @@ def issue_client(directory: Path, slug: str, name: str, *,
     """A client certificate for a participant, signed by the dev CA in ``directory``."""
     return _leaf(directory, slug, name, ExtendedKeyUsageOID.CLIENT_AUTH,
                  now or dt.datetime.now(dt.UTC), days=days)
+
+
+def issue_edge(directory: Path, *, now: dt.datetime | None = None) -> Issued:
+    """The edge's client certificate towards the hub (``edge.pem``/``edge.key``), signed by the
+    dev CA in ``directory``: the hub demands a certificate of its CA bundle in every handshake,
+    also from the TLS-terminating proxy in front of it. It is no participant's."""
+    return issue_client(directory, EDGE, "skp edge", now=now)
+
+
+def write_crl(directory: Path, revoked: Iterable[x509.Certificate] = (), *,
+              now: dt.datetime | None = None, days: int = 30) -> Path:
+    """``crl.pem`` in ``directory``: the dev CA's revocation list of ``revoked``."""
+    ca_cert, ca_key = _load_ca(directory)
+    path = directory / CRL
+    path.write_bytes(revocation_list(ca_cert, ca_key, revoked,
+                                     now=now or dt.datetime.now(dt.UTC), days=days))
+    return path
+
+
+def revocation_list(ca_cert: x509.Certificate, ca_key: CertificateIssuerPrivateKeyTypes,
+                    revoked: Iterable[x509.Certificate], *, now: dt.datetime,
+                    days: int = 30) -> bytes:
+    """A PEM CRL of ``ca_cert`` that lists ``revoked``, valid from ``now`` for ``days``."""
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca_cert.subject)
+               .last_update(now - dt.timedelta(minutes=5))
+               .next_update(now + dt.timedelta(days=days)))
+    for cert in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
+            .revocation_date(now - dt.timedelta(minutes=5)).build())
+    return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
 def _leaf(directory: Path, slug: str, common_name: str, usage: x509.ObjectIdentifier,

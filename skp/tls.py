@@ -1,8 +1,14 @@
 """Every ssl.SSLContext skp builds, with safe defaults in one place.
 
-Server: TLS 1.2 or newer, a client certificate is required and verified against the
-configured CA bundle during the handshake. Client: TLS 1.2 or newer, the server is verified
-against the given CA (never the environment's bundle), optionally with a client certificate.
+Server: the NCSC "goed" profile as far as Python's ssl module reaches — TLS 1.3, and TLS 1.2
+with ECDHE and AES-GCM or ChaCha20 only; key exchange on one curve, P-256 (``set_ecdh_curve``
+takes a single group); no session tickets, in either version, so no ticket key is needed and
+none goes unrotated. A client certificate is required and verified against the configured CA
+bundle during the handshake. What Python cannot set (several curves, the acceptable-CA list)
+and the CRL check, the edge does: docs/server.md, "The edge".
+
+Client: TLS 1.2 or newer, the server is verified against the given CA (never the environment's
+bundle), optionally with a client certificate.
 """
 
 from __future__ import annotations
@@ -10,11 +16,20 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+#: TLS 1.2 suites of the server: forward secret (ECDHE) and AEAD (AES-GCM, ChaCha20-Poly1305).
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+#: The one key-exchange group of the server: the curve every TLS stack has.
+CURVE = "prime256v1"
+
 
 def server_context(cert_file: Path, key_file: Path, client_ca_file: Path) -> ssl.SSLContext:
     """The hub's server context: mutual TLS with the participants' CA bundle."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(TLS12_CIPHERS)  # TLS 1.3's suites are all AEAD and stay as they are
+    context.set_ecdh_curve(CURVE)
+    context.options |= ssl.OP_NO_TICKET  # TLS 1.2: resumption by session id only
+    context.num_tickets = 0  # TLS 1.3: no tickets at all
     context.verify_mode = ssl.CERT_REQUIRED
     context.load_cert_chain(cert_file, key_file)
     context.load_verify_locations(cafile=client_ca_file)

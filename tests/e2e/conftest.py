@@ -1,7 +1,10 @@
 """End-to-end fixtures: a real hub over mutual TLS on an ephemeral port, real zeep clients.
 
 The PKI comes from trustme: one CA for the hub's participants (and the server certificate),
-and a second, untrusted CA. The hub runs on a SQLite file with a frozen clock set to now.
+and a second, untrusted CA. The hub runs on a SQLite file with a frozen clock set to now. It
+trusts one TLS-terminating proxy: the edge of tests/edge/ (nginx), which connects from
+``EDGE_SOURCE``; every client of the tests connects from 127.0.0.1 and is never trusted to
+pass a certificate in a header.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from skp.server import make_server
 from skp.soap.types import namespace
 from skp.store.db import make_engine, migrate
 from skp.store.models import Base
+from tests.edge.nginx import EDGE_SOURCE
 
 #: The demo cast: name, role, and whether the creditor uses the BSN.
 CAST = {
@@ -56,13 +60,17 @@ class Identity:
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory):
     directory = tmp_path_factory.mktemp("pki")
-    ca, rogue = trustme.CA(organization_name="skp test CA"), trustme.CA()
-    server = ca.issue_cert("localhost", "127.0.0.1")
+    # RSA for the CA and the server, as PKIoverheid's are: RSA key exchange is then possible in
+    # principle, so the TLS profile tests (tests/edge/test_tls.py) show that it is refused.
+    ca = trustme.CA(organization_name="skp test CA", key_type=trustme.KeyType.RSA)
+    rogue = trustme.CA()
+    server = ca.issue_cert("localhost", "127.0.0.1", key_type=trustme.KeyType.RSA)
     server.cert_chain_pems[0].write_to_path(directory / "server.pem")
     server.private_key_pem.write_to_path(directory / "server.key")
     ca.cert_pem.write_to_path(directory / "ca.pem")
 
     class Pki:
+        authority = ca
         ca_file = directory / "ca.pem"
         server_cert = directory / "server.pem"
         server_key = directory / "server.key"
@@ -70,6 +78,7 @@ def pki(tmp_path_factory):
         unknown = Identity(ca, "unknown", directory)
         revoked = Identity(ca, "revoked", directory)
         foreign = Identity(rogue, "foreign", directory)
+        edge = Identity(ca, "edge", directory)  # the edge's own certificate towards the hub
         expired = Identity(ca, "expired", directory,
                            not_before=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
                            not_after=dt.datetime(2021, 1, 1, tzinfo=dt.UTC))
@@ -89,7 +98,8 @@ def hub(pki, clock, tmp_path_factory):
                         tls_client_ca=pki.ca_file, server_threads=8,
                         # every test connects from 127.0.0.1, and sessions keep connections
                         # alive: the cap per address is the attack suite's (tests/attack/)
-                        max_connections_per_address=64)
+                        max_connections_per_address=64,
+                        trusted_proxies=(EDGE_SOURCE,))
     engine = make_engine(f"sqlite:///{directory / 'skp.sqlite3'}")
     migrate(engine)
     hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate(), clock=clock)

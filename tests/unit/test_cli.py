@@ -7,6 +7,8 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from sqlalchemy import create_engine, inspect
 
 from skp.cli import cli
@@ -135,6 +137,27 @@ def test_certs_need_the_dev_ca(migrated, tmp_path):
     out = migrated("certs", "issue-dev", CAST[0].id, "--certs", tmp_path / "nothing",
                    expect=2)
     assert "run `skp pki init-dev` first" in out
+
+
+def test_the_edges_certificate_and_the_crl(skp, tmp_path):
+    certs = tmp_path / "certs"
+    assert "run `skp pki init-dev` first" in skp("pki", "issue-edge", "--dir", certs, expect=2)
+    skp("pki", "init-dev", "--dir", certs)
+    assert "edge.pem" in skp("pki", "issue-edge", "--dir", certs)
+    edge = x509.load_pem_x509_certificate((certs / "edge.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate((certs / "ca.pem").read_bytes())
+    edge.verify_directly_issued_by(ca)
+    usage = edge.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert (certs / "edge.key").stat().st_mode & 0o077 == 0
+
+    assert "0 revoked" in skp("pki", "crl", "--dir", certs)
+    assert "1 revoked" in skp("pki", "crl", "--dir", certs, "--revoke", certs / "edge.pem")
+    crl = x509.load_pem_x509_crl((certs / "crl.pem").read_bytes())
+    assert crl.is_signature_valid(ca.public_key())
+    assert crl.get_revoked_certificate_by_serial_number(edge.serial_number) is not None
+    assert "not a PEM certificate" in skp("pki", "crl", "--dir", certs,
+                                          "--revoke", certs / "edge.key", expect=2)
 
 
 def test_keys_init_and_rotate(skp, tmp_path):

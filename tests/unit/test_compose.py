@@ -1,14 +1,17 @@
 """The container files, checked structurally: docker-compose.yml, Dockerfile, docker/entrypoint.sh.
 
 No Docker engine is needed (nor used): the files are parsed. What is checked is what the
-operator relies on — both services healthy before the hub starts, data on a named volume, a
-non-root image, and no secret written into any of the files (passwords and keys come only
-from files under ./secrets/, mounted as Docker secrets).
+operator relies on — the database healthy before the hub starts and the hub before its edge,
+data on a named volume, a non-root image, only the edge published, the edge configured with
+exactly the variables of its template and trusted by the hub at its fixed address, and no
+secret written into any of the files (passwords and keys come only from files under
+./secrets/, mounted as Docker secrets).
 """
 
 from __future__ import annotations
 
 import inspect
+import ipaddress
 import re
 import shlex
 from pathlib import Path
@@ -27,6 +30,7 @@ SECRETS_DIR = "/run/secrets"
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|KEK", re.IGNORECASE)
 #: A long run of base64/hex characters with letters and digits: key material or a password.
 KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=_-]{24,}")
+TEMPLATES = ROOT / "deploy" / "nginx" / "templates"
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -121,10 +125,11 @@ def settings_names() -> set[str]:
 # --- docker-compose.yml ----------------------------------------------------------------------
 
 
-def test_services_are_postgres_and_the_hub(compose):
-    assert set(compose["services"]) == {"postgres", "hub"}
+def test_services_are_postgres_the_hub_and_its_edge(compose):
+    assert set(compose["services"]) == {"postgres", "hub", "edge"}
     assert compose["services"]["postgres"]["image"].startswith("postgres:16")
     assert compose["services"]["hub"]["build"] in (".", {"context": "."})
+    assert re.fullmatch(r"nginx:1\.\d+", compose["services"]["edge"]["image"])
 
 
 def test_postgres_has_a_pg_isready_healthcheck(compose):
@@ -148,10 +153,11 @@ def test_the_hub_has_a_healthcheck_in_compose_or_in_the_image(compose, dockerfil
         assert option in healthchecks[0]
 
 
-def test_the_hub_starts_only_when_postgres_is_healthy(compose):
-    depends = compose["services"]["hub"]["depends_on"]
+@pytest.mark.parametrize(("service", "after"), [("hub", "postgres"), ("edge", "hub")])
+def test_each_starts_only_when_what_it_needs_is_healthy(compose, service, after):
+    depends = compose["services"][service]["depends_on"]
     assert isinstance(depends, dict), "the list form of depends_on waits for nothing"
-    assert depends["postgres"]["condition"] == "service_healthy"
+    assert depends[after]["condition"] == "service_healthy"
 
 
 def test_named_volumes_are_declared_and_used(compose):
@@ -167,28 +173,73 @@ def test_named_volumes_are_declared_and_used(compose):
 
 
 def test_certificates_are_mounted_read_only_where_the_settings_point(compose):
-    hub = compose["services"]["hub"]
+    hub, edge = compose["services"]["hub"], compose["services"]["edge"]
     assert "./certs:/certs:ro" in hub["volumes"]
+    assert "./certs:/certs:ro" in edge["volumes"]
     env = environment(hub)
     for name in ("SKP_TLS_CERT", "SKP_TLS_KEY", "SKP_TLS_CLIENT_CA"):
         assert env[name].startswith("/certs/"), name
+    files = {name: value for name, value in environment(edge).items()
+             if re.search(r"_(CERT|KEY|CA|CRL)$", name)}
+    assert len(files) == 7
+    assert all(value.startswith("/certs/") for value in files.values()), files
+    # The edge checks clients against the hub's own bundle, and shows clients the same
+    # server certificate as the hub.
+    assert files["SKP_EDGE_CLIENT_CA"] == env["SKP_TLS_CLIENT_CA"]
+    assert files["SKP_EDGE_CERT"] == env["SKP_TLS_CERT"]
 
 
-def test_only_the_hub_publishes_its_port(compose, dockerfile):
-    assert compose["services"]["hub"]["ports"] == ["8443:8443"]
+def test_only_the_edge_publishes_ports(compose, dockerfile):
+    assert compose["services"]["edge"]["ports"] == ["443:8443", "8443:8443"]
+    assert environment(compose["services"]["edge"])["SKP_EDGE_PORT"] == "8443"
+    assert "ports" not in compose["services"]["hub"]
     assert "ports" not in compose["services"]["postgres"]
     exposed = [args for keyword, args in final_stage(dockerfile) if keyword == "EXPOSE"]
     assert exposed == ["8443"]
     assert dockerfile_env(dockerfile)["SKP_BIND_PORT"] == "8443"
+    assert environment(compose["services"]["edge"])["SKP_EDGE_HUB"] == "hub:8443"
 
 
-def test_the_hub_restarts_unless_stopped(compose):
-    assert compose["services"]["hub"]["restart"] == "unless-stopped"
+def test_the_edge_runs_the_template_of_deploy_nginx(compose):
+    edge = compose["services"]["edge"]
+    assert "./deploy/nginx/templates:/etc/nginx/templates:ro" in edge["volumes"]
+    templates = list(TEMPLATES.glob("*.template"))
+    assert [t.name for t in templates] == ["skp.conf.template"]
+    wanted = set(re.findall(r"\$\{(SKP_[A-Z_]+)\}", templates[0].read_text()))
+    given = {name for name in environment(edge) if name.startswith("SKP_")}
+    assert given == wanted
+    assert environment(edge)["NGINX_ENVSUBST_FILTER"] == "^SKP_"
 
 
-def test_every_skp_variable_is_a_real_setting(compose, dockerfile):
+def test_the_edge_and_the_hub_take_the_same_largest_request(compose):
+    limit = {environment(compose["services"][name])["SKP_MAX_REQUEST_BYTES"]
+             for name in ("hub", "edge")}
+    assert limit == {f"${{SKP_MAX_REQUEST_BYTES:-{Settings().max_request_bytes}}}"}
+
+
+def test_the_hub_trusts_the_edge_at_its_fixed_address(compose):
+    edge = compose["services"]["edge"]
+    address = edge["networks"]["default"]["ipv4_address"]
+    assert environment(compose["services"]["hub"])["SKP_TRUSTED_PROXIES"] == address
+    (pool,) = compose["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(pool["subnet"])
+    assert ipaddress.ip_address(address) not in ipaddress.ip_network(pool["ip_range"]), (
+        "Docker could hand the edge's address to another container")
+
+
+def test_the_edges_buffers_spill_into_memory_not_onto_a_disk(compose):
+    assert any(entry.split(":")[0] == "/var/cache/nginx"
+               for entry in compose["services"]["edge"]["tmpfs"])
+
+
+@pytest.mark.parametrize("service", ["hub", "edge"])
+def test_restarts_unless_stopped(compose, service):
+    assert compose["services"][service]["restart"] == "unless-stopped"
+
+
+def test_every_skp_variable_of_the_hub_is_a_real_setting(compose, dockerfile):
     known = settings_names()
-    used = {name for service in compose["services"].values()
+    used = {name for key, service in compose["services"].items() if key != "edge"
             for name in environment(service) if name.startswith("SKP_")}
     used |= {name for name in dockerfile_env(dockerfile) if name.startswith("SKP_")}
     assert used, "no SKP_* variable found: the parsing is broken"
@@ -225,8 +276,8 @@ def test_secret_variables_point_to_mounted_secret_files(compose):
     for name, service in compose["services"].items():
         mounted = set(secret_paths(service).values())
         for variable, value in environment(service).items():
-            if not SECRET_NAME.search(variable) or variable.startswith("SKP_TLS_"):
-                continue  # SKP_TLS_KEY is the certificate's key file, checked above
+            if not SECRET_NAME.search(variable) or variable.startswith(("SKP_TLS_", "SKP_EDGE_")):
+                continue  # SKP_TLS_KEY and SKP_EDGE_*KEY are certificates' key files, above
             assert variable.endswith("_FILE") or variable == "PGPASSFILE", (
                 f"{name}: {variable} would hold a secret inline; use a *_FILE variable")
             assert value in mounted, f"{name}: {variable}={value} is not a mounted secret"
