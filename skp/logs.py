@@ -119,4 +119,6 @@ def configure(environment: Environment | str, level: int | str = "INFO", *,
     root.setLevel(level.upper() if isinstance(level, str) else level)
     # APScheduler reports every job run at INFO; skp.jobs logs the purges that matter.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic announces its dialect whenever the schema version is read (skp.store.db).
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+from skp.errors import ConfigError
+
 #: TLS 1.2 suites of the server: forward secret (ECDHE) and AEAD (AES-GCM, ChaCha20-Poly1305).
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 #: The one key-exchange group of the server: the curve every TLS stack has.
@@ -23,7 +25,10 @@ CURVE = "prime256v1"
 
 
 def server_context(cert_file: Path, key_file: Path, client_ca_file: Path) -> ssl.SSLContext:
-    """The hub's server context: mutual TLS with the participants' CA bundle."""
+    """The hub's server context: mutual TLS with the participants' CA bundle.
+
+    ConfigError names the file that does not load (SKP_TLS_CERT, SKP_TLS_KEY, SKP_TLS_CLIENT_CA).
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(TLS12_CIPHERS)  # TLS 1.3's suites are all AEAD and stay as they are
@@ -31,9 +36,24 @@ def server_context(cert_file: Path, key_file: Path, client_ca_file: Path) -> ssl
     context.options |= ssl.OP_NO_TICKET  # TLS 1.2: resumption by session id only
     context.num_tickets = 0  # TLS 1.3: no tickets at all
     context.verify_mode = ssl.CERT_REQUIRED
-    context.load_cert_chain(cert_file, key_file)
-    context.load_verify_locations(cafile=client_ca_file)
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"the server certificate {cert_file} with its key {key_file} does not "
+                          f"load ({_why(exc)}): set SKP_TLS_CERT to a PEM certificate (with its "
+                          "chain) and SKP_TLS_KEY to its private key") from exc
+    try:
+        context.load_verify_locations(cafile=client_ca_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"the client CA bundle {client_ca_file} does not load ({_why(exc)}): "
+                          "set SKP_TLS_CLIENT_CA to PEM CA certificates") from exc
     return context
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return str(exc.reason or exc.strerror or type(exc).__name__)
+    return exc.strerror or type(exc).__name__
 
 
 def client_context(ca_file: Path, cert_file: Path | None = None,

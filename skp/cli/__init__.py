@@ -1,5 +1,9 @@
 """The ``skp`` command line. Every command has ``--help``; bad input exits with code 2 and a
 message that says what to do, never a traceback. This package is the one place that prints.
+
+:class:`SkpGroup` is the one place that turns what a command raises into that line: an
+:class:`~skp.errors.SkpError` (its message), an ``OSError`` (the file or address and why) or
+a database error (the driver's reason, never a statement).
 """
 
 from __future__ import annotations
@@ -8,10 +12,12 @@ from functools import cached_property
 from typing import Any
 
 import click
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from skp.config import Settings
+from skp.config import Environment, Settings
 from skp.errors import SkpError
 from skp.hub import Hub
+from skp.store.db import check_database, reason
 
 
 class CliError(click.ClickException):
@@ -29,17 +35,47 @@ class State:
 
     @cached_property
     def hub(self) -> Hub:
-        return Hub.build(self.settings)
+        hub = Hub.build(self.settings)
+        try:
+            check_database(hub.engine)
+        except SkpError:
+            hub.engine.dispose()
+            raise
+        return hub
+
+    def close(self) -> None:
+        """Give back the hub's database connections, if it was built."""
+        if "hub" in self.__dict__:
+            self.hub.engine.dispose()
+
+    def development_only(self, what: str) -> None:
+        """Refuse ``what`` (a development convenience) when SKP_ENVIRONMENT is production."""
+        if self.settings.environment is Environment.PRODUCTION:
+            raise CliError(f"{what} is for development hubs only, and SKP_ENVIRONMENT is "
+                           "production")
 
 
 class SkpGroup(click.Group):
-    """A group that turns SkpError from any command into a clean exit 2."""
+    """A group that turns what any command raises into one line and exit 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SkpError as exc:
             raise CliError(exc.message) from exc
+        except OSError as exc:
+            raise CliError(_os_error(exc)) from exc
+        except DBAPIError as exc:
+            raise CliError(f"the database failed: {reason(exc)}") from exc
+        except SQLAlchemyError as exc:
+            raise CliError(f"the database failed: {type(exc).__name__}") from exc
+
+
+def _os_error(exc: OSError) -> str:
+    why = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return f"{exc.filename}: {why}"
+    return why
 
 
 pass_state = click.make_pass_decorator(State, ensure=True)
@@ -52,7 +88,7 @@ def cli(ctx: click.Context) -> None:
 
     Settings come from SKP_* environment variables (see the README).
     """
-    ctx.ensure_object(State)
+    ctx.call_on_close(ctx.ensure_object(State).close)
 
 
 def main() -> None:

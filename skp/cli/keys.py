@@ -29,10 +29,13 @@ def rotate(state: State) -> None:
     The old KEKs stay in the file until you remove them yourself, after this command
     has finished on every hub process's data.
     """
-    ring = sealing.rotate_keyring_file(state.settings.kek_file)
     from skp.hub import Hub
+    from skp.store.db import check_database, make_engine
 
-    hub = Hub.build(state.settings, keyring=ring)
+    engine = make_engine(state.settings.database_url)
+    check_database(engine)  # before the file changes
+    ring = sealing.rotate_keyring_file(state.settings.kek_file)
+    hub = Hub.build(state.settings, engine=engine, keyring=ring)
     count = hub.mailbox.rewrap_keys()
     hub.engine.dispose()
     click.echo(f"new key-encryption key {ring.current_id}; re-wrapped {count} data keys")

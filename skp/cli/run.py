@@ -59,7 +59,15 @@ def serve(state: State, port: int | None) -> None:
                            "for a development PKI")
     hub = state.hub
     server = make_server(hub, port=port)
-    server.prepare()
+    try:
+        server.prepare()
+    except OSError as exc:
+        host, wanted = server.bind_addr[:2]
+        # cheroot reports the socket's error inside its own: "... [Errno 98] Address ...)"
+        why = exc.strerror or str(exc).rsplit("] ", 1)[-1].rstrip(")")
+        raise CliError(f"cannot listen on {host}:{wanted}: {why}; stop what uses it or choose "
+                       "another port (`make run PORT=…`, or SKP_BIND_PORT and "
+                       "SKP_PUBLIC_URL)") from exc
     jobs = scheduler.start(hub)
     # What start-up built lives as long as the process: keep it out of every later collection.
     gc.freeze()

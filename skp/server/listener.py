@@ -280,9 +280,10 @@ def make_server(app: Any, settings: Settings, *, port: int | None = None,
     is told the fault code of every request refused before it reached ``app``."""
     server = Server(settings, (settings.bind_host, settings.bind_port if port is None else port),
                     app, refused)
+    # Ours first: it says which file does not load (the adapter loads the pair again).
+    context = tls.server_context(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
     adapter = BuiltinSSLAdapter(str(settings.tls_cert), str(settings.tls_key))
-    adapter.context = tls.server_context(settings.tls_cert, settings.tls_key,
-                                         settings.tls_client_ca)
+    adapter.context = context
     server.ssl_adapter = adapter
     server.error_log = server_log  # type: ignore[method-assign]  # cheroot's hook
     return server

@@ -1,16 +1,29 @@
-"""Engines, sessions and migrations for SQLite (embedded default) and PostgreSQL."""
+"""Engines, sessions and migrations for SQLite (embedded default) and PostgreSQL.
+
+An engine never creates a SQLite file: a wrong path must not leave an empty database behind.
+:func:`migrate` creates it (mode 0600, and so its WAL and shared-memory files) and
+:func:`check_database` says what is wrong with a database a command is about to use.
+"""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from psycopg import pq
 from sqlalchemy import Engine, LargeBinary, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from skp.errors import ConfigError, Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -29,8 +42,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(parsed.database)
+        if path is not None:
+            kwargs.setdefault("creator", _opener(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **kwargs)
         event.listen(engine, "connect", _sqlite_connect)
@@ -40,6 +54,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if engine.dialect.driver == "psycopg":
         event.listen(engine, "before_cursor_execute", _binary_bytea)
     return engine
+
+
+def sqlite_path(database: str | None) -> Path | None:
+    """The file of a SQLite URL's database part; None for an in-memory or URI database."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _opener(path: Path) -> Any:
+    """Connect to the SQLite file at ``path`` read-write, never creating it."""
+    uri = f"file:{quote(str(path), safe='/')}?mode=rw"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+
+    return connect
 
 
 def _binary_bytea(_conn: Any, cursor: Any, _statement: str, _parameters: Any, context: Any,
@@ -85,5 +116,42 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema to ``revision`` (default: the newest)."""
+    """Bring the database schema to ``revision`` (default: the newest), creating a SQLite file
+    that does not exist yet."""
+    path = sqlite_path(engine.url.database) if is_sqlite(engine) else None
+    if path is not None and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # 0600 like the KEK file; SQLite gives its -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     command.upgrade(alembic_config(engine), revision)
+
+
+def check_database(engine: Engine) -> None:
+    """Raise what keeps skp from using this database: there is no such file, it cannot be
+    reached (:class:`Unavailable`), it is no database, or it lacks the current schema."""
+    where = engine.url.render_as_string(hide_password=True)
+    path = sqlite_path(engine.url.database) if is_sqlite(engine) else None
+    if path is not None and not path.is_file():
+        raise ConfigError(f"there is no SQLite database at {path}: check SKP_DATABASE_URL, "
+                          "or create the database with `skp migrate`")
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except (OperationalError, InterfaceError) as exc:
+        raise Unavailable(f"cannot use the database {where}: {reason(exc)}") from exc
+    except DatabaseError as exc:
+        raise ConfigError(f"{where} is not a database skp can use ({reason(exc)}): check "
+                          "SKP_DATABASE_URL") from exc
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    if current is None:
+        raise ConfigError(f"the database {where} has no skp schema: run `skp migrate`")
+    if current != head:
+        raise ConfigError(f"the database {where} has schema version {current}, this skp "
+                          f"needs {head}: run `skp migrate`")
+
+
+def reason(exc: DBAPIError) -> str:
+    """The first line of the driver's message about a connection or file: where and why, never
+    a statement or its parameters."""
+    lines = str(exc.orig).strip().splitlines()
+    return lines[0][:200] if lines else type(exc.orig).__name__
