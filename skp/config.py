@@ -82,6 +82,12 @@ class Settings:
     #: Run the built-in test partner (skp/partner.py); for development hubs only.
     test_partner: bool = False
 
+    def __post_init__(self) -> None:
+        if self.environment is Environment.PRODUCTION and self.test_partner:
+            raise ConfigError("SKP_TEST_PARTNER=true is for development hubs only (its "
+                              "participants answer everything), and SKP_ENVIRONMENT is "
+                              "production: unset SKP_TEST_PARTNER")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``environ`` (default: the process environment)."""

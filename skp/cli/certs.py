@@ -40,6 +40,7 @@ def add(state: State, participant_id: str, pem_file: Path) -> None:
 @pass_state
 def issue_dev(state: State, participant_id: str, directory: Path) -> None:
     """Issue a development client certificate for a participant and register it."""
+    state.development_only("certs issue-dev")
     info = state.hub.participants.get(participant_id)
     slug = re.sub(r"[^a-z0-9]+", "-", info.name.lower()).strip("-") or info.id
     issued = pki.issue_client(directory, slug, info.name)

@@ -117,6 +117,7 @@ def deactivate(state: State, participant_id: str) -> None:
 @pass_state
 def add_demo_command(state: State, directory: Path) -> None:
     """Register the demo participants with dev certificates (skips what exists)."""
+    state.development_only("participants add-demo")
     for demo, added in add_demo(state.hub.participants, directory):
         click.echo(f"{'added' if added else 'exists'}  {demo.id}  {demo.role:<9} "
                    f"{demo.name}  ({directory / demo.slug}.pem)")

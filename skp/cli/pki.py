@@ -8,7 +8,7 @@ import click
 from cryptography import x509
 
 from skp import pki as dev_pki
-from skp.cli import cli
+from skp.cli import State, cli, pass_state
 
 
 @cli.group()
@@ -27,9 +27,11 @@ def pki() -> None:
               "Framework).")
 @click.option("--force", is_flag=True, help="Replace an existing dev PKI.")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the dev PKI exists.")
-def init_dev(directory: Path, hosts: tuple[str, ...], key: str, force: bool,
+@pass_state
+def init_dev(state: State, directory: Path, hosts: tuple[str, ...], key: str, force: bool,
              if_missing: bool) -> None:
     """Create a development CA and the hub's server certificate."""
+    state.development_only("pki init-dev")
     if if_missing and (directory / "ca.pem").exists():
         click.echo(f"development PKI in {directory} exists")
         return

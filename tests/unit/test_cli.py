@@ -186,3 +186,18 @@ def test_health_needs_a_listening_server(migrated):
 def test_serve_refuses_without_certificates(migrated, tmp_path):
     out = migrated("serve", expect=2, SKP_TLS_CERT=str(tmp_path / "none.pem"))
     assert "SKP_TLS_CERT" in out and "skp pki init-dev" in out
+
+
+def test_production_refuses_the_development_conveniences(migrated, tmp_path):
+    certs = tmp_path / "certs"
+    migrated("pki", "init-dev", "--dir", certs)
+    production = {"SKP_ENVIRONMENT": "production"}
+    for args, what in ((["pki", "init-dev", "--dir", tmp_path / "other"], "pki init-dev"),
+                       (["participants", "add-demo", "--certs", certs], "participants add-demo"),
+                       (["certs", "issue-dev", CAST[0].id, "--certs", certs], "certs issue-dev")):
+        out = migrated(*args, expect=2, **production)
+        assert f"{what} is for development hubs only, and SKP_ENVIRONMENT is production" in out
+    assert not (tmp_path / "other").exists()
+    assert migrated("participants", "list", **production) == ""
+    out = migrated("serve", expect=2, SKP_TEST_PARTNER="true", **production)
+    assert "unset SKP_TEST_PARTNER" in out

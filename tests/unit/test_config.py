@@ -244,3 +244,11 @@ def test_changed_copy_leaves_the_original_alone():
 def test_environment_is_a_str_enum():
     assert Environment.PRODUCTION == "production"
     assert {e.value for e in Environment} == {"development", "production"}
+
+
+def test_production_refuses_the_test_partner():
+    with pytest.raises(ConfigError, match="SKP_TEST_PARTNER=true is for development hubs only"):
+        Settings.from_env({"SKP_ENVIRONMENT": "production", "SKP_TEST_PARTNER": "true"})
+    assert Settings.from_env({"SKP_TEST_PARTNER": "true"}).test_partner
+    assert not Settings.from_env({"SKP_ENVIRONMENT": "production",
+                                  "SKP_TEST_PARTNER": "false"}).test_partner
