@@ -16,14 +16,16 @@ metric                              labels                 meaning
 ``skp_quota_refusals_total``        kind, module           new messages a quota refused
 ``skp_backlog_messages``            recipient              queued or fetched, not confirmed
 ``skp_backlog_oldest_age_seconds``  recipient              age of the oldest of those
+``skp_certificate_expiry_seconds``  participant            until its last valid cert expires
 ==================================  =====================  ===================================
 
 A quota refusal's ``kind`` is ``rate`` (the sender's send rate, ``Client.RateLimited``) or
 ``mailbox`` (the recipient's mailbox limit, ``Client.MailboxFull``); ``skp_faults_total``
 counts the same refusals by fault code, together with those of every other operation.
 
-The backlog is read from the database at scrape time with one grouped query, so it is the same
-whichever server process answers the scrape; the counters count what this process did.
+The backlog and the certificates are read from the database at scrape time, with one grouped
+query each, so they are the same whichever server process answers the scrape; the counters count
+what this process did.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from skp.domain.catalogue import message_types
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.errors import SkpError
-from skp.store.models import Message
+from skp.store.models import Certificate, Message, Participant
 from skp.store.session import transaction
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,7 @@ class Metrics:
                 for counter in (self._sent, self._fetched, self._confirmed, self._expired):
                     counter.labels(module.value, mt.code)
         self.registry.register(BacklogCollector(sessions, clock))
+        self.registry.register(CertificateCollector(sessions, clock))
 
     # --- MailboxMetrics --------------------------------------------------------------------
 
@@ -222,3 +225,38 @@ class BacklogCollector:
                 GaugeMetricFamily("skp_backlog_oldest_age_seconds",
                                   "Age of the oldest unconfirmed message, per recipient",
                                   labels=["recipient"]))
+
+
+class CertificateCollector:
+    """Seconds until the last unrevoked certificate of each active participant expires
+    (negative once all have): alert on it before a participant loses access."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        query = (select(Certificate.participant_id, func.max(Certificate.not_after))
+                 .join(Participant, Participant.id == Certificate.participant_id)
+                 .where(Participant.active, Certificate.revoked_at.is_(None))
+                 .group_by(Certificate.participant_id))
+        try:
+            with transaction(self._sessions, read_only=True) as session:
+                now = self._clock.now()
+                rows = session.execute(query).all()
+        except (SkpError, sa_exc.SQLAlchemyError) as exc:
+            log.warning("certificate query failed: %s", type(exc).__name__)
+            return [family]
+        for participant, last in rows:
+            family.add_metric([str(participant)], (last - now).total_seconds())
+        return [family]
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("skp_certificate_expiry_seconds",
+                                 "Seconds until the participant's last unrevoked certificate "
+                                 "expires", labels=["participant"])

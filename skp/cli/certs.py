@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 
 import click
+from cryptography import x509
 
 from skp import pki
-from skp.cli import State, cli, pass_state
+from skp.certificates import check_client_certificate, load_bundle
+from skp.cli import CliError, State, cli, pass_state
 from skp.participants import CertificateInfo
 
 
@@ -28,9 +30,25 @@ def certs() -> None:
 @click.argument("pem_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_state
 def add(state: State, participant_id: str, pem_file: Path) -> None:
-    """Register a certificate (PEM or DER file) for a participant."""
-    show_certificate(state.hub.participants.add_certificate(participant_id,
-                                                           pem_file.read_bytes()))
+    """Register a certificate (PEM or DER file) for a participant.
+
+    Refuses one that can never authenticate: a CA certificate, one without the clientAuth
+    extended key usage, an expired one, one that does not chain to SKP_TLS_CLIENT_CA (the
+    certificates after the first in a PEM file count as its intermediates). Warns when it
+    expires within 30 days.
+    """
+    data = pem_file.read_bytes()
+    leaf, *intermediates = load_bundle(data)
+    ca_file = state.settings.tls_client_ca
+    try:
+        cas = x509.load_pem_x509_certificates(ca_file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise CliError(f"the client CA bundle {ca_file} cannot be read: set SKP_TLS_CLIENT_CA "
+                       "to the CAs of the participants' certificates") from exc
+    warnings = check_client_certificate(leaf, intermediates, cas, state.hub.clock.now())
+    show_certificate(state.hub.participants.add_certificate(participant_id, data))
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @certs.command("issue-dev")

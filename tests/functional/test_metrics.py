@@ -192,3 +192,20 @@ def test_metrics_answer_only_the_configured_networks(app):
                          remote="10.0.0.99")
     assert code.startswith("403")
     assert b"skp_" not in body
+
+
+def test_certificate_expiry_per_participant(app, ca, people, clock):
+    hub = app.hub
+    first, second = (ca.issue_cert(f"se{n}.skp.test").cert_chain_pems[0].bytes()
+                     for n in (1, 2))
+    hub.participants.add_certificate(people.se.id, first)
+    revoked = hub.participants.add_certificate(people.se2.id, second)
+    hub.participants.revoke_certificate(revoked.fingerprint)
+    hub.participants.add_certificate(people.wsk.id,
+                                     ca.issue_cert("wsk.skp.test").cert_chain_pems[0].bytes())
+    hub.participants.deactivate(people.wsk.id)
+    _, samples = scrape(app)
+    expiry = {key[1][1]: seconds for key, seconds in samples.items()
+              if key[0] == "skp_certificate_expiry_seconds"}
+    until = hub.participants.certificates(people.se.id)[0].not_after
+    assert expiry == {people.se.id: (until - clock.now()).total_seconds()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -11,6 +12,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from sqlalchemy import create_engine, inspect
 
+from skp import pki
 from skp.cli import cli
 from skp.demo import CAST
 
@@ -125,10 +127,11 @@ def test_dev_pki_demo_participants_and_certificates(migrated, tmp_path):
     assert len(migrated("certs", "list", "--participant", shv.id).splitlines()) == 2
     assert "REVOKED" in migrated("certs", "revoke", fingerprint)
     assert "revoked" in migrated("participants", "show", shv.id)
+    ca = {"SKP_TLS_CLIENT_CA": str(certs / "ca.pem")}
     assert "already registered" in migrated("certs", "add", shv.id, certs / "shv.pem",
-                                            expect=2)
+                                            expect=2, **ca)
     assert "not a PEM or DER" in migrated("certs", "add", shv.id, certs / "shv.key",
-                                          expect=2)
+                                          expect=2, **ca)
 
 
 def test_certs_need_the_dev_ca(migrated, tmp_path):
@@ -201,3 +204,32 @@ def test_production_refuses_the_development_conveniences(migrated, tmp_path):
     assert migrated("participants", "list", **production) == ""
     out = migrated("serve", expect=2, SKP_TEST_PARTNER="true", **production)
     assert "unset SKP_TEST_PARTNER" in out
+
+
+def test_certs_add_refuses_what_can_never_authenticate(migrated, tmp_path):
+    certs, other = tmp_path / "certs", tmp_path / "other"
+    pki.init_dev(certs)
+    pki.init_dev(other)
+    participant = UUID.search(migrated("participants", "add", "--name", "SE",
+                                       "--role", "SE")).group()
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    refused = {
+        certs / "ca.pem": "this is a CA certificate",
+        certs / "server.pem": "not for client authentication",
+        pki.issue_client(certs, "old", "Old", now=long_ago, days=365).cert: "expired on",
+        pki.issue_client(other, "foreign", "Foreign").cert: "does not chain to a CA in "
+                                                            "SKP_TLS_CLIENT_CA",
+    }
+    ca = {"SKP_TLS_CLIENT_CA": str(certs / "ca.pem")}
+    for pem, message in refused.items():
+        assert message in migrated("certs", "add", participant, pem, expect=2, **ca), pem
+    assert migrated("certs", "list") == ""
+    good = pki.issue_client(certs, "good", "Good").cert
+    out = migrated("certs", "add", participant, good, **ca)
+    assert "Warning" not in out
+    soon = pki.issue_client(certs, "soon", "Soon", days=10).cert
+    out = migrated("certs", "add", participant, soon, **ca)
+    assert "Warning: this certificate expires on" in out and "in 9 days" in out
+    assert len(migrated("certs", "list").splitlines()) == 2
+    assert "cannot be read" in migrated("certs", "add", participant, good, expect=2,
+                                        SKP_TLS_CLIENT_CA=str(tmp_path / "none.pem"))
