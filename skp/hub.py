@@ -37,9 +37,10 @@ class Hub:
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine | None = None,
               keyring: sealing.KeyRing | None = None, clock: Clock | None = None) -> Hub:
-        """Wire the services; the defaults read the database URL and KEK file of ``settings``."""
+        """Wire the services; the defaults read the database URL and KEK file of ``settings``
+        (the KEK file again whenever it changes: skp.sealing.FileKeyRing)."""
         engine = engine or make_engine(settings.database_url)
-        keyring = keyring or sealing.load_keyring(settings.kek_file)
+        keyring = keyring or sealing.FileKeyRing(settings.kek_file)
         clock = clock or SystemClock()
         sessions = make_sessions(engine)
         metrics = Metrics(sessions, clock)

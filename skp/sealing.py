@@ -25,14 +25,19 @@ API::
     OpenedStream(data_key, nonce, tag, associated, segments)  verified; iterate to decrypt
 
     KeyRing                  Protocol: current_id, wrap, unwrap (a KMS/HSM can implement it)
-    MemoryKeyRing            in-memory KEKs; generate(), with_new_key()
+    MemoryKeyRing            in-memory KEKs; generate(), with_new_key(), without()
+    FileKeyRing(path)        the key file's KEKs, re-read when the file changes
     create_keyring_file(path) / load_keyring(path) / rotate_keyring_file(path)
+    retire_from_keyring_file(path, kek_id)
 
 The key file is JSON ``{"current": "<id>", "keys": {"<id>": "<base64 of 32 bytes>"}}``, mode
 0600, always written whole to a temporary file and moved into place with ``os.replace``.
 Rotation adds a KEK and keeps the old ones so existing wrapped keys still unwrap until
-:func:`rewrap` has moved them. Only ``cryptography`` primitives are used. No message here
-contains plaintext or key material.
+:func:`rewrap` has moved them. A running hub holds a :class:`FileKeyRing`: it looks at the
+file's modification time, size and inode before each use and reads it again when they
+changed, and also when asked to unwrap with a KEK id it does not know, so a rotation needs
+no restart. Only ``cryptography`` primitives are used. No message here contains plaintext or
+key material.
 """
 
 from __future__ import annotations
@@ -40,10 +45,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -54,6 +61,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from skp.errors import ConfigError, IntegrityError
+
+log = logging.getLogger(__name__)
 
 KEK_BYTES = 32
 DATA_KEY_BYTES = 32
@@ -116,6 +125,13 @@ class MemoryKeyRing:
             raise ValueError(f"KEK id {kek_id!r} is already in the ring")
         return MemoryKeyRing({**self._keys, kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id)
 
+    def without(self, kek_id: str) -> MemoryKeyRing:
+        """A ring without ``kek_id``, which must not be the current KEK."""
+        if kek_id == self._current_id:
+            raise ValueError(f"KEK {kek_id!r} is the current one")
+        return MemoryKeyRing({k: v for k, v in self._keys.items() if k != kek_id},
+                             self._current_id)
+
     @property
     def current_id(self) -> str:
         return self._current_id
@@ -140,6 +156,63 @@ class MemoryKeyRing:
     def __repr__(self) -> str:
         # Never show key material, not even in a traceback or a debugger.
         return f"MemoryKeyRing(current_id={self._current_id!r}, kek_ids={self.kek_ids!r})"
+
+
+class FileKeyRing:
+    """The KEKs of the key file at ``path``, kept up to date with the file (module docstring).
+
+    A file that cannot be read or parsed at start raises ConfigError; later, while it is being
+    replaced or when an edit broke it, the KEKs read last stay in use (and a warning is logged).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._stamp = _stamp(path)
+        self._ring = load_keyring(path)
+
+    def _fresh(self, *, force: bool = False) -> MemoryKeyRing:
+        try:
+            stamp = _stamp(self._path)
+        except OSError:
+            return self._ring
+        if stamp != self._stamp or force:
+            with self._lock:
+                if stamp != self._stamp or force:
+                    try:
+                        self._ring = load_keyring(self._path)
+                    except ConfigError as exc:
+                        log.warning("KEK file not reloaded: %s", exc.message)
+                    else:
+                        if stamp != self._stamp:
+                            log.info("KEK file reloaded", extra={"kek": self._ring.current_id})
+                    self._stamp = stamp
+        return self._ring
+
+    @property
+    def current_id(self) -> str:
+        return self._fresh().current_id
+
+    @property
+    def kek_ids(self) -> tuple[str, ...]:
+        return self._fresh().kek_ids
+
+    def wrap(self, data_key: bytes) -> tuple[str, bytes]:
+        return self._fresh().wrap(data_key)
+
+    def unwrap(self, kek_id: str, wrapped: bytes) -> bytes:
+        ring = self._fresh()
+        if kek_id not in ring.kek_ids:  # a rotation within the file's timestamp resolution
+            ring = self._fresh(force=True)
+        return ring.unwrap(kek_id, wrapped)
+
+    def __repr__(self) -> str:
+        return f"FileKeyRing({str(self._path)!r}, {self._ring!r})"
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size, status.st_ino
 
 
 def associated_data(fields: Mapping[str, str | int | None]) -> bytes:
@@ -293,6 +366,23 @@ def create_keyring_file(path: Path) -> MemoryKeyRing:
 def rotate_keyring_file(path: Path) -> MemoryKeyRing:
     """Add a fresh KEK to the key file and make it current; old KEKs are kept."""
     ring = load_keyring(path).with_new_key()
+    _write(path, ring)
+    return ring
+
+
+def retire_from_keyring_file(path: Path, kek_id: str, in_use: Callable[[], int]
+                             ) -> MemoryKeyRing:
+    """Remove KEK ``kek_id`` from the key file; refused for the current KEK and while
+    ``in_use()``, the number of stored data keys it wraps, is not 0."""
+    ring = load_keyring(path)
+    if kek_id not in ring.kek_ids:
+        raise ConfigError(f"KEK {kek_id} is not in {path}")
+    if kek_id == ring.current_id:
+        raise ConfigError(f"KEK {kek_id} is the current one; rotate first (skp keys rotate)")
+    if count := in_use():
+        raise ConfigError(f"{count} stored data keys are wrapped by {kek_id}; removing it would "
+                          "make their messages unreadable: run `skp keys rewrap` first")
+    ring = ring.without(kek_id)
     _write(path, ring)
     return ring
 

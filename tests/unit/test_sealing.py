@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from skp.errors import ConfigError, IntegrityError
 from skp.sealing import (
+    FileKeyRing,
     MemoryKeyRing,
     OpenedStream,
     Sealed,
@@ -381,3 +382,32 @@ def test_segments_changed_after_verification_fail_at_the_end():
     next(pieces)
     with pytest.raises(IntegrityError):
         list(pieces)
+
+
+def test_a_file_keyring_follows_its_file(tmp_path, caplog):
+    path = tmp_path / "kek.json"
+    first = create_keyring_file(path).current_id
+    ring = FileKeyRing(path)
+    sealed = seal(PLAINTEXT, associated_data(METADATA), ring)
+    assert sealed.kek_id == first
+    second = rotate_keyring_file(path).current_id
+    assert ring.current_id == second
+    assert seal(PLAINTEXT, associated_data(METADATA), ring).kek_id == second
+    assert open_sealed(sealed, associated_data(METADATA), ring) == PLAINTEXT
+
+    # An edit the file's stamp does not show: an unknown KEK id reads the file again.
+    doc = json.loads(path.read_text())
+    third = "kek-" + "0" * 16  # as long as the id it replaces
+    doc["keys"] = {third if k == first else k: v for k, v in doc["keys"].items()}
+    status = path.stat()
+    with path.open("r+") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert path.stat().st_size == status.st_size
+    moved = Sealed(sealed.nonce, sealed.ciphertext, sealed.wrapped_key, third)
+    assert open_sealed(moved, associated_data(METADATA), ring) == PLAINTEXT
+
+    path.write_text("{broken")  # a broken edit: the KEKs read last stay in use
+    assert ring.current_id == second
+    assert "KEK file not reloaded" in caplog.text
