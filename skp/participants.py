@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.clock import Clock, SystemClock
+from skp.domain import register
 from skp.domain.retention import validate_extension
 from skp.domain.roles import Module, Role, may_enable
 from skp.domain.routing import Party
@@ -103,9 +104,11 @@ class Participants:
             participant_id = key
         row = Participant(
             id=participant_id,
-            name=name, role=role, uses_bsn=uses_bsn,
-            extension_days=_extension(extension_days), kvk_nummer=kvk_nummer,
-            vestigingsnummer=vestigingsnummer, active=True, created_at=self._clock.now(),
+            name=_checked(register.participant_name, name), role=role, uses_bsn=uses_bsn,
+            extension_days=_extension(extension_days),
+            kvk_nummer=_optional(register.kvk_nummer, kvk_nummer),
+            vestigingsnummer=_optional(register.vestigingsnummer, vestigingsnummer),
+            active=True, created_at=self._clock.now(),
             modules=[ParticipantModule(module=m) for m in sorted(wanted)],
         )
         with transaction(self._sessions) as session:
@@ -147,10 +150,36 @@ class Participants:
             row.extension_days = _extension(days)
             return ParticipantInfo.of(row)
 
-    def deactivate(self, participant_id: str) -> ParticipantInfo:
+    def update(self, participant_id: str, *, name: str | None = None,
+               kvk_nummer: str | None = None, vestigingsnummer: str | None = None,
+               uses_bsn: bool | None = None) -> ParticipantInfo:
+        """Change what is given (None: leave as it is); a KvK number given as "" is removed."""
         with transaction(self._sessions) as session:
             row = _row(session, participant_id)
-            row.active = False
+            if name is not None:
+                row.name = _checked(register.participant_name, name)
+            if kvk_nummer is not None:
+                row.kvk_nummer = _optional(register.kvk_nummer, kvk_nummer or None)
+            if vestigingsnummer is not None:
+                row.vestigingsnummer = _optional(register.vestigingsnummer,
+                                                 vestigingsnummer or None)
+            if uses_bsn is not None:
+                row.uses_bsn = uses_bsn
+            session.flush()
+            return ParticipantInfo.of(row)
+
+    def deactivate(self, participant_id: str) -> ParticipantInfo:
+        return self._set_active(participant_id, False)
+
+    def reactivate(self, participant_id: str) -> ParticipantInfo:
+        """Give a deactivated participant access again (with its unexpired, unrevoked
+        certificates)."""
+        return self._set_active(participant_id, True)
+
+    def _set_active(self, participant_id: str, active: bool) -> ParticipantInfo:
+        with transaction(self._sessions) as session:
+            row = _row(session, participant_id)
+            row.active = active
             return ParticipantInfo.of(row)
 
     def add_certificate(self, participant_id: str, data: bytes) -> CertificateInfo:
@@ -243,6 +272,18 @@ def _row(session: Session, participant_id: str) -> Participant:
 def _check_module(role: Role, module: Module) -> None:
     if not may_enable(role, module):
         raise NotAllowed(f"a participant with role {role} cannot take part in module {module}")
+
+
+def _checked(rule: Callable[[str], str], value: str) -> str:
+    """``value`` as the register's ``rule`` accepts it; SchemaInvalid when it does not."""
+    try:
+        return rule(value)
+    except ValueError as exc:
+        raise SchemaInvalid(str(exc)) from exc
+
+
+def _optional(rule: Callable[[str], str], value: str | None) -> str | None:
+    return None if value is None else _checked(rule, value)
 
 
 def _extension(days: int) -> int:

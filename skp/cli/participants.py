@@ -40,8 +40,8 @@ def participants() -> None:
 @click.option("--uses-bsn", is_flag=True, help="A creditor that uses the BSN.")
 @click.option("--extension", type=EXTENSION, default="0", show_default=True,
               help="Verlengen afhandeltermijn in days.")
-@click.option("--kvk", help="KvK number.")
-@click.option("--vestiging", help="KvK vestigingsnummer.")
+@click.option("--kvk", help="KvK number (8 digits).")
+@click.option("--vestiging", help="KvK vestigingsnummer (12 digits).")
 @click.option("--id", "participant_id", help="A given UUID instead of a new one.")
 @pass_state
 def add(state: State, name: str, role: str, modules: tuple[str, ...], uses_bsn: bool,
@@ -101,6 +101,33 @@ def disable_module(state: State, participant_id: str, module: str) -> None:
 def set_extension(state: State, participant_id: str, days: str) -> None:
     """Set the extension of the fetch period (0, 7, 14 or 28 days) for new messages."""
     show_participant(state.hub.participants.set_extension(participant_id, int(days)))
+
+
+@participants.command("update")
+@click.argument("participant_id")
+@click.option("--name", help="Organisation (unit) name.")
+@click.option("--kvk", help="KvK number (8 digits; \"\" removes it).")
+@click.option("--vestiging", help="KvK vestigingsnummer (12 digits; \"\" removes it).")
+@click.option("--uses-bsn/--no-uses-bsn", default=None,
+              help="Whether the participant (a creditor) uses the BSN.")
+@pass_state
+def update(state: State, participant_id: str, name: str | None, kvk: str | None,
+           vestiging: str | None, uses_bsn: bool | None) -> None:
+    """Change a participant's name, KvK numbers or use of the BSN (what is not given stays)."""
+    if name is None and kvk is None and vestiging is None and uses_bsn is None:
+        raise CliError("give at least one of --name, --kvk, --vestiging, "
+                       "--uses-bsn/--no-uses-bsn")
+    show_participant(state.hub.participants.update(
+        participant_id, name=name, kvk_nummer=kvk, vestigingsnummer=vestiging,
+        uses_bsn=uses_bsn))
+
+
+@participants.command("reactivate")
+@click.argument("participant_id")
+@pass_state
+def reactivate(state: State, participant_id: str) -> None:
+    """Reactivate a participant: its valid certificates give access again."""
+    show_participant(state.hub.participants.reactivate(participant_id))
 
 
 @participants.command("deactivate")

@@ -90,6 +90,31 @@ def test_participants_lifecycle(migrated):
     assert "INACTIVE" in migrated("participants", "show", participant)
 
 
+def test_participant_data_is_validated_and_can_be_updated(migrated):
+    def add(*extra, expect=0):
+        return migrated("participants", "add", "--role", "SE", *extra, expect=expect)
+
+    assert "KvK-nummer is exactly 8 digits" in add("--name", "X", "--kvk", "abc", expect=2)
+    assert "vestigingsnummer is exactly 12 digits" in add("--name", "X", "--kvk", "12345678",
+                                                          "--vestiging", "12", expect=2)
+    assert "1 to 200 characters" in add("--name", "", expect=2)
+    assert "1 to 200 characters" in add("--name", "x" * 300, expect=2)
+    assert migrated("participants", "list") == ""
+    participant = UUID.search(add("--name", "Energie", "--kvk", "12345678")).group()
+    out = migrated("participants", "update", participant, "--name", "Energie Noord",
+                   "--vestiging", "000012345678", "--uses-bsn")
+    assert "Energie Noord" in out and "KvK 12345678 000012345678" in out
+    assert "uses BSN: yes" in out
+    assert "KvK" not in migrated("participants", "update", participant, "--kvk", "",
+                                 "--vestiging", "", "--no-uses-bsn")
+    assert "exactly 8 digits" in migrated("participants", "update", participant, "--kvk", "1",
+                                          expect=2)
+    assert "give at least one of" in migrated("participants", "update", participant, expect=2)
+    assert "INACTIVE" in migrated("participants", "deactivate", participant)
+    assert "INACTIVE" not in migrated("participants", "reactivate", participant)
+    assert "no participant nobody" in migrated("participants", "reactivate", "nobody", expect=2)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["participants", "add", "--name", "X", "--role", "BANK"], "'BANK' is not one of"),
     (["participants", "add", "--name", "X", "--role", "SE", "--module", "waarborgfonds"],
