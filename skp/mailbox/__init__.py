@@ -13,29 +13,33 @@ SOAP layer), never from a message. Logs carry metadata only: ids, module, type, 
 - :mod:`~skp.mailbox.sending`: send, and the claim contexts of Saldoverzoeken;
 - :mod:`~skp.mailbox.delivery`: list, fetch, fetch_next and confirm;
 - :mod:`~skp.mailbox.queries`: Status and Logboek;
+- :mod:`~skp.mailbox.overview`: an operator's view of all messages and the backlog;
 - :mod:`~skp.mailbox.purge`: purge and key re-wrap.
 """
 
 from __future__ import annotations
 
 from skp.mailbox.delivery import Delivering
+from skp.mailbox.overview import Overview
 from skp.mailbox.purge import Retention
 from skp.mailbox.queries import Queries
 from skp.mailbox.sending import Sending
 from skp.mailbox.types import (
     MAX_PAGE,
     PENDING,
+    Backlog,
     Delivery,
     LogQuery,
+    MessageFilter,
     MessageInfo,
     Page,
     PurgeResult,
     Receipt,
 )
 
-__all__ = ["MAX_PAGE", "PENDING", "Delivery", "LogQuery", "Mailbox", "MessageInfo", "Page",
-           "PurgeResult", "Receipt"]
+__all__ = ["MAX_PAGE", "PENDING", "Backlog", "Delivery", "LogQuery", "Mailbox", "MessageFilter",
+           "MessageInfo", "Page", "PurgeResult", "Receipt"]
 
 
-class Mailbox(Sending, Delivering, Queries, Retention):
+class Mailbox(Sending, Delivering, Queries, Overview, Retention):
     """The mailbox service over a database, a key ring and a clock (skp.mailbox.base)."""

@@ -92,6 +92,28 @@ class LogQuery:
 
 
 @dataclass(frozen=True)
+class MessageFilter:
+    """An operator's metadata search over all messages (`skp messages list`)."""
+
+    participant_id: str | None = None  # as sender or as recipient
+    type_code: str | None = None
+    state: State | None = None
+    since: dt.datetime | None = None  # received at or after
+    until: dt.datetime | None = None  # received before
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """A recipient's messages still waiting to be confirmed, and when the oldest arrived."""
+
+    recipient_id: str
+    name: str
+    pending: int
+    oldest: dt.datetime
+
+
+@dataclass(frozen=True)
 class PurgeResult:
     """What a purge deleted: expired messages' content, claim contexts, old metadata."""
 
