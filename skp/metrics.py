@@ -10,7 +10,7 @@ metric                              labels                 meaning
 ``skp_messages_sent_total``         module, type           new messages (repeats not counted)
 ``skp_messages_fetched_total``      module, type           first fetches
 ``skp_messages_confirmed_total``    module, type           confirmations (repeats not counted)
-``skp_messages_expired_total``      module, type           purged unconfirmed at the deadline
+``skp_messages_expired_total``      module, type           purged unconfirmed at the deadline (db)
 ``skp_request_duration_seconds``    operation              HTTP requests, by SOAPAction/route
 ``skp_faults_total``                code                   SOAP faults by fault code
 ``skp_quota_refusals_total``        kind, module           new messages a quota refused
@@ -23,9 +23,9 @@ A quota refusal's ``kind`` is ``rate`` (the sender's send rate, ``Client.RateLim
 ``mailbox`` (the recipient's mailbox limit, ``Client.MailboxFull``); ``skp_faults_total``
 counts the same refusals by fault code, together with those of every other operation.
 
-The backlog and the certificates are read from the database at scrape time, with one grouped
-query each, so they are the same whichever server process answers the scrape; the counters count
-what this process did.
+The backlog, the certificates and the expired count are read from the database at scrape time,
+with one query each, so they are the same whichever server process answers the scrape (and
+count what ``skp purge`` did from cron); the other counters count what this process did.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,6 +52,7 @@ from skp.domain.catalogue import message_types
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.errors import SkpError
+from skp.store import counters
 from skp.store.models import Certificate, Message, Participant
 from skp.store.session import transaction
 
@@ -91,9 +92,6 @@ class MailboxMetrics(Protocol):
     def confirmed(self, module: Module, type_code: str) -> None:
         """A message was confirmed (not an idempotent repeat)."""
 
-    def expired(self, module: Module, type_code: str, count: int = 1) -> None:
-        """``count`` messages passed their deadline unconfirmed and lost their content."""
-
     def refused(self, kind: QuotaKind, module: Module) -> None:
         """A quota of ``kind`` refused a new message in ``module``."""
 
@@ -108,9 +106,6 @@ class NullMetrics:
         pass
 
     def confirmed(self, module: Module, type_code: str) -> None:
-        pass
-
-    def expired(self, module: Module, type_code: str, count: int = 1) -> None:
         pass
 
     def refused(self, kind: QuotaKind, module: Module) -> None:
@@ -131,9 +126,6 @@ class Metrics:
                                 labels, registry=self.registry)
         self._confirmed = Counter("skp_messages_confirmed_total", "Messages confirmed",
                                   labels, registry=self.registry)
-        self._expired = Counter("skp_messages_expired_total",
-                                "Messages purged unconfirmed after their deadline",
-                                labels, registry=self.registry)
         self._duration = Histogram("skp_request_duration_seconds",
                                    "HTTP request duration by SOAP operation or route",
                                    ("operation",), registry=self.registry)
@@ -148,9 +140,10 @@ class Metrics:
             for kind in QUOTA_KINDS:
                 self._refused.labels(kind, module.value)
             for mt in message_types(module):
-                for counter in (self._sent, self._fetched, self._confirmed, self._expired):
+                for counter in (self._sent, self._fetched, self._confirmed):
                     counter.labels(module.value, mt.code)
         self.registry.register(BacklogCollector(sessions, clock))
+        self.registry.register(ExpiredCollector(sessions))
         self.registry.register(CertificateCollector(sessions, clock))
 
     # --- MailboxMetrics --------------------------------------------------------------------
@@ -163,10 +156,6 @@ class Metrics:
 
     def confirmed(self, module: Module, type_code: str) -> None:
         self._confirmed.labels(module.value, type_code).inc()
-
-    def expired(self, module: Module, type_code: str, count: int = 1) -> None:
-        if count:
-            self._expired.labels(module.value, type_code).inc(count)
 
     def refused(self, kind: QuotaKind, module: Module) -> None:
         self._refused.labels(kind, module.value).inc()
@@ -260,3 +249,33 @@ class CertificateCollector:
         return GaugeMetricFamily("skp_certificate_expiry_seconds",
                                  "Seconds until the participant's last unrevoked certificate "
                                  "expires", labels=["participant"])
+
+
+class ExpiredCollector:
+    """``skp_messages_expired_total`` from the database's counter (skp.store.counters): the
+    same in every process, and counting the purges ``skp purge`` ran from cron too."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        try:
+            with transaction(self._sessions, read_only=True) as session:
+                counts = counters.expired(session)
+        except (SkpError, sa_exc.SQLAlchemyError) as exc:
+            log.warning("expired count query failed: %s", type(exc).__name__)
+            return [family]
+        for module in Module:  # every series from the start, at 0
+            for mt in message_types(module):
+                family.add_metric([module.value, mt.code], counts.get((module, mt.code), 0))
+        return [family]
+
+    @staticmethod
+    def _family() -> CounterMetricFamily:
+        return CounterMetricFamily("skp_messages_expired",
+                                   "Messages purged unconfirmed after their deadline",
+                                   labels=["module", "type"])

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Row, and_, select, update
 from sqlalchemy.orm import Session
 
 from skp import sealing
@@ -18,7 +18,7 @@ from skp.domain.roles import Module
 from skp.mailbox.base import MailboxBase
 from skp.mailbox.statements import delete_batch
 from skp.mailbox.types import PENDING, PurgeResult
-from skp.store import segments
+from skp.store import counters, segments
 from skp.store.models import ClaimContext, Message
 from skp.store.session import transaction
 
@@ -40,7 +40,7 @@ class Retention(MailboxBase):
         now = now or self._clock.now()
         size = batch_size or self._settings.purge_batch_size
         expired = self._in_batches(size, max_batches, lambda s: self._expire_batch(s, now, size),
-                                   committed=self._count_expired)
+                                   committed=_log_expired)
         contexts = self._in_batches(size, max_batches, lambda s: delete_batch(
             s, ClaimContext.message_id, ClaimContext.expires_at <= now, size))
         horizon = now - self._settings.metadata_retention
@@ -48,8 +48,8 @@ class Retention(MailboxBase):
             s, Message.id, and_(Message.received_at <= horizon,
                                 Message.state.not_in(PENDING)), size))
         result = PurgeResult(expired, contexts, metadata)
-        log.info("purge expired=%d contexts=%d metadata=%d", result.expired, result.contexts,
-                 result.metadata)
+        log.info("purge", extra={"expired": result.expired, "contexts": result.contexts,
+                                 "metadata": result.metadata})
         return result
 
     def _in_batches(self, size: int, max_batches: int, batch: Callable[[Session], Sequence[T]],
@@ -68,10 +68,11 @@ class Retention(MailboxBase):
         return total
 
     def _expire_batch(self, session: Session, now: dt.datetime,
-                      size: int) -> Sequence[tuple[Module, str]]:
-        """Expire up to ``size`` messages due at ``now``; their (module, type) pairs."""
+                      size: int) -> Sequence[Row[str, Module, str, str]]:
+        """Expire up to ``size`` messages due at ``now`` and count them by type in the
+        database (skp.store.counters); their ids, modules, types and recipients."""
         rows = session.execute(
-            select(Message.id, Message.module, Message.type_code)
+            select(Message.id, Message.module, Message.type_code, Message.recipient_id)
             .where(Message.state.in_(PENDING), Message.deadline_at <= now)
             # (state, deadline_at) is the index's order: read from it, not a sort of every
             # due row per batch (docs/performance.md, "Purge").
@@ -85,11 +86,8 @@ class Retention(MailboxBase):
                     wrapped_key=None, kek_id=None),
                 execution_options={"synchronize_session": False})
             session.execute(segments.DROP, {"messages": ids})
-        return [(row.module, row.type_code) for row in rows]
-
-    def _count_expired(self, kinds: Sequence[tuple[Module, str]]) -> None:
-        for (module, type_code), count in Counter(kinds).items():
-            self._metrics.expired(module, type_code, count)
+            counters.add_expired(session, Counter((row.module, row.type_code) for row in rows))
+        return rows
 
     def rewrap_keys(self, batch_size: int = 500) -> int:
         """Re-wrap every data key not wrapped by the current KEK; ciphertexts stay as they are."""
@@ -111,3 +109,10 @@ class Retention(MailboxBase):
                 row.kek_id, row.wrapped_key = sealing.rewrap(row.wrapped_key, row.kek_id,
                                                              self._keyring)
         return rows
+
+
+def _log_expired(rows: Sequence[Row[str, Module, str, str]]) -> None:
+    """One line per message whose content expired unread (metadata only), once committed."""
+    for row in rows:
+        log.info("expired", extra={"message_id": row.id, "service": row.module.value,
+                                   "type": row.type_code, "recipient": row.recipient_id})

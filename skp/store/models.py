@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Enum,
     ForeignKey,
@@ -235,3 +236,20 @@ class ClaimContext(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary, comment="Sealed claim references")
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary, comment="Data key wrapped by KEK")
     kek_id: Mapped[str] = mapped_column(String(64), comment="Id of the wrapping KEK")
+
+
+class ExpiredCount(Base):
+    """How many messages the purge expired, per type, over the hub's life: the counter
+    ``skp_messages_expired_total`` every process reports, whichever process purged."""
+
+    __tablename__ = "expired_count"
+    __table_args__ = (
+        CheckConstraint("count >= 0", name="count"),
+        {"comment": "Messages expired unconfirmed, per module and type, since the start"},
+    )
+
+    module: Mapped[Module] = mapped_column(_enum(Module, "module"), primary_key=True,
+                                           comment="Module slug")
+    type_code: Mapped[str] = mapped_column(String(64), primary_key=True,
+                                           comment="Message type (Berichttype)")
+    count: Mapped[int] = mapped_column(BigInteger, comment="Messages expired so far")

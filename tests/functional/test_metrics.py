@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
+from skp.cli import cli
 from skp.clock import FrozenClock
 from skp.domain.roles import Module
 from skp.metrics import Metrics
+from skp.sealing import create_keyring_file
 from skp.store.db import make_engine, make_sessions
 from tests.helpers import PING, send
 from tests.helpers import wsgi_call as call
@@ -209,3 +213,21 @@ def test_certificate_expiry_per_participant(app, ca, people, clock):
               if key[0] == "skp_certificate_expiry_seconds"}
     until = hub.participants.certificates(people.se.id)[0].not_after
     assert expiry == {people.se.id: (until - clock.now()).total_seconds()}
+
+
+def test_a_purge_run_from_cron_counts_in_the_hubs_metrics(app, people, tmp_path, caplog):
+    due = [send(app.hub.mailbox, people.shv, people.se, MODULE, TYPE).message_id
+           for _ in range(2)]
+    create_keyring_file(tmp_path / "kek.json")
+    env = {"SKP_DATABASE_URL": app.hub.engine.url.render_as_string(hide_password=False),
+           "SKP_KEK_FILE": str(tmp_path / "kek.json")}
+    caplog.set_level(logging.INFO, logger="skp.mailbox")
+    result = CliRunner().invoke(cli, ["purge"], env=env)  # a process of its own: the clock's
+    assert result.exit_code == 0, result.output           # now is past MONDAY's deadlines
+    assert "expired 2 messages" in result.output
+    _, samples = scrape(app)
+    assert messages(samples, "expired") == 2
+    logged = [r for r in caplog.records if r.getMessage() == "expired"]
+    assert sorted(r.message_id for r in logged) == sorted(due)
+    assert {(r.service, r.type, r.recipient) for r in logged} == {
+        (MODULE.value, TYPE, people.se.id)}
