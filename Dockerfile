@@ -52,7 +52,7 @@ ENV MALLOC_ARENA_MAX=2 \
 
 EXPOSE 8443
 
-# `skp health`: the database answers and the server port accepts connections. The start
+# `skp health`: the database answers and the hub answers /healthz over TLS. The start
 # period covers the migrations that run before the server (docker/entrypoint.sh).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["skp", "health"]

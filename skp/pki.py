@@ -69,7 +69,9 @@ def init_dev(directory: Path, *, hosts: tuple[str, ...] = ("localhost", "127.0.0
             sans.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             sans.append(x509.DNSName(host))
-    server = _leaf(directory, "server", hosts[0], ExtendedKeyUsageOID.SERVER_AUTH, now,
+    # Client authentication too, so that `skp health` can present it to the hub's /healthz.
+    server = _leaf(directory, "server", hosts[0], [ExtendedKeyUsageOID.SERVER_AUTH,
+                                                  ExtendedKeyUsageOID.CLIENT_AUTH], now,
                    extra=x509.SubjectAlternativeName(sans))
     return ca_issued, server
 
@@ -77,7 +79,7 @@ def init_dev(directory: Path, *, hosts: tuple[str, ...] = ("localhost", "127.0.0
 def issue_client(directory: Path, slug: str, name: str, *,
                  now: dt.datetime | None = None, days: int = 825) -> Issued:
     """A client certificate for a participant, signed by the dev CA in ``directory``."""
-    return _leaf(directory, slug, name, ExtendedKeyUsageOID.CLIENT_AUTH,
+    return _leaf(directory, slug, name, [ExtendedKeyUsageOID.CLIENT_AUTH],
                  now or dt.datetime.now(dt.UTC), days=days)
 
 
@@ -112,7 +114,7 @@ def revocation_list(ca_cert: x509.Certificate, ca_key: CertificateIssuerPrivateK
     return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
-def _leaf(directory: Path, slug: str, common_name: str, usage: x509.ObjectIdentifier,
+def _leaf(directory: Path, slug: str, common_name: str, usages: list[x509.ObjectIdentifier],
           now: dt.datetime, *, days: int = 825,
           extra: x509.ExtensionType | None = None) -> Issued:
     ca_cert, ca_key = _load_ca(directory)
@@ -120,7 +122,7 @@ def _leaf(directory: Path, slug: str, common_name: str, usage: x509.ObjectIdenti
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (_builder(subject, ca_cert.subject, key.public_key(), now, days=days)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+               .add_extension(x509.ExtendedKeyUsage(usages), critical=False))
     if extra is not None:
         builder = builder.add_extension(extra, critical=False)
     return _write(directory, slug, builder.sign(ca_key, hashes.SHA256()), key)

@@ -9,6 +9,9 @@ and the CRL check, the edge does: docs/server.md, "The edge".
 
 Client: TLS 1.2 or newer, the server is verified against the given CA (never the environment's
 bundle), optionally with a client certificate.
+
+Pinned client (`skp health`): TLS 1.2 or newer, the server is verified by its certificate
+being exactly the one expected (:func:`is_pinned`), not by a CA.
 """
 
 from __future__ import annotations
@@ -65,3 +68,20 @@ def client_context(ca_file: Path, cert_file: Path | None = None,
     if cert_file is not None:
         context.load_cert_chain(cert_file, key_file)
     return context
+
+
+def pinned_client_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
+    """A client context presenting the given certificate to a server that the caller verifies
+    with :func:`is_pinned` once connected (no CA, no host name)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the peer is pinned instead
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def is_pinned(connection: ssl.SSLSocket, expected_pem: bytes) -> bool:
+    """Whether the peer of ``connection`` presented the first certificate of ``expected_pem``."""
+    der = connection.getpeercert(binary_form=True)
+    return der is not None and der == ssl.PEM_cert_to_DER_cert(expected_pem.decode("ascii"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gc
+import http.client
 import signal
-import socket
+import ssl
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import click
 import requests
 
-from skp import sealing
+from skp import sealing, tls
 from skp.cli import CliError, State, cli, pass_state
 from skp.config import Environment
 from skp.store.db import make_engine, migrate
@@ -110,17 +111,52 @@ def purge(state: State) -> None:
 
 
 @cli.command("health")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              envvar="SKP_HEALTH_CERT", show_envvar=True,
+              help="Client certificate for /healthz (default: SKP_TLS_CERT); it must chain to "
+                   "SKP_TLS_CLIENT_CA and allow client authentication.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              envvar="SKP_HEALTH_KEY", show_envvar=True,
+              help="Its private key (default: SKP_TLS_KEY).")
 @pass_state
-def health(state: State) -> None:
-    """Exit 0 when the database answers and the server port accepts connections."""
+def health(state: State, cert: Path | None, key: Path | None) -> None:
+    """Exit 0 when the database answers and this machine's hub answers /healthz over TLS.
+
+    The hub is recognised by its certificate, the one in SKP_TLS_CERT.
+    """
     settings = state.settings
     if not state.hub.healthy():
         raise CliError("the database does not answer")
     host = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "") else settings.bind_host  # noqa: S104
+    where = f"{host}:{settings.bind_port}"
+    context = tls.pinned_client_context(cert or settings.tls_cert, key or settings.tls_key)
+    connection = http.client.HTTPSConnection(host, settings.bind_port, context=context,
+                                             timeout=5)
+    pinned = False
     try:
-        socket.create_connection((host, settings.bind_port), timeout=3).close()
-    except OSError as exc:
-        raise CliError(f"nothing listens on {host}:{settings.bind_port}") from exc
+        connection.connect()
+        pinned = isinstance(connection.sock, ssl.SSLSocket) and tls.is_pinned(
+            connection.sock, settings.tls_cert.read_bytes())
+        if not pinned:
+            raise CliError(f"what listens on {where} is not this hub: its certificate is not "
+                           "the one in SKP_TLS_CERT")
+        connection.request("GET", "/healthz")
+        answer = connection.getresponse()
+        status, body = answer.status, answer.read(64)
+    except ssl.SSLError as exc:
+        why = exc.reason or type(exc).__name__
+        if pinned:
+            raise CliError(f"the hub on {where} refused the client certificate ({why}): set "
+                           "SKP_HEALTH_CERT and SKP_HEALTH_KEY to one it accepts") from exc
+        raise CliError(f"no skp hub on {where}: the TLS handshake failed ({why})") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise CliError(f"no skp hub answers on {where}: "
+                       f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from exc
+    finally:
+        connection.close()
+    if (status, body) != (200, b"ok"):
+        raise CliError(f"the hub on {where} is not healthy: /healthz answered {status} "
+                       f"{body.decode('ascii', 'replace')!r}")
     click.echo("healthy")
 
 

@@ -207,8 +207,12 @@ def test_wsdl_export(migrated, tmp_path):
     assert (tmp_path / "w" / "waarborgfonds.wsdl").read_bytes().startswith(b"<?xml")
 
 
-def test_health_needs_a_listening_server(migrated):
-    assert "nothing listens" in migrated("health", expect=2, SKP_BIND_PORT="9")
+def test_health_needs_a_listening_server(migrated, tmp_path):
+    pki.init_dev(tmp_path / "certs")
+    out = migrated("health", expect=2, SKP_BIND_PORT="9",
+                   SKP_TLS_CERT=str(tmp_path / "certs" / "server.pem"),
+                   SKP_TLS_KEY=str(tmp_path / "certs" / "server.key"))
+    assert "no skp hub answers on 127.0.0.1:9: Connection refused" in out
 
 
 def test_serve_refuses_without_certificates(migrated, tmp_path):
@@ -240,7 +244,8 @@ def test_certs_add_refuses_what_can_never_authenticate(migrated, tmp_path):
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
     refused = {
         certs / "ca.pem": "this is a CA certificate",
-        certs / "server.pem": "not for client authentication",
+        pki._leaf(certs, "web", "Web", [ExtendedKeyUsageOID.SERVER_AUTH],
+                  dt.datetime.now(dt.UTC)).cert: "not for client authentication",
         pki.issue_client(certs, "old", "Old", now=long_ago, days=365).cert: "expired on",
         pki.issue_client(other, "foreign", "Foreign").cert: "does not chain to a CA in "
                                                             "SKP_TLS_CLIENT_CA",
