@@ -17,6 +17,12 @@ CERTS ?= certs
 PKI_KEY ?= ec
 
 # The embedded hub: SQLite, a development PKI and demo participants, on https://localhost:8443.
+# `make run PORT=9443` serves on another port, and says so in the WSDLs: it sets SKP_BIND_PORT
+# and SKP_PUBLIC_URL (https://localhost:$(PORT)).
+ifdef PORT
+run: export SKP_BIND_PORT := $(PORT)
+run: export SKP_PUBLIC_URL := https://localhost:$(PORT)
+endif
 run: $(STAMP)
 	$(BIN)/skp migrate
 	$(BIN)/skp pki init-dev --dir $(CERTS) --key $(PKI_KEY) --if-missing

@@ -233,11 +233,11 @@ def serving(settings: Settings, directory: Path, *, prelude: str = "",
                                    start_new_session=True)
     try:
         deadline = time.monotonic() + timeout
-        while not (found := re.search(rb"skp serves (https://[\d.]+:\d+)", log.read_bytes())):
+        while not (found := re.search(rb"listening on ([\d.]+:\d+)", log.read_bytes())):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("skp serve did not start:\n" + log.read_text()[-3000:])
             time.sleep(0.05)
-        yield Server(process, found.group(1).decode(), log)
+        yield Server(process, f"https://{found.group(1).decode()}", log)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class Run:
     say: Callable[[str], None] = print
     results: list[Result] = field(default_factory=list)
     _clients: dict[Module, Client] = field(default_factory=dict)
+    _taken: Counter[tuple[Module, str]] = field(default_factory=Counter)
 
     @property
     def passed(self) -> bool:
@@ -96,6 +98,10 @@ class Run:
     @contextmanager
     def step(self, module: Module, name: str) -> Iterator[None]:
         started = time.monotonic()
+        # A routine may take the same step twice: each is a test case of its own name.
+        self._taken[module, name] += 1
+        if (taken := self._taken[module, name]) > 1:
+            name = f"{name} ({taken})"
         result = Result(module.value, name, 0.0)
         try:
             yield

@@ -8,12 +8,14 @@ a database error (the driver's reason, never a statement).
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from typing import Any
 
 import click
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from skp import logs
 from skp.config import Environment, Settings
 from skp.errors import SkpError
 from skp.hub import Hub
@@ -28,6 +30,8 @@ class CliError(click.ClickException):
 
 class State:
     """Settings and hub, built on first use so ``--help`` needs neither."""
+
+    _logging = False  # whether `say` has set up the log output
 
     @cached_property
     def settings(self) -> Settings:
@@ -47,6 +51,17 @@ class State:
         """Give back the hub's database connections, if it was built."""
         if "hub" in self.__dict__:
             self.hub.engine.dispose()
+
+    def say(self, line: str, **fields: Any) -> None:
+        """Tell the operator ``line``: printed in development; in production a JSON log record
+        (skp.logs) with ``fields``, like every other line the hub writes there."""
+        if self.settings.environment is not Environment.PRODUCTION:
+            click.echo(line)
+            return
+        if not self._logging:
+            logs.configure(self.settings.environment)
+            self._logging = True
+        logging.getLogger("skp.cli").info(line, extra=fields)
 
     def development_only(self, what: str) -> None:
         """Refuse ``what`` (a development convenience) when SKP_ENVIRONMENT is production."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import http.client
 import signal
@@ -9,13 +10,14 @@ import ssl
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 import requests
 
 from skp import sealing, tls
 from skp.cli import CliError, State, cli, pass_state
-from skp.config import Environment
+from skp.config import Environment, Settings
 from skp.store.db import make_engine, migrate
 
 
@@ -39,17 +41,19 @@ def migrate_command(state: State) -> None:
     engine = make_engine(settings.database_url)
     migrate(engine)
     engine.dispose()
-    click.echo(f"database {engine.url.render_as_string(hide_password=True)} is up to date")
+    where = engine.url.render_as_string(hide_password=True)
+    state.say(f"database {where} is up to date", database=where)
 
 
 @cli.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Listen on this port instead of SKP_BIND_PORT (0: any free port).")
+              help="Listen on this port instead of SKP_BIND_PORT, and write it into the WSDL "
+                   "address (0: any free port).")
 @pass_state
 def serve(state: State, port: int | None) -> None:
     """Serve the SOAP services over mutual TLS and run the purge job."""
     from skp import logs, scheduler
-    from skp.server import make_server
+    from skp.server import HubApp, make_server
 
     settings = state.settings
     logs.configure(settings.environment)
@@ -59,6 +63,10 @@ def serve(state: State, port: int | None) -> None:
             raise CliError(f"{path} does not exist: set {variable}, or run `skp pki init-dev` "
                            "for a development PKI")
     hub = state.hub
+    if port:
+        hub = dataclasses.replace(hub, settings=listening_on(settings, port))
+    elif port == 0:
+        listening_on(settings, 1)  # refuses now what it would refuse once bound
     server = make_server(hub, port=port)
     try:
         server.prepare()
@@ -69,6 +77,10 @@ def serve(state: State, port: int | None) -> None:
         raise CliError(f"cannot listen on {host}:{wanted}: {why}; stop what uses it or choose "
                        "another port (`make run PORT=…`, or SKP_BIND_PORT and "
                        "SKP_PUBLIC_URL)") from exc
+    host, bound = server.bind_addr[:2]
+    if port == 0:  # the WSDL address names the port the system chose
+        hub = dataclasses.replace(hub, settings=listening_on(settings, bound))
+        server.wsgi_app = HubApp(hub)
     jobs = scheduler.start(hub)
     # What start-up built lives as long as the process: keep it out of every later collection.
     gc.freeze()
@@ -80,20 +92,35 @@ def serve(state: State, port: int | None) -> None:
 
     signal.signal(signal.SIGTERM, leave)
     signal.signal(signal.SIGINT, leave)
-    host, bound = server.bind_addr[:2]
-    click.echo(f"skp serves https://{host}:{bound} (modules at /<module>, WSDL at "
-               f"/<module>?wsdl); purge every {settings.purge_interval.total_seconds():.0f} s")
+    public, interval = hub.settings.public_url, hub.settings.purge_interval.total_seconds()
+    state.say(f"skp serves {public} (listening on {host}:{bound}; modules at /<module>, WSDL "
+              f"at /<module>?wsdl); purge every {interval:.0f} s",
+              public_url=public, listen=f"{host}:{bound}", purge_interval_s=interval)
     if settings.environment is Environment.DEVELOPMENT:
         certs = settings.tls_client_ca.parent
         click.echo(f"Try, as the demo debt service: curl --cacert {certs}/ca.pem --cert "
-                   f"{certs}/shv.pem --key {certs}/shv.key "
-                   f"https://localhost:{bound}/schuldregeling?wsdl")
+                   f"{certs}/shv.pem --key {certs}/shv.key {public}/schuldregeling?wsdl")
     try:
         server.serve()
     finally:
         jobs.shutdown(wait=False)
         server.stop()
         hub.engine.dispose()
+
+
+def listening_on(settings: Settings, port: int) -> Settings:
+    """``settings`` for a hub that listens on ``port``, with the port in SKP_PUBLIC_URL too;
+    refused when SKP_PUBLIC_URL names another port than SKP_BIND_PORT (a proxy or a port
+    mapping in between: its address is not the hub's to change)."""
+    address = urlsplit(settings.public_url)
+    if (address.port or 443) != settings.bind_port:
+        raise CliError(f"--port cannot tell the WSDL address: SKP_PUBLIC_URL "
+                       f"({settings.public_url}) names another port than SKP_BIND_PORT "
+                       f"({settings.bind_port}); set SKP_BIND_PORT and SKP_PUBLIC_URL instead")
+    host = address.hostname or "localhost"
+    host = f"[{host}]" if ":" in host else host
+    return dataclasses.replace(settings, bind_port=port, public_url=urlunsplit(
+        (address.scheme, f"{host}:{port}", address.path, "", "")))
 
 
 @cli.command("purge")
@@ -161,15 +188,17 @@ def health(state: State, cert: Path | None, key: Path | None) -> None:
 
 
 @cli.command("demo")
-@click.option("--url", default="https://localhost:8443", show_default=True,
-              help="The running hub.")
+@click.option("--url", help="The running hub (default: SKP_PUBLIC_URL).")
 @click.option("--certs", "directory", type=click.Path(file_okay=False, path_type=Path),
               default=Path("certs"), show_default=True,
               help="The dev PKI with the demo participants' certificates.")
-def demo(url: str, directory: Path) -> None:
+@pass_state
+def demo(state: State, url: str | None, directory: Path) -> None:
     """Run a whole Schuldregeling conversation between demo participants, step by step."""
     from skp.client import SkpFault
     from skp.demo import conversation
+
+    url = url or state.settings.public_url
 
     try:
         conversation(url, directory, click.echo)

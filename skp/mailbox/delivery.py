@@ -119,7 +119,7 @@ class Delivering(MailboxBase):
         mt = lookup(message.module, message.type_code)
         if content.attaches(mt):
             body = map_documents(mt.fields, body, opened)
-        log.info("fetched message=%s recipient=%s", message.id, message.recipient_id)
+        log.info("fetched", extra={"message_id": message.id, "recipient": message.recipient_id})
         return Delivery(MessageInfo.of(message), body)
 
     def _fetched(self, delivery: Delivery, first: bool) -> Delivery:
@@ -153,6 +153,6 @@ class Delivering(MailboxBase):
                         session.execute(segments.DROP, {"messages": [message.id]})
                 info = MessageInfo.of(message)
         if not repeated:
-            log.info("confirmed message=%s recipient=%s", info.id, recipient_id)
+            log.info("confirmed", extra={"message_id": info.id, "recipient": recipient_id})
             self._metrics.confirmed(info.module, info.type_code)
         return info

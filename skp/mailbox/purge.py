@@ -95,7 +95,7 @@ class Retention(MailboxBase):
                                  lambda s: self._rewrap_batch(s, Message, batch_size))
         total += self._in_batches(batch_size, 1_000_000,
                                   lambda s: self._rewrap_batch(s, ClaimContext, batch_size))
-        log.info("rewrapped data keys=%d kek=%s", total, self._keyring.current_id)
+        log.info("rewrapped", extra={"data_keys": total, "kek": self._keyring.current_id})
         return total
 
     def _rewrap_batch(self, session: Session, model: type[Message] | type[ClaimContext],

@@ -65,8 +65,9 @@ class Sending(MailboxBase):
         try:
             receipt = self._send(sender_id, mt, header, body, spool)
         except QuotaExceeded as exc:
-            log.info("refused module=%s type=%s sender=%s recipient=%s code=%s", module,
-                     type_code, sender_id, header.ontvanger, exc.code)
+            log.info("refused", extra={"service": module.value, "type": type_code,
+                                       "sender": sender_id, "recipient": header.ontvanger,
+                                       "code": exc.code})
             self._metrics.refused(quotas.kind(exc), module)
             raise
         except sa_exc.IntegrityError:
@@ -76,9 +77,9 @@ class Sending(MailboxBase):
             if repeat is None:
                 raise
             return repeat
-        log.info("sent message=%s module=%s type=%s sender=%s recipient=%s repeated=%s",
-                 receipt.message_id, module, type_code, sender_id, header.ontvanger,
-                 receipt.repeated)
+        log.info("sent", extra={"message_id": receipt.message_id, "service": module.value,
+                                "type": type_code, "sender": sender_id,
+                                "recipient": header.ontvanger, "repeated": receipt.repeated})
         if not receipt.repeated:
             self._metrics.sent(module, type_code)
         return receipt

@@ -179,7 +179,7 @@ class HubApp:
                         environ.get("HTTP_SOAPACTION", "").strip('"')) or None,
                     "message_id": environ.get("skp.message_id"),
                     "outcome": outcome,
-                    "status": status[0].split()[0] if status else None,
+                    "status": int(status[0].split()[0]) if status else None,
                     "duration_ms": round(duration * 1000, 2),
                 })
             self.hub.metrics.observe_request(_operation(environ), duration,

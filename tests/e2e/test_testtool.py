@@ -46,6 +46,8 @@ def test_every_routine_passes(role, who, server, pki, partner):
     report = etree.fromstring(run.junit())
     assert report.get("failures") == "0"
     assert int(report.get("tests")) == len(run.results)
+    cases = [(case.get("classname"), case.get("name")) for case in report.iter("testcase")]
+    assert len(set(cases)) == len(cases), "JUnit test names repeat"
     assert any("fault Client.NotAllowed" in line for line in lines)
 
 

@@ -80,7 +80,7 @@ def test_every_request_is_logged_with_its_outcome(app, shv, caplog):
     call(app, remote="10.0.0.6")
     records = [r for r in caplog.records if r.name == "skp.request"]
     assert [(r.participant, r.outcome, r.status) for r in records] == [
-        (info.id, "ok", "200"), (None, "Client.Authentication", "500")]
+        (info.id, "ok", 200), (None, "Client.Authentication", 500)]
     assert all(r.duration_ms >= 0 and len(r.request_id) == 32 for r in records)
 
 

@@ -43,13 +43,21 @@ class RunningHub:
 
 
 @contextlib.contextmanager
-def make_run(state: Path, *, timeout: float = 120) -> Iterator[RunningHub]:
-    """Run `make run` with its state in ``state`` until the block ends, then stop it."""
+def make_run(state: Path, *, timeout: float = 120,
+             port_argument: bool = False) -> Iterator[RunningHub]:
+    """Run `make run` with its state in ``state`` until the block ends, then stop it.
+
+    With ``port_argument`` the port is given as `make run PORT=…`, not in SKP_BIND_PORT and
+    SKP_PUBLIC_URL.
+    """
     port, log = free_port(), state / "make-run.log"
+    env, command = make_run_env(state, port), ["make", "--no-print-directory", "run"]
+    if port_argument:
+        del env["SKP_BIND_PORT"], env["SKP_PUBLIC_URL"]
+        command.append(f"PORT={port}")
     # The output goes to a file, not a pipe: a pipe nobody reads would block the server.
     with log.open("wb") as out:
-        process = subprocess.Popen(["make", "--no-print-directory", "run"],  # noqa: S607
-                                   cwd=ROOT, env=make_run_env(state, port), stdout=out,
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,  # noqa: S603
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
         output = wait_for(process, log, b"skp serves", timeout=timeout)

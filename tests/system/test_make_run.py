@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 
 from skp.demo import CAST
-from tests.system.serving import make_run
+from tests.system.serving import make_run, make_run_env
 
 PING = (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
         b'<Ping xmlns="urn:skp:schuldregeling:2.0"><Tekst>rook</Tekst></Ping>'
@@ -31,20 +31,31 @@ def test_make_run_serves_ping_to_a_demo_participant(tmp_path):
         assert b"rook" in response.content
 
 
-def test_demo_and_testtool_against_make_run(tmp_path):
+def test_demo_and_testtool_against_make_run_on_another_port(tmp_path):
+    """`make run PORT=…` serves there and writes it into the WSDLs; `skp demo` and
+    `skp testtool` find the hub through SKP_PUBLIC_URL, and the report goes to var/."""
     skp = str(Path(sys.executable).parent / "skp")
-    with make_run(tmp_path) as hub:
+    with make_run(tmp_path, port_argument=True) as hub:
+        port = int(hub.url.rsplit(":", 1)[1])
+        assert f"skp serves https://localhost:{port} ".encode() in hub.output
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(hub.certs / "ca.pem")
+        session.cert = (str(hub.certs / "shv.pem"), str(hub.certs / "shv.key"))
+        wsdl = session.get(f"{hub.url}/schuldregeling?wsdl", timeout=10).content
+        assert f'location="https://localhost:{port}/schuldregeling"'.encode() in wsdl
+
+        env = make_run_env(tmp_path, port)  # SKP_PUBLIC_URL as `make run PORT=…` set it
         certs = str(hub.certs)
-        demo = subprocess.run([skp, "demo", "--url", hub.url, "--certs", certs],  # noqa: S603
+        demo = subprocess.run([skp, "demo", "--certs", certs], env=env,  # noqa: S603
                               capture_output=True, text=True, timeout=120, check=False)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "the hub added 2 zero-amount lines" in demo.stdout
         assert "BetaalvoorstelAntwoord (confirmed)" in demo.stdout
-        report = tmp_path / "report.xml"
         tool = subprocess.run(  # noqa: S603
-            [skp, "testtool", "run", "--url", hub.url, "--cert", f"{certs}/energie-noord.pem",
-             "--key", f"{certs}/energie-noord.key", "--ca", f"{certs}/ca.pem", "--as", "se",
-             "--report", str(report)], capture_output=True, text=True, timeout=300, check=False)
+            [skp, "testtool", "run", "--cert", f"{certs}/energie-noord.pem",
+             "--key", f"{certs}/energie-noord.key", "--ca", f"{certs}/ca.pem", "--as", "se"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
         assert tool.returncode == 0, tool.stdout + tool.stderr
         assert " 0 failed" in tool.stdout
-        assert b'failures="0"' in report.read_bytes()
+        assert b'failures="0"' in (tmp_path / "var" / "testtool-report.xml").read_bytes()

@@ -14,7 +14,7 @@ from skp.config import Environment
 
 REQUEST = {"request_id": "a" * 32, "participant": "0b6e1f5e-0000-4000-8000-000000000001",
            "path": "/schuldregeling", "operation": "Ping", "message_id": None,
-           "outcome": "ok", "status": "200", "duration_ms": 1.25}
+           "outcome": "ok", "status": 200, "duration_ms": 1.25}
 
 
 @pytest.fixture
