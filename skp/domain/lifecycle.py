@@ -9,12 +9,18 @@
 
 Confirmed and expired are final. Confirming a confirmed message is allowed and changes nothing
 (idempotent); a message must be fetched before it is confirmed.
+
+A message is expired from its deadline on, whether or not the purge has deleted its content
+yet (:func:`at`): from then on a fetch and a confirm are refused alike, so the sender never sees
+``confirmed`` for a message whose recipient could no longer fetch it.
 """
 
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
+from skp.domain.retention import is_due
 from skp.errors import InvalidState
 
 
@@ -47,12 +53,22 @@ _TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.FETCHED, Event.EXPIRE): State.EXPIRED,
 }
 
+_EXPIRED = "the message passed its deadline unconfirmed: it expired and its content is deleted"
+
 _REFUSALS: dict[tuple[State, Event], str] = {
     (State.QUEUED, Event.CONFIRM): "fetch the message before confirming it",
     (State.CONFIRMED, Event.FETCH): "the message was confirmed and its content deleted",
-    (State.EXPIRED, Event.FETCH): "the message expired and its content was deleted",
-    (State.EXPIRED, Event.CONFIRM): "the message expired before it was confirmed",
+    (State.EXPIRED, Event.FETCH): _EXPIRED,
+    (State.EXPIRED, Event.CONFIRM): _EXPIRED,
 }
+
+
+def at(state: State, deadline: datetime, now: datetime) -> State:
+    """The state of a message at ``now``: one that still holds content is expired once its
+    fetch ``deadline`` is due, even before the purge has come by."""
+    if state.has_content and is_due(deadline, now):
+        return State.EXPIRED
+    return state
 
 
 def transition(state: State, event: Event) -> State:

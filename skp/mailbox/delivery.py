@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from skp import sealing
 from skp.attachments import Document, open_document
 from skp.domain.catalogue import lookup
-from skp.domain.lifecycle import Event, State, transition
+from skp.domain.lifecycle import Event, State, at, transition
 from skp.domain.roles import Module
 from skp.domain.validation import map_documents
 from skp.errors import InvalidState, NotFound
 from skp.mailbox import content, statements
 from skp.mailbox.base import MailboxBase
-from skp.mailbox.types import MAX_PAGE, PENDING, Delivery, MessageInfo, Page
+from skp.mailbox.types import MAX_PAGE, Delivery, MessageInfo, Page
 from skp.store import segments
 from skp.store.models import Message
 from skp.store.session import statements as connected
@@ -93,10 +93,8 @@ class Delivering(MailboxBase):
     def _deliver(self, session: Session, message: Message) -> tuple[Delivery, bool]:
         """The delivery, and whether this is the message's first fetch."""
         now = self._clock.now()
-        if message.state in PENDING and message.deadline_at <= now:
-            raise InvalidState("the message passed its deadline and its content is deleted")
         first = message.fetched_at is None
-        message.state = transition(message.state, Event.FETCH)
+        message.state = transition(at(message.state, message.deadline_at, now), Event.FETCH)
         message.fetched_at = message.fetched_at or now
         stored = segments.read(session, message)
         if stored is None:
@@ -146,7 +144,8 @@ class Delivering(MailboxBase):
                 message = statements.mine(session, recipient_id, message_id)
                 repeated = message.state is State.CONFIRMED
                 if not repeated:
-                    message.state = transition(message.state, Event.CONFIRM)
+                    message.state = transition(at(message.state, message.deadline_at, now),
+                                               Event.CONFIRM)
                     message.confirmed_at = now
                     content.store(message, None)
                     if message.documents:

@@ -81,9 +81,10 @@ FETCH = (update(Message)
          .where(_held(State.QUEUED), Message.deadline_at > bindparam("now"))
          .values(state=transition(State.QUEUED, Event.FETCH), fetched_at=bindparam("now"))
          .returning(*Message.__table__.columns))
-#: A confirm after a fetch: fetched -> confirmed, the content deleted (:func:`advance`).
+#: A confirm after a fetch and within its deadline: fetched -> confirmed, the content deleted
+#: (:func:`advance`). Past the deadline the long way refuses it (skp.domain.lifecycle.at).
 _CONFIRMED = (update(Message)
-              .where(_held(State.FETCHED))
+              .where(_held(State.FETCHED), Message.deadline_at > bindparam("now"))
               .values(state=transition(State.FETCHED, Event.CONFIRM),
                       confirmed_at=bindparam("now"), **dict.fromkeys(CONTENT_COLUMNS))
               .returning(*Message.__table__.columns))

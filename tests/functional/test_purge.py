@@ -65,6 +65,28 @@ def test_nothing_is_delivered_past_the_deadline(mailbox, people, clock):
         mailbox.fetch(people.se.id, receipt.message_id)
 
 
+def test_past_the_deadline_fetch_and_confirm_are_refused_alike(mailbox, people, sessions,
+                                                                clock):
+    """Between the deadline and the purge: the recipient can neither fetch nor confirm, with
+    the same fault, and the message stays as it was until the purge expires it."""
+    receipt = send(mailbox, people.shv, people.se, SR, "Kennisgeving")
+    mailbox.fetch(people.se.id, receipt.message_id)
+    clock.set(receipt.deadline)
+    refusals = []
+    for call in (mailbox.fetch, mailbox.confirm, mailbox.confirm):  # the fast way, the long way
+        with pytest.raises(InvalidState) as refused:
+            call(people.se.id, receipt.message_id)
+        refusals.append((refused.value.code, refused.value.message))
+    assert refusals == [("Client.InvalidState", "the message passed its deadline unconfirmed: "
+                         "it expired and its content is deleted")] * 3
+    assert stored(sessions, receipt.message_id).state is State.FETCHED
+    assert mailbox.purge(receipt.deadline).expired == 1
+    assert mailbox.status(people.shv.id, message_id=receipt.message_id).state is State.EXPIRED
+    with pytest.raises(InvalidState) as after_purge:
+        mailbox.confirm(people.se.id, receipt.message_id)
+    assert (after_purge.value.code, after_purge.value.message) == refusals[0]
+
+
 def test_purge_runs_in_bounded_batches(mailbox, people, sessions):
     ids = [send(mailbox, people.shv, people.se, SR, "Kennisgeving").message_id
            for _ in range(7)]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
 
-from skp.domain.lifecycle import Event, State, transition
+from skp.domain.lifecycle import Event, State, at, transition
 from skp.errors import InvalidState
 
 #: The allowed transitions as the module docstring draws them.
@@ -63,3 +64,22 @@ def test_has_content(state, has_content):
 def test_content_is_only_held_in_states_that_can_still_be_fetched():
     fetchable = {state for state in State if (state, Event.FETCH) in ALLOWED}
     assert {state for state in State if state.has_content} == fetchable
+
+
+DEADLINE = dt.datetime(2026, 11, 27, 23, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("state", list(State))
+def test_at_the_deadline_a_message_with_content_is_expired(state):
+    before = DEADLINE - dt.timedelta(microseconds=1)
+    assert at(state, DEADLINE, before) is state
+    assert at(state, DEADLINE, DEADLINE) is (State.EXPIRED if state.has_content else state)
+
+
+def test_past_the_deadline_fetch_and_confirm_are_refused_alike():
+    refusals = []
+    for event in (Event.FETCH, Event.CONFIRM):
+        with pytest.raises(InvalidState) as refused:
+            transition(at(State.FETCHED, DEADLINE, DEADLINE), event)
+        refusals.append(refused.value.message)
+    assert refusals[0] == refusals[1]
