@@ -23,7 +23,7 @@ The tree::
     │       ├── RateLimited           Client.RateLimited     sender over its send rate
     │       └── MailboxFull           Client.MailboxFull     recipient's mailbox at its limit
     └── ServerError                   Server.*               ours; the caller may retry
-        ├── Unavailable               Server.Unavailable     database unreachable: retry later
+        ├── Unavailable               Server.Unavailable     database unreachable: repeat later
         └── IntegrityError            Server.Integrity       sealed content failed to open
 
 A :class:`QuotaExceeded` is the caller's to solve by waiting: nothing was stored, and the same
@@ -157,7 +157,8 @@ class ServerError(SkpError):
 
 
 class Unavailable(ServerError):
-    """The database cannot be reached; nothing was stored. Retry later."""
+    """The database cannot be reached, or the connection broke: the message says whether
+    nothing was changed or the outcome is unknown. Repeats are safe."""
 
     code = "Server.Unavailable"
 

@@ -30,16 +30,21 @@ def transaction(sessions: sessionmaker[Session], *, read_only: bool = False) -> 
     ``read_only`` lets SQLite run it beside a writer instead of queueing for the write lock.
 
     Connection failures (server gone, connection killed, SQLite busy past its timeout) raise
-    :class:`Unavailable`, which callers may retry; nothing of the call was stored.
+    :class:`Unavailable`, which callers may retry. Its message says what is known: nothing was
+    changed when the failure came before the COMMIT; when it came during the COMMIT of a
+    writing transaction, the outcome is unknown (the repeat is safe: sends are idempotent by
+    Kenmerk, fetches and confirms by nature).
     """
     engine: Engine = sessions.kw["bind"]
-    with _outages(), _writing(engine, read_only), _connect(engine) as connection:
+    progress = _Progress()
+    with _outages(progress), _writing(engine, read_only), _connect(engine) as connection:
         options: dict[str, Any] = {READ_ONLY: read_only}
         if engine.dialect.name != "sqlite":  # a shared connection may come from `statements`
             options["isolation_level"] = engine.dialect.default_isolation_level
         connection.execution_options(**options)
         with sessions(bind=connection) as session, session.begin():
             yield session
+            progress.uncertain = not read_only  # what follows is the COMMIT
 
 
 #: SQLite takes one writer at a time. Its busy handler lets a waiting writer sleep up to 100 ms
@@ -69,11 +74,16 @@ def statements(sessions: sessionmaker[Session], *, read_only: bool = True
     them in one transaction: deferred for reads, with the write lock for writes.
     """
     engine: Engine = sessions.kw["bind"]
-    options = ({READ_ONLY: read_only} if engine.dialect.name == "sqlite"
-               else {"isolation_level": "AUTOCOMMIT"})
-    with (_outages(), _writing(engine, read_only), _connect(engine) as connection,
-          connection.execution_options(**options).begin()):
-        yield connection
+    sqlite = engine.dialect.name == "sqlite"
+    options = {READ_ONLY: read_only} if sqlite else {"isolation_level": "AUTOCOMMIT"}
+    progress = _Progress()
+    with _outages(progress), _writing(engine, read_only), _connect(engine) as connection:
+        # On PostgreSQL each writing statement commits itself: once one runs, its outcome is
+        # unknown if the connection breaks. SQLite commits them all at the end.
+        progress.uncertain = not read_only and not sqlite
+        with connection.execution_options(**options).begin():
+            yield connection
+            progress.uncertain = not read_only
 
 
 #: The connection `one_connection` lends to the calls inside it, in this thread.
@@ -88,7 +98,7 @@ def one_connection(engine: Engine) -> Iterator[None]:
     For a request: its identity lookup and its operation check the connection out of the
     pool once, and on PostgreSQL pay the pool's pre-ping round trip once (docs/performance.md).
     """
-    with _outages(), engine.connect() as connection:
+    with _outages(_Progress()), engine.connect() as connection:
         token = _lent.set(connection)
         try:
             yield
@@ -104,17 +114,30 @@ def _connect(engine: Engine) -> AbstractContextManager[Connection]:
     return nullcontext(lent)
 
 
+class _Progress:
+    """How far a call got: ``uncertain`` once a change may have become durable (a COMMIT, or a
+    writing statement in autocommit, was under way)."""
+
+    uncertain = False
+
+
+#: What Unavailable says when the change may or may not have been made.
+UNKNOWN = ("the connection to the hub's database was lost while the change was being "
+           "committed: the outcome is unknown; repeat the call (a send with the same Kenmerk): "
+           "repeats are safe")
+#: What it says when nothing was changed.
+UNCHANGED = "the hub's database is unavailable; nothing was changed, retry later"
+
+
 @contextmanager
-def _outages() -> Iterator[None]:
-    """Database outages as :class:`Unavailable`."""
+def _outages(progress: _Progress) -> Iterator[None]:
+    """Database outages as :class:`Unavailable`, saying whether anything may have changed."""
     try:
         yield
-    except (OperationalError, InterfaceError) as exc:
-        log.warning("database unavailable: %s", type(exc.orig).__name__)
-        raise Unavailable("the hub's database is unavailable; nothing was stored, "
-                          "retry later") from exc
     except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise Unavailable("the connection to the hub's database was lost; nothing was "
-                              "stored, retry later") from exc
-        raise
+        if not isinstance(exc, (OperationalError, InterfaceError)) and (
+                not exc.connection_invalidated):
+            raise
+        log.warning("database unavailable: %s", type(exc.orig).__name__,
+                    extra={"outcome_unknown": progress.uncertain})
+        raise Unavailable(UNKNOWN if progress.uncertain else UNCHANGED) from exc

@@ -9,7 +9,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from skp.config import Settings
 from skp.domain.roles import Module, Role
@@ -95,3 +95,71 @@ def test_terminated_connections_lose_and_duplicate_nothing(pg, pg_url, keyring, 
         mailbox_ok.confirm(people.se.id, delivery.info.id)
         confirmed.add(delivery.info.id)
     assert confirmed == set(receipts.values())
+
+
+@pytest.mark.postgres
+def test_unavailable_says_what_is_known(pg, pg_url, keyring, clock):
+    """A connection killed during the COMMIT of a send, or during a fetch's statement: the
+    outcome is unknown and the fault says so; the repeat is safe. Before anything was
+    sent to the database: nothing was changed."""
+    engine, _, people = pg
+    name = f"skp-commit-{uuid.uuid4().hex[:8]}"
+    victim = make_engine(pg_url, connect_args={"application_name": name})
+    mailbox = Mailbox(make_sessions(victim), keyring, Settings(), clock)
+    armed: list[str] = []
+
+    def kill(connection):
+        with engine.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"),
+                          {"pid": connection.connection.dbapi_connection.info.backend_pid})
+            admin.commit()
+
+    def before_commit(connection):
+        if "commit" in armed:
+            armed.remove("commit")
+            kill(connection)
+
+    def before_statement(connection, _cursor, statement, *_):
+        for kind, prefix in (("insert", "INSERT INTO message "), ("fetch", "UPDATE message")):
+            if kind in armed and statement.startswith(prefix):
+                armed.remove(kind)
+                kill(connection)
+
+    def lost(call, kind):
+        armed.append(kind)
+        with pytest.raises(Unavailable) as refused:
+            call()
+        assert not armed
+        assert "the outcome is unknown" in refused.value.message, kind
+        assert "repeats are safe" in refused.value.message
+        assert "nothing was" not in refused.value.message
+
+    def count():
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(Message)).scalar()
+
+    event.listen(victim, "commit", before_commit)
+    event.listen(victim, "before_cursor_execute", before_statement)
+    try:
+        for code, kind in (("Saldoverzoek", "commit"), ("Kennisgeving", "insert")):
+            def again(code=code):
+                return send(mailbox, people.shv, people.se, Module.SCHULDREGELING, code,
+                            kenmerk=f"K-{code}")
+            lost(again, kind)
+            receipt = again()  # the repeat: one message, whatever the first did
+        assert count() == 2
+        lost(lambda: mailbox.fetch(people.se.id, receipt.message_id), "fetch")
+        assert mailbox.fetch(people.se.id, receipt.message_id).info.id == receipt.message_id
+    finally:
+        victim.dispose()
+
+    down = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/test",
+                       connect_args={"connect_timeout": 2})
+    try:
+        with pytest.raises(Unavailable) as refused:
+            send(Mailbox(make_sessions(down), keyring, Settings(), clock), people.shv,
+                 people.se, Module.SCHULDREGELING, "Kennisgeving")
+        assert refused.value.message == ("the hub's database is unavailable; nothing was "
+                                         "changed, retry later")
+    finally:
+        down.dispose()
