@@ -121,8 +121,9 @@ static class Client
                           $"Status={meta.Status} Afzender={meta.Afzender}");
 
         // 6. Confirm: the hub deletes the content now and keeps only the metadata.
-        BerichtMetadata confirmed = creditor.BevestigOntvangst(new BevestigOntvangst { BerichtId = id }).BerichtMetadata;
+        BevestigOntvangstAntwoord confirmed = creditor.BevestigOntvangst(new BevestigOntvangst { BerichtId = id }).BerichtMetadata;
         Expect(confirmed.Status == Berichtstatus.confirmed, $"state after confirming is {confirmed.Status}");
+        Expect(!confirmed.Herhaald, "the first confirm says Herhaald");
         Console.WriteLine($"confirmed: BerichtId={confirmed.BerichtId} Status={confirmed.Status}");
 
         // 7. The content is gone now: fetching again is refused with a fault. Compare its Code

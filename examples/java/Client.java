@@ -39,6 +39,7 @@ import nl.skp.schuldregeling.Adreskeuze;
 import nl.skp.schuldregeling.BerichtHeader;
 import nl.skp.schuldregeling.BerichtMetadata;
 import nl.skp.schuldregeling.BerichtenlijstAntwoord;
+import nl.skp.schuldregeling.BevestigOntvangstAntwoord;
 import nl.skp.schuldregeling.Contactpersoon;
 import nl.skp.schuldregeling.Fout;
 import nl.skp.schuldregeling.Fout_Exception;
@@ -145,9 +146,10 @@ public final class Client {
                           meta.getAfzender());
 
         // 6. Confirm: the hub deletes the content now and keeps only the metadata.
-        BerichtMetadata confirmed = creditor.bevestigOntvangst(id);
+        BevestigOntvangstAntwoord confirmed = creditor.bevestigOntvangst(id);
         expect(confirmed.getStatus().value().equals("confirmed"),
                "state after confirming is " + confirmed.getStatus().value());
+        expect(!confirmed.isHerhaald(), "the first confirm says Herhaald");
         System.out.printf("confirmed: BerichtId=%s Status=%s%n", confirmed.getBerichtId(),
                           confirmed.getStatus().value());
 

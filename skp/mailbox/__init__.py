@@ -28,6 +28,7 @@ from skp.mailbox.types import (
     MAX_PAGE,
     PENDING,
     Backlog,
+    Confirmation,
     Delivery,
     LogQuery,
     MessageFilter,
@@ -37,8 +38,8 @@ from skp.mailbox.types import (
     Receipt,
 )
 
-__all__ = ["MAX_PAGE", "PENDING", "Backlog", "Delivery", "LogQuery", "Mailbox", "MessageFilter",
-           "MessageInfo", "Page", "PurgeResult", "Receipt"]
+__all__ = ["MAX_PAGE", "PENDING", "Backlog", "Confirmation", "Delivery", "LogQuery", "Mailbox",
+           "MessageFilter", "MessageInfo", "Page", "PurgeResult", "Receipt"]
 
 
 class Mailbox(Sending, Delivering, Queries, Overview, Retention):

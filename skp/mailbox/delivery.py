@@ -3,6 +3,7 @@ the content in the same transaction."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from skp.domain.validation import map_documents
 from skp.errors import InvalidState, NotFound
 from skp.mailbox import content, statements
 from skp.mailbox.base import MailboxBase
-from skp.mailbox.types import MAX_PAGE, Delivery, MessageInfo, Page
+from skp.mailbox.types import MAX_PAGE, Confirmation, Delivery, MessageInfo, Page
 from skp.store import segments
 from skp.store.models import Message
 from skp.store.session import statements as connected
@@ -126,8 +127,9 @@ class Delivering(MailboxBase):
             self._metrics.fetched(delivery.info.module, delivery.info.type_code)
         return delivery
 
-    def confirm(self, recipient_id: str, message_id: str) -> MessageInfo:
-        """Confirm receipt; the content is deleted in the same transaction. Idempotent."""
+    def confirm(self, recipient_id: str, message_id: str) -> Confirmation:
+        """Confirm receipt; the content is deleted in the same transaction. Idempotent: a
+        repeat changes nothing and says so (``repeated``)."""
         now = self._clock.now()
         # A confirm after a fetch is one statement; a repeat or a refusal takes the long way.
         with connected(self._sessions, read_only=False) as connection:
@@ -138,7 +140,7 @@ class Delivering(MailboxBase):
                 connection.execute(segments.DROP, {"messages": [row.id]})
         repeated = False
         if row is not None:
-            info = MessageInfo.of(row)
+            info = Confirmation.of(row)
         else:
             with transaction(self._sessions) as session:
                 message = statements.mine(session, recipient_id, message_id)
@@ -150,8 +152,8 @@ class Delivering(MailboxBase):
                     content.store(message, None)
                     if message.documents:
                         session.execute(segments.DROP, {"messages": [message.id]})
-                info = MessageInfo.of(message)
+                info = Confirmation.of(message)
         if not repeated:
             log.info("confirmed", extra={"message_id": info.id, "recipient": recipient_id})
             self._metrics.confirmed(info.module, info.type_code)
-        return info
+        return dataclasses.replace(info, repeated=repeated)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from sqlalchemy import Row
 
@@ -51,11 +51,19 @@ class MessageInfo:
     expired_at: dt.datetime | None
 
     @classmethod
-    def of(cls, m: Message | Row[Any]) -> MessageInfo:
+    def of(cls, m: Message | Row[Any]) -> Self:
         """From a message or a row of its metadata columns."""
         return cls(m.id, m.module, m.type_code, m.sender_id, m.recipient_id, m.kenmerk,
                    m.conversation_id, m.cross_reference_id, m.version, m.state, m.size,
                    m.received_at, m.deadline_at, m.fetched_at, m.confirmed_at, m.expired_at)
+
+
+@dataclass(frozen=True)
+class Confirmation(MessageInfo):
+    """A confirmed message's metadata, and whether it had been confirmed before (``repeated``:
+    this call changed nothing), as a send's :class:`Receipt` says of a repeated Kenmerk."""
+
+    repeated: bool = False
 
 
 @dataclass(frozen=True)

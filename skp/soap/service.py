@@ -135,15 +135,16 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
     module = types.module
     operation = functools.partial(rpc, _faults=[types.fault])  # every operation declares it
 
-    def metadata(info: MessageInfo) -> Any:
-        return types.metadata(
+    def metadata(info: MessageInfo, kind: Any = types.metadata, **more: Any) -> Any:
+        """``info`` as a ``kind`` (BerichtMetadata, or a type with its fields and ``more``)."""
+        return kind(
             BerichtId=info.id, Berichttype=info.type_code, Afzender=info.sender_id,
             Ontvanger=info.recipient_id, Kenmerk=info.kenmerk,
             ConversatieReferentienummer=info.conversation_id,
             CrossReferentienummer=info.cross_reference_id, Versie=info.version,
             Status=info.state.value, Grootte=info.size, OntvangenOp=info.received_at,
             UiterlijkOphalenOp=info.deadline, OpgehaaldOp=info.fetched_at,
-            BevestigdOp=info.confirmed_at, VerlopenOp=info.expired_at)
+            BevestigdOp=info.confirmed_at, VerlopenOp=info.expired_at, **more)
 
     @operation(optional(Unicode, max_len=64), optional(Unicode, max_len=64),
          optional(Integer32, ge=1, le=MAX_PAGE), _returns=types.listing,
@@ -166,12 +167,13 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
         body = from_body(types, types.bodies[mt.code], mt.fields, delivery.body, answer)
         return types.fetched(Metadata=metadata(delivery.info), **{mt.code: body})
 
-    @operation(required(Unicode, max_len=64), _returns=types.metadata,
+    @operation(required(Unicode, max_len=64), _returns=types.confirmation,
          _out_variable_name="BerichtMetadata")
     def BevestigOntvangst(ctx: Any, BerichtId: Any) -> Any:
         caller = _caller(ctx, module)
         _note(ctx, BerichtId)
-        return metadata(_hub(ctx).mailbox.confirm(caller.id, BerichtId))
+        confirmed = _hub(ctx).mailbox.confirm(caller.id, BerichtId)
+        return metadata(confirmed, types.confirmation, Herhaald=confirmed.repeated)
 
     @operation(optional(Unicode, max_len=64), optional(Unicode, max_len=64),
          _returns=types.metadata, _out_variable_name="BerichtMetadata")

@@ -100,7 +100,7 @@ class ModuleTypes:
             ("UiterlijkOphalenOp", required(DateTime)),
             ("Herhaald", required(Boolean)),
         ])
-        self.metadata = self._complex("BerichtMetadata", [
+        metadata = [
             ("BerichtId", required(Unicode)),
             ("Berichttype", required(Unicode)),
             ("Afzender", required(Unicode)),
@@ -116,7 +116,11 @@ class ModuleTypes:
             ("OpgehaaldOp", optional(DateTime)),
             ("BevestigdOp", optional(DateTime)),
             ("VerlopenOp", optional(DateTime)),
-        ])
+        ]
+        self.metadata = self._complex("BerichtMetadata", metadata)
+        #: BevestigOntvangst's answer: the metadata, and whether it was confirmed before.
+        self.confirmation = self._complex("BevestigOntvangstAntwoord", [
+            *metadata, ("Herhaald", required(Boolean))])
         self.listing = self._complex("BerichtenlijstAntwoord", [
             ("Bericht", many(self.metadata)),
             ("Achterstand", required(Integer32, ge=0, le=BACKLOG_COUNT_LIMIT)),

@@ -36,7 +36,11 @@ def test_every_operation(server, pki, people):
     metadata, body = se.fetch(receipt["BerichtId"])
     assert metadata["Berichttype"] == "Kennisgeving"
     assert body["Klant"]["Achternaam"] == "Voorbeeld"
-    assert se.confirm(receipt["BerichtId"])["Status"] == "confirmed"
+    first = se.confirm(receipt["BerichtId"])
+    assert (first["Status"], first["Herhaald"]) == ("confirmed", False)
+    again = se.confirm(receipt["BerichtId"])  # a repeat, told apart from the first
+    assert (again["Status"], again["Herhaald"]) == ("confirmed", True)
+    assert again["BevestigdOp"] == first["BevestigdOp"]
     assert shv.status(kenmerk="CL-1")["Status"] == "confirmed"
     assert [m["BerichtId"] for m in shv.logbook(Richting="Verzonden")] == [receipt["BerichtId"]]
     assert se.logbook(Richting="Verzonden") == []
