@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
-from typing import Any
+from typing import IO, Any
 
 import click
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -23,9 +23,20 @@ from skp.store.db import check_database, reason
 
 
 class CliError(click.ClickException):
-    """A refusal: printed as ``Error: …`` with exit code 2."""
+    """A refusal: printed as ``Error: …`` with exit code 2; in production as a JSON log record
+    of level ERROR, like every other line (skp.logs)."""
 
     exit_code = 2
+    #: Set by :class:`SkpGroup` when SKP_ENVIRONMENT is production.
+    as_json = False
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        if not self.as_json:
+            super().show(file)
+            return
+        record = logging.LogRecord("skp.cli", logging.ERROR, __file__, 0, self.message, None,
+                                   None)
+        click.echo(logs.JsonFormatter().format(record), file=file, err=True)
 
 
 class State:
@@ -75,15 +86,27 @@ class SkpGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
-        except SkpError as exc:
-            raise CliError(exc.message) from exc
-        except OSError as exc:
-            raise CliError(_os_error(exc)) from exc
-        except DBAPIError as exc:
-            raise CliError(f"the database failed: {reason(exc)}") from exc
-        except SQLAlchemyError as exc:
-            raise CliError(f"the database failed: {type(exc).__name__}") from exc
+            try:
+                return super().invoke(ctx)
+            except SkpError as exc:
+                raise CliError(exc.message) from exc
+            except OSError as exc:
+                raise CliError(_os_error(exc)) from exc
+            except DBAPIError as exc:
+                raise CliError(f"the database failed: {reason(exc)}") from exc
+            except SQLAlchemyError as exc:
+                raise CliError(f"the database failed: {type(exc).__name__}") from exc
+        except CliError as exc:
+            exc.as_json = _production(ctx)
+            raise
+
+
+def _production(ctx: click.Context) -> bool:
+    """Whether the settings say production (False when they cannot be read at all)."""
+    try:
+        return ctx.ensure_object(State).settings.environment is Environment.PRODUCTION
+    except SkpError:
+        return False
 
 
 def _os_error(exc: OSError) -> str:

@@ -61,6 +61,12 @@ def test_production_writes_json_on_every_line(env, tmp_path):
     assert migrated.returncode == 0, migrated.stderr
     (line,) = (migrated.stdout + migrated.stderr).splitlines()
     assert json.loads(line)["message"].endswith("is up to date")
+    refused = run(env, "participants", "add-demo")
+    assert refused.returncode == 2 and refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    assert json.loads(line)["level"] == "ERROR"
+    assert json.loads(line)["message"] == ("participants add-demo is for development hubs "
+                                           "only, and SKP_ENVIRONMENT is production")
 
     process, log = serving(env, tmp_path, "--port", "0")
     try:
