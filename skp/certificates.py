@@ -23,7 +23,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from skp.errors import AuthenticationError
+from skp.errors import AuthenticationError, SchemaInvalid
 
 EXPIRY_WARNING = dt.timedelta(days=30)
 
@@ -31,13 +31,14 @@ E = TypeVar("E", bound=x509.ExtensionType)
 
 
 def load_bundle(data: bytes) -> list[x509.Certificate]:
-    """The certificates of a PEM file (the leaf first) or the one of a DER file."""
+    """The certificates of a PEM file (the leaf first) or the one of a DER file;
+    SchemaInvalid when it holds none."""
     try:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)
         return [x509.load_der_x509_certificate(data)]
     except ValueError as exc:
-        raise AuthenticationError("not a PEM or DER X.509 certificate") from exc
+        raise SchemaInvalid("not a PEM or DER X.509 certificate") from exc
 
 
 def check_client_certificate(leaf: x509.Certificate, intermediates: Sequence[x509.Certificate],

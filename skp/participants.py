@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from skp.certificates import load_bundle
 from skp.clock import Clock, SystemClock
 from skp.domain import register
 from skp.domain.retention import validate_extension
@@ -72,13 +73,9 @@ def fingerprint(certificate: x509.Certificate) -> str:
 
 
 def load_certificate(data: bytes) -> x509.Certificate:
-    """Parse a PEM or DER certificate; SchemaInvalid when it is neither."""
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError as exc:
-        raise SchemaInvalid("not a PEM or DER X.509 certificate") from exc
+    """Parse a PEM or DER certificate (of a PEM bundle, the first); SchemaInvalid when it is
+    neither."""
+    return load_bundle(data)[0]
 
 
 class Participants:
