@@ -28,7 +28,7 @@ class Queries(MailboxBase):
                 raise SchemaInvalid("give a berichtId or a Kenmerk")
         if message is None or message.sender_id != sender_id:
             raise NotFound(f"you sent no message {message_id or kenmerk}")
-        return MessageInfo.of(message)
+        return MessageInfo.of(message).at(self._clock.now())
 
     def logbook(self, participant_id: str, query: LogQuery) -> list[MessageInfo]:
         """Metadata of the participant's own sent and received messages, newest first."""
@@ -51,5 +51,6 @@ class Queries(MailboxBase):
         statement = (select(*statements.METADATA).where(*conditions)
                      .order_by(Message.received_at.desc(), Message.id.desc())
                      .limit(max(1, min(query.limit, MAX_PAGE))))
+        now = self._clock.now()
         with connected(self._sessions) as connection:
-            return [MessageInfo.of(row) for row in connection.execute(statement)]
+            return [MessageInfo.of(row).at(now) for row in connection.execute(statement)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
 from sqlalchemy import Row
 
+from skp.domain import lifecycle
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.domain.validation import Body
@@ -56,6 +58,12 @@ class MessageInfo:
         return cls(m.id, m.module, m.type_code, m.sender_id, m.recipient_id, m.kenmerk,
                    m.conversation_id, m.cross_reference_id, m.version, m.state, m.size,
                    m.received_at, m.deadline_at, m.fetched_at, m.confirmed_at, m.expired_at)
+
+    def at(self, now: dt.datetime) -> Self:
+        """As it stands at ``now``: expired from its deadline on, before the purge has come by
+        too (skp.domain.lifecycle.at)."""
+        state = lifecycle.at(self.state, self.deadline, now)
+        return self if state is self.state else dataclasses.replace(self, state=state)
 
 
 @dataclass(frozen=True)

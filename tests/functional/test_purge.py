@@ -10,6 +10,7 @@ from skp.domain.calendar import AMSTERDAM
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.errors import InvalidState
+from skp.mailbox import LogQuery
 from skp.store.models import ClaimContext, Message
 from tests.helpers import saldoverzoek, send
 
@@ -80,6 +81,9 @@ def test_past_the_deadline_fetch_and_confirm_are_refused_alike(mailbox, people, 
     assert refusals == [("Client.InvalidState", "the message passed its deadline unconfirmed: "
                          "it expired and its content is deleted")] * 3
     assert stored(sessions, receipt.message_id).state is State.FETCHED
+    # The sender sees it expired at once, in Status and Logboek, as the recipient was told.
+    assert mailbox.status(people.shv.id, message_id=receipt.message_id).state is State.EXPIRED
+    assert [m.state for m in mailbox.logbook(people.shv.id, LogQuery())] == [State.EXPIRED]
     assert mailbox.purge(receipt.deadline).expired == 1
     assert mailbox.status(people.shv.id, message_id=receipt.message_id).state is State.EXPIRED
     with pytest.raises(InvalidState) as after_purge:
