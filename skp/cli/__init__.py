@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import IO, Any
 
 import click
+from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from skp import logs
@@ -96,6 +97,8 @@ class SkpGroup(click.Group):
                 raise CliError(f"the database failed: {reason(exc)}") from exc
             except SQLAlchemyError as exc:
                 raise CliError(f"the database failed: {type(exc).__name__}") from exc
+            except CommandError as exc:  # alembic's: e.g. a schema newer than this skp
+                raise CliError(f"the migration failed: {exc}") from exc
         except CliError as exc:
             exc.as_json = _production(ctx)
             raise
