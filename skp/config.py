@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from skp.errors import ConfigError
 
@@ -29,6 +29,70 @@ class Environment(enum.StrEnum):
 
 DEFAULT_DATABASE_URL = "sqlite:///var/skp.sqlite3"
 DEFAULT_KEK_FILE = "var/kek.json"
+
+
+@dataclass(frozen=True)
+class PortalSettings:
+    """The web portal's configuration (``SKP_PORTAL_*``; docs/portal.md)."""
+
+    enabled: bool = True
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 8444
+    #: The address organisations use; the broker redirects back to it.
+    public_url: str = "https://localhost:8444"
+    #: The portal's certificate; by default the hub's (SKP_TLS_CERT, SKP_TLS_KEY).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: A random key that signs the forms' CSRF tokens; shared by every portal process.
+    secret_file: Path = Path("var/portal-secret")
+    #: The eHerkenning broker (OpenID Connect): its issuer, the portal's client id and secret.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "skp-portal"
+    oidc_client_secret_file: Path | None = None
+    #: CA bundle to trust for the broker; by default the system's.
+    oidc_ca: Path | None = None
+    #: The eHerkenning services: the portal's own, and "Schuldenknooppunt Beheer".
+    portal_service: str = "urn:etoegang:DV:skp:services:portaal"
+    beheer_service: str = "urn:etoegang:DV:skp:services:beheer"
+    claim_legal_subject: str = "urn:etoegang:core:LegalSubjectID"
+    claim_acting_subject: str = "urn:etoegang:core:ActingSubjectID"
+    claim_vestiging: str = "urn:etoegang:1.9:ServiceRestriction:Vestigingsnr"
+    claim_service: str = "urn:etoegang:core:ServiceID"
+    claim_assurance: str = "acr"
+
+    @classmethod
+    def from_env(cls, get: Getter) -> PortalSettings:
+        path = "a file path"
+        return cls(
+            enabled=get("SKP_PORTAL", _boolean, True, "true or false"),
+            bind_host=get("SKP_PORTAL_BIND_HOST", str, "127.0.0.1", "an address, e.g. 0.0.0.0"),
+            bind_port=get("SKP_PORTAL_BIND_PORT", _port, 8444, "a TCP port from 1 to 65535"),
+            public_url=get("SKP_PORTAL_PUBLIC_URL", _https_url, "https://localhost:8444",
+                           "the https:// address organisations use, without a path"),
+            tls_cert=get("SKP_PORTAL_TLS_CERT", Path, None, path),
+            tls_key=get("SKP_PORTAL_TLS_KEY", Path, None, path),
+            secret_file=get("SKP_PORTAL_SECRET_FILE", Path, Path("var/portal-secret"), path),
+            oidc_issuer=get("SKP_PORTAL_OIDC_ISSUER", _https_url, None,
+                            "the broker's https:// issuer URL"),
+            oidc_client_id=get("SKP_PORTAL_OIDC_CLIENT_ID", str, "skp-portal",
+                               "the portal's client id at the broker"),
+            oidc_client_secret_file=get("SKP_PORTAL_OIDC_CLIENT_SECRET_FILE", Path, None, path),
+            oidc_ca=get("SKP_PORTAL_OIDC_CA", Path, None, path),
+            portal_service=get("SKP_PORTAL_SERVICE_ID", str, cls.portal_service,
+                               "the portal's eHerkenning ServiceID"),
+            beheer_service=get("SKP_PORTAL_BEHEER_SERVICE_ID", str, cls.beheer_service,
+                               "the ServiceID of Schuldenknooppunt Beheer"),
+            claim_legal_subject=get("SKP_PORTAL_CLAIM_KVK", str, cls.claim_legal_subject,
+                                    "a claim name"),
+            claim_acting_subject=get("SKP_PORTAL_CLAIM_ACTING_SUBJECT", str,
+                                     cls.claim_acting_subject, "a claim name"),
+            claim_vestiging=get("SKP_PORTAL_CLAIM_VESTIGING", str, cls.claim_vestiging,
+                                "a claim name"),
+            claim_service=get("SKP_PORTAL_CLAIM_SERVICE", str, cls.claim_service,
+                              "a claim name"),
+            claim_assurance=get("SKP_PORTAL_CLAIM_ASSURANCE", str, cls.claim_assurance,
+                                "a claim name"),
+        )
 
 
 @dataclass(frozen=True)
@@ -81,6 +145,7 @@ class Settings:
     metrics_clients: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     #: Run the built-in test partner (skp/partner.py); for development hubs only.
     test_partner: bool = False
+    portal: PortalSettings = PortalSettings()
 
     def __post_init__(self) -> None:
         if self.environment is Environment.PRODUCTION and self.test_partner:
@@ -91,17 +156,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``environ`` (default: the process environment)."""
-        env = os.environ if environ is None else environ
-
-        def get(name: str, parse: Callable[[str], T], default: T, hint: str) -> T:
-            raw = env.get(name)
-            if raw is None or raw.strip() == "":
-                return default
-            try:
-                return parse(raw.strip())
-            except (ValueError, TypeError) as exc:
-                raise ConfigError(f"{name}={raw!r} is invalid: {exc}. Set it to {hint}.") from exc
-
+        get = _getter(os.environ if environ is None else environ)
         return cls(
             environment=get("SKP_ENVIRONMENT", Environment, Environment.DEVELOPMENT,
                             "'development' or 'production'"),
@@ -163,7 +218,27 @@ class Settings:
             metrics_clients=get("SKP_METRICS_CLIENTS", _networks, ("127.0.0.1/32", "::1/128"),
                                 "a comma-separated list of networks, e.g. 10.0.0.0/24"),
             test_partner=get("SKP_TEST_PARTNER", _boolean, False, "true or false"),
+            portal=PortalSettings.from_env(get),
         )
+
+
+class Getter(Protocol):
+    """Reads one variable: its parser, its default and a hint of what to set it to."""
+
+    def __call__(self, name: str, parse: Callable[[str], T], default: T, hint: str) -> T: ...
+
+
+def _getter(env: Mapping[str, str]) -> Getter:
+    def get(name: str, parse: Callable[[str], T], default: T, hint: str) -> T:
+        raw = env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            return parse(raw.strip())
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{name}={raw!r} is invalid: {exc}. Set it to {hint}.") from exc
+
+    return get
 
 
 def _positive_int(raw: str) -> int:

@@ -19,6 +19,7 @@ The tree::
     │   ├── InvalidState              Client.InvalidState    operation not possible in this state
     │   ├── BadRequest                Client.BadRequest      the HTTP request itself is malformed
     │   ├── RequestTimeout            Client.Timeout         the request or answer moved too slowly
+    │   ├── LoginRefused              Client.LoginRefused    a portal login the hub does not accept
     │   └── QuotaExceeded             (base of the two below)  a quota refused: retry later
     │       ├── RateLimited           Client.RateLimited     sender over its send rate
     │       └── MailboxFull           Client.MailboxFull     recipient's mailbox at its limit
@@ -148,6 +149,18 @@ class RequestTimeout(ClientError):
     connection is closed."""
 
     code = "Client.Timeout"
+
+
+class LoginRefused(ClientError):
+    """An eHerkenning login the portal does not accept: too low an assurance level, another
+    service, missing claims. ``reason`` is a stable word for the audit trail; the message is
+    for the person, in Dutch."""
+
+    code = "Client.LoginRefused"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ServerError(SkpError):

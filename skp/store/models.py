@@ -253,3 +253,7 @@ class ExpiredCount(Base):
     type_code: Mapped[str] = mapped_column(String(64), primary_key=True,
                                            comment="Message type (Berichttype)")
     count: Mapped[int] = mapped_column(BigInteger, comment="Messages expired so far")
+
+
+# The organisations' tables share this metadata (one schema, one migration history).
+import skp.store.organisation  # noqa: E402, F401
