@@ -14,6 +14,7 @@ from skp.client import Client, Identity
 from skp.domain.calendar import AMSTERDAM
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
+from skp.domain.organisation import Login
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.errors import NotFound
 from skp.participants import Participants, fingerprint, load_certificate
@@ -27,6 +28,8 @@ class DemoParticipant:
     name: str
     role: Role
     uses_bsn: bool = False
+    kvk_nummer: str | None = None
+    vestigingsnummer: str | None = None
 
     @property
     def id(self) -> str:
@@ -34,11 +37,43 @@ class DemoParticipant:
 
 
 CAST = (
-    DemoParticipant("shv", "Gemeente Voorbeeld, schuldhulpverlening", Role.SHV_FASE2),
-    DemoParticipant("energie-noord", "Energie BV, unit Noord", Role.SE),
-    DemoParticipant("energie-zuid", "Energie BV, unit Zuid", Role.SE),
-    DemoParticipant("kredietbank", "Kredietbank Voorbeeld", Role.SHV_FASE2),
-    DemoParticipant("waarborgfonds", "Waarborgfonds saneringskredieten", Role.WSK),
+    DemoParticipant("shv", "Gemeente Voorbeeld, schuldhulpverlening", Role.SHV_FASE2,
+                    kvk_nummer="90000001", vestigingsnummer="000090000001"),
+    DemoParticipant("energie-noord", "Energie BV, unit Noord", Role.SE,
+                    kvk_nummer="90000002", vestigingsnummer="000090000021"),
+    DemoParticipant("energie-zuid", "Energie BV, unit Zuid", Role.SE,
+                    kvk_nummer="90000002", vestigingsnummer="000090000022"),
+    DemoParticipant("kredietbank", "Kredietbank Voorbeeld", Role.SHV_FASE2,
+                    kvk_nummer="90000003"),
+    DemoParticipant("waarborgfonds", "Waarborgfonds saneringskredieten", Role.WSK,
+                    kvk_nummer="90000004"),
+)
+
+
+@dataclass(frozen=True)
+class DevEmployee:
+    """A demo organisation's employee for the portal's development login."""
+
+    key: str
+    name: str
+    login: Login
+
+    @property
+    def label(self) -> str:
+        role = "beheerder" if self.login.administrator else "medewerker"
+        organisation = {"90000001": "Gemeente Voorbeeld", "90000002": "Energie BV",
+                        "90000003": "Kredietbank Voorbeeld"}[self.login.kvk_nummer]
+        return f"{self.name}, {role} bij {organisation}"
+
+
+DEV_EMPLOYEES = (
+    DevEmployee("energie-beheer", "Anna de Vries", Login("90000002", "dev-anna", None, True)),
+    DevEmployee("energie-noord", "Bram Jansen", Login("90000002", "dev-bram", None, False)),
+    DevEmployee("energie-zuid", "Chris Bakker", Login("90000002", "dev-chris", None, False)),
+    DevEmployee("gemeente-beheer", "Dewi Visser", Login("90000001", "dev-dewi", None, True)),
+    DevEmployee("gemeente", "Emre Smit", Login("90000001", "dev-emre", None, False)),
+    DevEmployee("kredietbank-beheer", "Fleur Mulder", Login("90000003", "dev-fleur", None,
+                                                            True)),
 )
 
 
@@ -55,7 +90,9 @@ def add_demo(participants: Participants, certs: Path) -> list[tuple[DemoParticip
             participants.get(demo.id)
         except NotFound:
             participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
-                             uses_bsn=demo.uses_bsn, participant_id=demo.id)
+                             uses_bsn=demo.uses_bsn, participant_id=demo.id,
+                             kvk_nummer=demo.kvk_nummer,
+                             vestigingsnummer=demo.vestigingsnummer)
             added = True
         cert_file = certs / f"{demo.slug}.pem"
         issued = (pki.Issued(cert_file, certs / f"{demo.slug}.key") if cert_file.exists()

@@ -17,6 +17,7 @@ from skp.clock import Clock, SystemClock
 from skp.config import Settings
 from skp.mailbox import Mailbox
 from skp.metrics import Metrics
+from skp.organisations import Organisations
 from skp.participants import Participants
 from skp.store.db import make_engine, make_sessions
 from skp.store.session import transaction
@@ -33,6 +34,7 @@ class Hub:
     participants: Participants
     metrics: Metrics
     addressbook: AddressBook
+    organisations: Organisations
 
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine | None = None,
@@ -47,9 +49,11 @@ class Hub:
         from skp.partner import PARTNERS  # the built-in test partners: shown only when run
 
         hidden = () if settings.test_partner else (p.id for p in PARTNERS)
+        participants = Participants(sessions, clock)
         return cls(settings, engine, sessions, keyring, clock,
                    Mailbox(sessions, keyring, settings, clock, metrics=metrics),
-                   Participants(sessions, clock), metrics, AddressBook(sessions, hidden))
+                   participants, metrics, AddressBook(sessions, hidden),
+                   Organisations(sessions, participants, clock))
 
     def healthy(self) -> bool:
         """Whether the database answers."""

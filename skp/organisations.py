@@ -181,7 +181,8 @@ class Organisations:
             session.add(account)
             _audit(session, now, admin_id, kvk_nummer, "iban.add", f"{unit.id} {account.id}")
 
-    def remove_bank_account(self, kvk_nummer: str, admin_id: str, account_id: str) -> None:
+    def remove_bank_account(self, kvk_nummer: str, admin_id: str, account_id: str) -> str:
+        """Remove an IBAN; the id of the business unit it was of."""
         with transaction(self._sessions) as session:
             account = session.get(BankAccount, _uuid(account_id))
             if account is None:
@@ -190,6 +191,7 @@ class Organisations:
             session.delete(account)
             _audit(session, self._clock.now(), admin_id, kvk_nummer, "iban.remove",
                    f"{account.participant_id} {account.id}")
+            return account.participant_id
 
     def contacts(self, kvk_nummer: str) -> list[Contact]:
         with transaction(self._sessions, read_only=True) as session:

@@ -1,10 +1,11 @@
 """Every ssl.SSLContext skp builds, with safe defaults in one place.
 
-Server: the NCSC "goed" profile as far as Python's ssl module reaches — TLS 1.3, and TLS 1.2
-with ECDHE and AES-GCM or ChaCha20 only; key exchange on one curve, P-256 (``set_ecdh_curve``
-takes a single group); no session tickets, in either version, so no ticket key is needed and
-none goes unrotated. A client certificate is required and verified against the configured CA
-bundle during the handshake. What Python cannot set (several curves, the acceptable-CA list)
+Server (the hub's; the portal's is the same without client certificates): the NCSC "goed"
+profile as far as Python's ssl module reaches — TLS 1.3, and TLS 1.2 with ECDHE and AES-GCM or
+ChaCha20 only; key exchange on one curve, P-256 (``set_ecdh_curve`` takes a single group); no
+session tickets, in either version, so no ticket key is needed and none goes unrotated. The hub
+requires a client certificate and verifies it against the configured CA bundle during the
+handshake. What Python cannot set (several curves, the acceptable-CA list)
 and the CRL check, the edge does: docs/server.md, "The edge".
 
 Client: TLS 1.2 or newer, the server is verified against the given CA (never the environment's
@@ -32,24 +33,32 @@ def server_context(cert_file: Path, key_file: Path, client_ca_file: Path) -> ssl
 
     ConfigError names the file that does not load (SKP_TLS_CERT, SKP_TLS_KEY, SKP_TLS_CLIENT_CA).
     """
+    context = portal_context(cert_file, key_file)
+    context.verify_mode = ssl.CERT_REQUIRED
+    try:
+        context.load_verify_locations(cafile=client_ca_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"the client CA bundle {client_ca_file} does not load ({_why(exc)}): "
+                          "set SKP_TLS_CLIENT_CA to PEM CA certificates") from exc
+    return context
+
+
+def portal_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
+    """The server profile without client certificates: the portal's, where people log in with
+    eHerkenning. ConfigError names the certificate or key that does not load."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(TLS12_CIPHERS)  # TLS 1.3's suites are all AEAD and stay as they are
     context.set_ecdh_curve(CURVE)
     context.options |= ssl.OP_NO_TICKET  # TLS 1.2: resumption by session id only
     context.num_tickets = 0  # TLS 1.3: no tickets at all
-    context.verify_mode = ssl.CERT_REQUIRED
     try:
         context.load_cert_chain(cert_file, key_file)
     except (ssl.SSLError, OSError) as exc:
         raise ConfigError(f"the server certificate {cert_file} with its key {key_file} does not "
                           f"load ({_why(exc)}): set SKP_TLS_CERT to a PEM certificate (with its "
-                          "chain) and SKP_TLS_KEY to its private key") from exc
-    try:
-        context.load_verify_locations(cafile=client_ca_file)
-    except (ssl.SSLError, OSError) as exc:
-        raise ConfigError(f"the client CA bundle {client_ca_file} does not load ({_why(exc)}): "
-                          "set SKP_TLS_CLIENT_CA to PEM CA certificates") from exc
+                          "chain) and SKP_TLS_KEY to its private key (for the portal: "
+                          "SKP_PORTAL_TLS_CERT, SKP_PORTAL_TLS_KEY)") from exc
     return context
 
 

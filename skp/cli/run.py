@@ -81,6 +81,7 @@ def serve(state: State, port: int | None) -> None:
     if port == 0:  # the WSDL address names the port the system chose
         hub = dataclasses.replace(hub, settings=listening_on(settings, bound))
         server.wsgi_app = HubApp(hub)
+    portal = _portal(state)
     jobs = scheduler.start(hub)
     # What start-up built lives as long as the process: keep it out of every later collection.
     gc.freeze()
@@ -88,7 +89,9 @@ def serve(state: State, port: int | None) -> None:
     def leave(*_: Any) -> None:
         # Stop from another thread: serve() below then returns. (Stopping inside the handler,
         # on the thread that runs serve(), can wait forever.)
-        threading.Thread(target=server.stop, name="skp-stop").start()
+        for each in (server, portal):
+            if each is not None:
+                threading.Thread(target=each.stop, name="skp-stop").start()
 
     signal.signal(signal.SIGTERM, leave)
     signal.signal(signal.SIGINT, leave)
@@ -100,11 +103,17 @@ def serve(state: State, port: int | None) -> None:
         certs = settings.tls_client_ca.parent
         click.echo(f"Try, as the demo debt service: curl --cacert {certs}/ca.pem --cert "
                    f"{certs}/shv.pem --key {certs}/shv.key {public}/schuldregeling?wsdl")
+    if portal is not None:
+        threading.Thread(target=portal.serve, name="skp-portal", daemon=True).start()
+        click.echo(f"the portal serves {settings.portal.public_url} (on "
+                   f"{portal.bind_addr[0]}:{portal.bind_addr[1]})")
     try:
         server.serve()
     finally:
         jobs.shutdown(wait=False)
         server.stop()
+        if portal is not None:
+            portal.stop()
         hub.engine.dispose()
 
 
@@ -121,6 +130,27 @@ def listening_on(settings: Settings, port: int) -> Settings:
     host = f"[{host}]" if ":" in host else host
     return dataclasses.replace(settings, bind_port=port, public_url=urlunsplit(
         (address.scheme, f"{host}:{port}", address.path, "", "")))
+
+
+def _portal(state: State) -> Any:
+    """The portal's server, ready to serve, when the portal is on (SKP_PORTAL)."""
+    settings = state.settings
+    if not settings.portal.enabled:
+        return None
+    if settings.environment is Environment.PRODUCTION and not settings.portal.oidc_issuer:
+        raise CliError("the portal needs an eHerkenning broker in production: set "
+                       "SKP_PORTAL_OIDC_ISSUER (docs/portal.md), or SKP_PORTAL=false")
+    from skp.portal.server import make_portal_server
+
+    portal = make_portal_server(state.hub)
+    try:
+        portal.prepare()
+    except OSError as exc:
+        host, wanted = portal.bind_addr[:2]
+        raise CliError(f"the portal cannot listen on {host}:{wanted}: "
+                       f"{exc.strerror or type(exc).__name__}; stop what uses it or set "
+                       "SKP_PORTAL_BIND_PORT and SKP_PORTAL_PUBLIC_URL") from exc
+    return portal
 
 
 @cli.command("purge")
