@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -42,6 +41,23 @@ class EmployeeInfo:
     kvk_nummer: str
     display_name: str
     units: frozenset[str]  # the ids of the business units the employee works for
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: str
+    participant_id: str
+    iban: str  # electronic form, no spaces
+    holder: str
+
+
+@dataclass(frozen=True)
+class ContactInfo:
+    id: str
+    name: str
+    email: str
+    phone: str
+    role: ContactRole
 
 
 @dataclass(frozen=True)
@@ -155,13 +171,12 @@ class Organisations:
 
     # --- the administrator's data ------------------------------------------------------------
 
-    def bank_accounts(self, kvk_nummer: str, participant_id: str) -> list[BankAccount]:
+    def bank_accounts(self, kvk_nummer: str, participant_id: str) -> list[AccountInfo]:
         unit = self.unit(kvk_nummer, participant_id)
         with transaction(self._sessions, read_only=True) as session:
-            rows = session.scalars(select(BankAccount).where(
-                BankAccount.participant_id == unit.id).order_by(BankAccount.added_at))
-            session.expunge_all()
-            return list(rows)
+            return [AccountInfo(a.id, a.participant_id, a.iban, a.holder)
+                    for a in session.scalars(select(BankAccount).where(
+                        BankAccount.participant_id == unit.id).order_by(BankAccount.added_at))]
 
     def add_bank_account(self, kvk_nummer: str, admin_id: str, participant_id: str, raw: str,
                          holder: str) -> None:
@@ -193,12 +208,11 @@ class Organisations:
                    f"{account.participant_id} {account.id}")
             return account.participant_id
 
-    def contacts(self, kvk_nummer: str) -> list[Contact]:
+    def contacts(self, kvk_nummer: str) -> list[ContactInfo]:
         with transaction(self._sessions, read_only=True) as session:
-            rows = list(session.scalars(select(Contact).where(Contact.kvk_nummer == kvk_nummer)
-                                        .order_by(Contact.name)))
-            session.expunge_all()
-            return rows
+            return [ContactInfo(c.id, c.name, c.email, c.phone, ContactRole(c.role))
+                    for c in session.scalars(select(Contact).where(
+                        Contact.kvk_nummer == kvk_nummer).order_by(Contact.name))]
 
     def add_contact(self, kvk_nummer: str, admin_id: str, *, name: str, email: str, phone: str,
                     role: ContactRole) -> None:
@@ -297,13 +311,14 @@ class Organisations:
             self._participants.set_extension(decided.participant_id, int(decided.value))
         return decided
 
-    def audit_trail(self, kvk_nummer: str, limit: int = 100) -> Sequence[AuditEvent]:
+    def audit_trail(self, kvk_nummer: str | None = None, limit: int = 100
+                    ) -> list[tuple[dt.datetime, str, str, str | None]]:
+        """The latest audit events (of an organisation): when, who, what, to what."""
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if kvk_nummer is not None:
+            query = query.where(AuditEvent.kvk_nummer == kvk_nummer)
         with transaction(self._sessions, read_only=True) as session:
-            rows = list(session.scalars(select(AuditEvent).where(
-                AuditEvent.kvk_nummer == kvk_nummer).order_by(AuditEvent.id.desc())
-                .limit(limit)))
-            session.expunge_all()
-            return rows
+            return [(e.at, e.actor, e.action, e.subject) for e in session.scalars(query)]
 
 
 def _audit(session: Session, at: dt.datetime, actor: str, kvk_nummer: str | None,

@@ -27,10 +27,11 @@ from flask import (
     url_for,
 )
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms import SelectChoice
 
 from skp.config import Environment, Settings
 from skp.demo import DEV_EMPLOYEES
-from skp.domain.organisation import ClaimNames, Login, login
+from skp.domain.organisation import MINIMUM_ASSURANCE, ClaimNames, Login, login
 from skp.errors import LoginRefused
 from skp.portal.access import User, login_required, organisations
 from skp.portal.forms import DevLoginForm, NameForm
@@ -108,7 +109,7 @@ def _start(who: Login, id_token: str | None, name: str | None = None) -> BaseRes
 @blueprint.get("/inloggen")
 def login_page() -> str:
     form = DevLoginForm()
-    form.persona.choices = [(p.key, p.label) for p in DEV_EMPLOYEES]
+    form.persona.choices = [SelectChoice(p.key, p.label) for p in DEV_EMPLOYEES]
     return render_template("auth/login.html", broker=_broker() is not None,
                            development=_development(), form=form)
 
@@ -118,7 +119,9 @@ def start() -> BaseResponse:
     broker = _broker()
     if broker is None:
         abort(404)
-    return broker.authorize_redirect(f"{_settings().portal.public_url}/inloggen/terug")  # type: ignore[no-any-return]
+    # acr_values asks the broker for EH3 or higher; the answer's acr is checked all the same.
+    return broker.authorize_redirect(  # type: ignore[no-any-return]
+        f"{_settings().portal.public_url}/inloggen/terug", acr_values=MINIMUM_ASSURANCE)
 
 
 @blueprint.get("/inloggen/terug")
@@ -153,7 +156,7 @@ def development_login() -> BaseResponse:
     if not _development():
         abort(404)
     form = DevLoginForm()
-    form.persona.choices = [(p.key, p.label) for p in DEV_EMPLOYEES]
+    form.persona.choices = [SelectChoice(p.key, p.label) for p in DEV_EMPLOYEES]
     if not form.validate_on_submit():
         abort(400)
     persona = next(p for p in DEV_EMPLOYEES if p.key == form.persona.data)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectField, StringField, TelField
+from wtforms import EmailField, RadioField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import Email, InputRequired, Length, Regexp, ValidationError
 
 from skp.domain.organisation import ContactRole, iban
 
 REQUIRED = "Vul dit veld in."
+
+
+def sentence(reason: str) -> str:
+    """A rule's reason ("dit is geen geldig IBAN") as a message next to a field."""
+    return reason[:1].upper() + reason[1:] + "."
 
 
 class NameForm(FlaskForm):
@@ -30,7 +35,7 @@ class IbanForm(FlaskForm):
         try:
             iban(field.data or "")
         except ValueError as exc:
-            raise ValidationError(str(exc).capitalize() + ".") from None
+            raise ValidationError(sentence(str(exc))) from None
 
 
 class ContactForm(FlaskForm):
@@ -41,7 +46,7 @@ class ContactForm(FlaskForm):
                         validators=[InputRequired(REQUIRED), Regexp(
                             r"^\+?[0-9 ()-]{8,20}$", message="Vul een geldig telefoonnummer "
                                                              "in.")])
-    rol = SelectField("Rol", choices=[(r.value, r.label) for r in ContactRole],
+    rol = SelectField("Rol", choices=[SelectChoice(r.value, r.label) for r in ContactRole],
                       validators=[InputRequired(REQUIRED)])
 
 
@@ -52,8 +57,9 @@ class NotifyForm(FlaskForm):
 
 class RequestForm(FlaskForm):
     soort = RadioField("Wat vraagt u aan?", choices=[
-        ("module", "Een module"), ("extension", "Verlengen afhandeltermijn")],
+        SelectChoice("module", "Een module"),
+        SelectChoice("extension", "Verlengen afhandeltermijn")],
         validators=[InputRequired("Kies wat u aanvraagt.")])
     module = SelectField("Module", choices=[], validate_choice=False)
-    dagen = SelectField("Verlenging", choices=[("7", "7 dagen"), ("14", "14 dagen"),
-                                               ("28", "28 dagen")])
+    dagen = SelectField("Verlenging", choices=[SelectChoice(d, f"{d} dagen")
+                                               for d in ("7", "14", "28")])

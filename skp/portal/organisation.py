@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms import SelectChoice
 
 from skp.domain.organisation import ContactRole, RequestKind, formatted_iban
 from skp.domain.roles import MODULE_INFO, Module, may_enable
 from skp.errors import NotFound
 from skp.portal.access import admin_required, organisations
-from skp.portal.forms import ContactForm, IbanForm, NotifyForm, RequestForm
+from skp.portal.forms import ContactForm, IbanForm, NotifyForm, RequestForm, sentence
 
 blueprint = Blueprint("organisation", __name__, url_prefix="/organisatie")
 
@@ -70,7 +71,7 @@ def unit(participant_id: str) -> str | BaseResponse:
         abort(404)
     iban_form, notify_form, request_form = (
         IbanForm(prefix="iban"), NotifyForm(prefix="notify"), RequestForm(prefix="request"))
-    request_form.module.choices = [(m.value, MODULE_INFO[m].title) for m in Module
+    request_form.module.choices = [SelectChoice(m.value, MODULE_INFO[m].title) for m in Module
                                    if may_enable(found.role, m) and m not in found.modules]
     here = url_for(".unit", participant_id=found.id)
     action = request.form.get("action")
@@ -79,7 +80,7 @@ def unit(participant_id: str) -> str | BaseResponse:
             org.add_bank_account(kvk, g.user.employee_id, found.id, iban_form.iban.data or "",
                                  iban_form.tenaamstelling.data or "")
         except ValueError as exc:
-            iban_form.iban.errors = [str(exc).capitalize() + "."]
+            iban_form.iban.errors = [sentence(str(exc))]
         else:
             flash("Het IBAN is opgeslagen.")
             return redirect(here + "#rekeningen")
@@ -94,7 +95,7 @@ def unit(participant_id: str) -> str | BaseResponse:
         try:
             org.request(kvk, g.user.employee_id, found.id, kind, value or "")
         except ValueError as exc:
-            request_form.soort.errors = [str(exc).capitalize() + "."]
+            request_form.soort.errors = [sentence(str(exc))]
         else:
             flash("Uw aanvraag is verstuurd naar de beheerder van het Schuldenknooppunt.")
             return redirect(here + "#aanvragen")

@@ -1,0 +1,203 @@
+"""The portal's fixtures: a hub on SQLite with the demo organisations, the portal on a real
+HTTPS listener, a real OpenID Provider (npm oidc-provider, tests/portal/op/broker.mjs) standing
+in for the eHerkenning broker, and Debian's Chromium driven by Playwright.
+
+Node.js, the broker's npm packages (``npm ci`` in tests/portal/op) and ``chromium`` are needed;
+without them the browser tests skip, except when ``CI`` is set, where they fail (.ci/run
+installs them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+
+from skp.clock import FrozenClock
+from skp.config import PortalSettings, Settings
+from skp.demo import CAST
+from skp.domain.roles import ROLE_MODULES
+from skp.hub import Hub
+from skp.portal.server import make_portal_server
+from skp.sealing import MemoryKeyRing
+from skp.store.db import make_engine, migrate
+from skp.store.models import Base
+
+OP = Path(__file__).parent / "op"
+ROOT = Path(__file__).parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+PORTAL = PortalSettings()
+LOA3 = "urn:etoegang:core:assurance-class:loa3"
+LOA2PLUS = "urn:etoegang:core:assurance-class:loa2plus"
+ENERGIE, GEMEENTE = "90000002", "90000001"
+NOORD = next(d for d in CAST if d.slug == "energie-noord")
+ZUID = next(d for d in CAST if d.slug == "energie-zuid")
+SHV = next(d for d in CAST if d.slug == "shv")
+
+
+def account(label: str, kvk: str, acting: str, service: str, acr: str = LOA3) -> dict:
+    return {"label": label, "acr": acr, "claims": {
+        PORTAL.claim_legal_subject: kvk, PORTAL.claim_acting_subject: acting,
+        PORTAL.claim_service: service}}
+
+
+#: The broker's accounts: who can log in, with which service and assurance level.
+ACCOUNTS = {
+    "anna": account("Anna, beheerder Energie BV", ENERGIE, "pseudo-anna", PORTAL.beheer_service),
+    "bram": account("Bram, medewerker Energie BV", ENERGIE, "pseudo-bram", PORTAL.portal_service),
+    "chris": account("Chris, medewerker Energie BV", ENERGIE, "pseudo-chris",
+                     PORTAL.portal_service),
+    "laag": account("Lotte, EH2+", ENERGIE, "pseudo-lotte", PORTAL.portal_service, LOA2PLUS),
+    "dewi": account("Dewi, beheerder Gemeente", GEMEENTE, "pseudo-dewi", PORTAL.beheer_service),
+    "anders": account("Otto, andere dienst", ENERGIE, "pseudo-otto", "urn:etoegang:DV:x:services:9"),
+}
+
+
+def require(available: bool, what: str) -> None:
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing and CI is set: .ci/run should have installed it")
+    pytest.skip(f"{what} is missing")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Portal:
+    url: str
+    broker: str
+    hub: Hub
+    clock: FrozenClock
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("portal-pki")
+    ca = trustme.CA(organization_name="skp portal test CA")
+    leaf = ca.issue_cert("localhost", "127.0.0.1")
+    leaf.cert_chain_pems[0].write_to_path(directory / "server.pem")
+    leaf.private_key_pem.write_to_path(directory / "server.key")
+    ca.cert_pem.write_to_path(directory / "ca.pem")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def broker(pki, tmp_path_factory) -> Iterator[tuple[str, int]]:
+    """The OpenID Provider, as (issuer, portal port): the portal's port is chosen first, for
+    the client's redirect URIs."""
+    require(shutil.which("node") is not None, "node (apt-get install nodejs)")
+    require((OP / "node_modules" / "oidc-provider").is_dir(),
+            "the test broker's npm packages (cd tests/portal/op && npm ci)")
+    port, portal_port = free_port(), free_port()
+    issuer = f"https://localhost:{port}"
+    portal = f"https://localhost:{portal_port}"
+    config = tmp_path_factory.mktemp("broker") / "config.json"
+    config.write_text(json.dumps({
+        "port": port, "issuer": issuer, "cert": str(pki / "server.pem"),
+        "key": str(pki / "server.key"),
+        "client": {"client_id": PORTAL.oidc_client_id,
+                   "redirect_uris": [f"{portal}/inloggen/terug"],
+                   "post_logout_redirect_uris": [f"{portal}/uitgelogd"]},
+        "accounts": ACCOUNTS}))
+    process = subprocess.Popen(["node", str(OP / "broker.mjs"), str(config)],  # noqa: S603, S607
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    said = []
+    while not said or "listening" not in said[-1]:  # oidc-provider warns first
+        said.append(process.stdout.readline())
+        if not said[-1]:  # it ended
+            pytest.fail("the test broker did not start: " + "".join(said))
+    drain = threading.Thread(target=process.stdout.read, daemon=True)  # its later output
+    drain.start()
+    yield issuer, portal_port
+    process.terminate()
+    process.wait(timeout=10)
+    drain.join(timeout=10)
+    process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def portal(pki, broker, tmp_path_factory) -> Iterator[Portal]:
+    issuer, port = broker
+    directory = tmp_path_factory.mktemp("portal")
+    clock = FrozenClock(dt.datetime.now(dt.UTC))
+    settings = Settings(
+        tls_cert=pki / "server.pem", tls_key=pki / "server.key", tls_client_ca=pki / "ca.pem",
+        portal=PortalSettings(public_url=f"https://localhost:{port}", bind_port=port,
+                              secret_file=directory / "secret", oidc_issuer=issuer,
+                              oidc_ca=pki / "ca.pem"))
+    engine = make_engine(f"sqlite:///{directory / 'skp.sqlite3'}")
+    migrate(engine)
+    hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate(), clock=clock)
+    server = make_portal_server(hub)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    yield Portal(f"https://localhost:{port}", issuer, hub, clock, settings)
+    server.stop()
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture
+def organisations(portal):
+    """The demo organisations' participants; every table is emptied afterwards."""
+    portal.clock.set(dt.datetime.now(dt.UTC))
+    for demo in CAST:
+        portal.hub.participants.add(name=demo.name, role=demo.role,
+                                    modules=ROLE_MODULES[demo.role], participant_id=demo.id,
+                                    kvk_nummer=demo.kvk_nummer,
+                                    vestigingsnummer=demo.vestigingsnummer)
+    yield portal
+    with portal.hub.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(shutil.which("chromium") is not None, "chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--disable-quic"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (its own cookies). ``bypass_csp`` only so that axe-core can be
+    injected; the policy itself is asserted on the headers."""
+    context = browser.new_context(ignore_https_errors=True, bypass_csp=True, locale="nl-NL")
+    yield context.new_page()
+    context.close()
+
+
+def wait_for(check, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
