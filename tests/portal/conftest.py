@@ -60,7 +60,8 @@ ACCOUNTS = {
                      PORTAL.portal_service),
     "laag": account("Lotte, EH2+", ENERGIE, "pseudo-lotte", PORTAL.portal_service, LOA2PLUS),
     "dewi": account("Dewi, beheerder Gemeente", GEMEENTE, "pseudo-dewi", PORTAL.beheer_service),
-    "anders": account("Otto, andere dienst", ENERGIE, "pseudo-otto", "urn:etoegang:DV:x:services:9"),
+    "anders": account("Otto, andere dienst", ENERGIE, "pseudo-otto",
+                      "urn:etoegang:DV:x:services:9"),
 }
 
 
