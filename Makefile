@@ -27,7 +27,7 @@ run: $(STAMP)
 	$(BIN)/skp migrate
 	$(BIN)/skp pki init-dev --dir $(CERTS) --key $(PKI_KEY) --if-missing
 	$(BIN)/skp participants add-demo --certs $(CERTS)
-	SKP_TEST_PARTNER=$${SKP_TEST_PARTNER:-true} $(BIN)/skp serve
+	SKP_TEST_PARTNER=$${SKP_TEST_PARTNER:-true} SKP_PORTAL=$${SKP_PORTAL:-true} $(BIN)/skp serve
 
 test: lint typecheck pytest
 

@@ -33,9 +33,10 @@ DEFAULT_KEK_FILE = "var/kek.json"
 
 @dataclass(frozen=True)
 class PortalSettings:
-    """The web portal's configuration (``SKP_PORTAL_*``; docs/portal.md)."""
+    """The web portal's configuration (``SKP_PORTAL_*``; docs/portal.md). ``skp serve`` runs it
+    beside the hub when it is enabled (``make run`` does)."""
 
-    enabled: bool = True
+    enabled: bool = False
     bind_host: str = "127.0.0.1"
     bind_port: int = 8444
     #: The address organisations use; the broker redirects back to it.
@@ -64,7 +65,7 @@ class PortalSettings:
     def from_env(cls, get: Getter) -> PortalSettings:
         path = "a file path"
         return cls(
-            enabled=get("SKP_PORTAL", _boolean, True, "true or false"),
+            enabled=get("SKP_PORTAL", _boolean, False, "true or false"),
             bind_host=get("SKP_PORTAL_BIND_HOST", str, "127.0.0.1", "an address, e.g. 0.0.0.0"),
             bind_port=get("SKP_PORTAL_BIND_PORT", _port, 8444, "a TCP port from 1 to 65535"),
             public_url=get("SKP_PORTAL_PUBLIC_URL", _https_url, "https://localhost:8444",

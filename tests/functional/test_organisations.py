@@ -30,7 +30,7 @@ def units(participants):
 
 
 def test_an_employee_is_registered_once_and_linked_by_the_administrator(org, units):
-    noord, zuid, other = units
+    noord, _, other = units
     first = org.sign_in(Login(ENERGIE, "p-1", None, False))
     assert org.sign_in(Login(ENERGIE, "p-1", None, False)).id == first.id
     assert org.sign_in(Login(OTHER, "p-1", None, False)).id != first.id  # per organisation

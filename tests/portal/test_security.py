@@ -123,7 +123,8 @@ def test_nobody_reaches_another_units_or_organisations_data(app, hub):
     forbidden = [
         (chris, "GET", f"/eenheid/{NOORD.id}", 404), (bram, "GET", f"/eenheid/{ZUID.id}", 404),
         (emre, "GET", f"/eenheid/{NOORD.id}", 404), (dewi, "GET", f"/eenheid/{NOORD.id}", 404),
-        (bram, "GET", "/organisatie/", 403), (chris, "GET", f"/organisatie/eenheid/{NOORD.id}", 403),
+        (bram, "GET", "/organisatie/", 403),
+        (chris, "GET", f"/organisatie/eenheid/{NOORD.id}", 403),
         (dewi, "GET", f"/organisatie/eenheid/{NOORD.id}", 404),
         (dewi, "POST", f"/organisatie/eenheid/{NOORD.id}", 404),
         (dewi, "POST", f"/organisatie/medewerker/{bram_id}", 404),

@@ -21,14 +21,18 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def make_run_env(state: Path, port: int) -> dict[str, str]:
-    """The environment that points `make run` at ``state`` (database, KEK, certs/) and ``port``."""
+def make_run_env(state: Path, port: int, portal: int = 0) -> dict[str, str]:
+    """The environment that points `make run` at ``state`` (database, KEK, certs/), ``port``
+    and, for the portal (which `make run` serves too), ``portal``."""
     certs = state / "certs"
     return {**os.environ, "SKP_DATABASE_URL": f"sqlite:///{state / 'skp.sqlite3'}",
             "SKP_KEK_FILE": str(state / "kek.json"), "SKP_BIND_PORT": str(port),
             "SKP_PUBLIC_URL": f"https://localhost:{port}",
             "SKP_TLS_CERT": str(certs / "server.pem"), "SKP_TLS_KEY": str(certs / "server.key"),
-            "SKP_TLS_CLIENT_CA": str(certs / "ca.pem"), "CERTS": str(certs)}
+            "SKP_TLS_CLIENT_CA": str(certs / "ca.pem"), "CERTS": str(certs),
+            "SKP_PORTAL_SECRET_FILE": str(state / "portal-secret"),
+            **({"SKP_PORTAL_BIND_PORT": str(portal),
+                "SKP_PORTAL_PUBLIC_URL": f"https://localhost:{portal}"} if portal else {})}
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class RunningHub:
     certs: Path
     output: bytes
     log: Path
+    portal: str = ""
 
 
 @contextlib.contextmanager
@@ -50,8 +55,8 @@ def make_run(state: Path, *, timeout: float = 120,
     With ``port_argument`` the port is given as `make run PORT=…`, not in SKP_BIND_PORT and
     SKP_PUBLIC_URL.
     """
-    port, log = free_port(), state / "make-run.log"
-    env, command = make_run_env(state, port), ["make", "--no-print-directory", "run"]
+    port, portal, log = free_port(), free_port(), state / "make-run.log"
+    env, command = make_run_env(state, port, portal), ["make", "--no-print-directory", "run"]
     if port_argument:
         del env["SKP_BIND_PORT"], env["SKP_PUBLIC_URL"]
         command.append(f"PORT={port}")
@@ -61,7 +66,8 @@ def make_run(state: Path, *, timeout: float = 120,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
         output = wait_for(process, log, b"skp serves", timeout=timeout)
-        yield RunningHub(f"https://localhost:{port}", state / "certs", output, log)
+        yield RunningHub(f"https://localhost:{port}", state / "certs", output, log,
+                         f"https://localhost:{portal}")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,21 @@ def test_make_run_serves_ping_to_a_demo_participant(tmp_path):
         assert response.status_code == 200
         assert CAST[0].id.encode() in response.content
         assert b"rook" in response.content
+
+
+def test_make_run_serves_the_portal_with_its_development_login(tmp_path):
+    with make_run(tmp_path) as hub:
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(hub.certs / "ca.pem")
+        page = session.get(f"{hub.portal}/inloggen", timeout=10)
+        assert page.status_code == 200
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+        assert token and "demo-medewerker" in page.text
+        home = session.post(f"{hub.portal}/inloggen/ontwikkeling", timeout=10,
+                            data={"csrf_token": token.group(1), "persona": "energie-noord"})
+        assert home.status_code == 200 and "Goedendag, Bram Jansen" in home.text
+        assert f"the portal serves {hub.portal}".encode() in hub.log.read_bytes()
 
 
 def test_demo_and_testtool_against_make_run_on_another_port(tmp_path):
