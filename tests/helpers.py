@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from wsgiref.util import setup_testing_defaults
+
+import pytest
 
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
@@ -97,3 +100,12 @@ def wsgi_call(app, *, body=PING, remote=PROXY, **environ):
     status = []
     chunks = app(env, lambda code, headers, *exc: status.append((code, dict(headers))))
     return status[0][0], status[0][1], b"".join(chunks)
+
+
+def require(available: bool, what: str) -> None:
+    """Skip without ``what``; in CI, where .ci/run installs it, fail instead."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing and CI is set: .ci/run should have installed it")
+    pytest.skip(f"{what} is missing")

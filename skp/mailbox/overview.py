@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from skp.errors import NotFound
 from skp.mailbox import statements
 from skp.mailbox.base import MailboxBase
-from skp.mailbox.types import MAX_PAGE, PENDING, Backlog, MessageFilter, MessageInfo
+from skp.mailbox.types import PENDING, Backlog, MessageFilter, MessageInfo
 from skp.store.models import Message, Participant
 from skp.store.session import statements as connected
 from skp.store.types import canonical_id
@@ -27,13 +27,7 @@ class Overview(MailboxBase):
             conditions.append(Message.type_code == query.type_code)
         if query.state is not None:
             conditions.append(Message.state == query.state)
-        if query.since is not None:
-            conditions.append(Message.received_at >= query.since)
-        if query.until is not None:
-            conditions.append(Message.received_at < query.until)
-        statement = (select(*statements.METADATA).where(*conditions)
-                     .order_by(Message.received_at.desc(), Message.id.desc())
-                     .limit(max(1, min(query.limit, MAX_PAGE))))
+        statement = statements.newest_first(conditions, query.since, query.until, query.limit)
         with connected(self._sessions) as connection:
             return [MessageInfo.of(row) for row in connection.execute(statement)]
 

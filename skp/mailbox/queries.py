@@ -3,12 +3,12 @@ Logboek over their own sent and received messages. Metadata only."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_
 
 from skp.errors import NotFound, SchemaInvalid
 from skp.mailbox import statements
 from skp.mailbox.base import MailboxBase
-from skp.mailbox.types import MAX_PAGE, LogQuery, MessageInfo
+from skp.mailbox.types import LogQuery, MessageInfo
 from skp.store.models import Message
 from skp.store.session import statements as connected
 
@@ -44,13 +44,7 @@ class Queries(MailboxBase):
                               (Message.conversation_id, query.conversation_id)):
             if value is not None:
                 conditions.append(column == value)
-        if query.since is not None:
-            conditions.append(Message.received_at >= query.since)
-        if query.until is not None:
-            conditions.append(Message.received_at < query.until)
-        statement = (select(*statements.METADATA).where(*conditions)
-                     .order_by(Message.received_at.desc(), Message.id.desc())
-                     .limit(max(1, min(query.limit, MAX_PAGE))))
+        statement = statements.newest_first(conditions, query.since, query.until, query.limit)
         now = self._clock.now()
         with connected(self._sessions) as connection:
             return [MessageInfo.of(row).at(now) for row in connection.execute(statement)]

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from skp.domain.lifecycle import Event, State, transition
 from skp.errors import AuthenticationError, NotFound
-from skp.mailbox.types import PENDING
+from skp.mailbox.types import MAX_PAGE, PENDING
 from skp.participants import ParticipantInfo, by_id, with_modules
 from skp.store import segments
 from skp.store.models import CONTENT_COLUMNS, Message, Participant
@@ -100,6 +100,19 @@ INSERT_NEW = {
     .returning(Message.id)
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+
+
+def newest_first(conditions: Sequence[ColumnElement[bool]], since: dt.datetime | None,
+                 until: dt.datetime | None, limit: int) -> Select[Any]:
+    """The metadata of the messages that meet ``conditions`` and were received from ``since``
+    until before ``until``, newest first, at most ``limit`` (1 to MAX_PAGE)."""
+    if since is not None:
+        conditions = [*conditions, Message.received_at >= since]
+    if until is not None:
+        conditions = [*conditions, Message.received_at < until]
+    return (select(*METADATA).where(*conditions)
+            .order_by(Message.received_at.desc(), Message.id.desc())
+            .limit(max(1, min(limit, MAX_PAGE))))
 
 
 def parties(db: Session | Connection, sender_id: str,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -33,6 +32,7 @@ from skp.portal.server import make_portal_server
 from skp.sealing import MemoryKeyRing
 from skp.store.db import make_engine, migrate
 from skp.store.models import Base
+from tests.helpers import require
 
 OP = Path(__file__).parent / "op"
 ROOT = Path(__file__).parents[2]
@@ -63,14 +63,6 @@ ACCOUNTS = {
     "anders": account("Otto, andere dienst", ENERGIE, "pseudo-otto",
                       "urn:etoegang:DV:x:services:9"),
 }
-
-
-def require(available: bool, what: str) -> None:
-    if available:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is missing and CI is set: .ci/run should have installed it")
-    pytest.skip(f"{what} is missing")
 
 
 def free_port() -> int:

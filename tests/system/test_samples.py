@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from skp.demo import CAST
+from tests.helpers import require
 from tests.system.serving import ROOT, make_run
 
 EXAMPLES = ROOT / "examples"
@@ -45,15 +46,6 @@ def rsa_hub(tmp_path_factory):
                    capture_output=True, timeout=120)
     with make_run(state) as running:
         yield running
-
-
-def require(available: bool, what: str) -> None:
-    """Skip without ``what``; in CI, where .ci/run installs it, fail instead."""
-    if available:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is missing and CI is set: .ci/run should have installed it")
-    pytest.skip(f"{what} is missing")
 
 
 def _php_has_soap() -> bool:
