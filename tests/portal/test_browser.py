@@ -114,3 +114,22 @@ def test_an_extension_request_is_approved_by_the_operator(organisations, page, m
     expect(page.get_by_text(re.compile(r"14 dagen:\s+toegekend"))).to_be_visible()
     page.goto(f"{portal.url}/organisatie/")
     expect(page.get_by_role("cell", name="14 dagen").first).to_be_visible()
+
+
+def test_the_pages_work_on_a_phone(organisations, browser):
+    context = browser.new_context(ignore_https_errors=True, bypass_csp=True, locale="nl-NL",
+                                  viewport={"width": 375, "height": 740}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    try:
+        log_in(page, organisations.url, "anna")
+        page.get_by_label("Uw naam").fill("Anna de Vries")
+        page.get_by_role("button", name="Opslaan").click()
+        page.get_by_role("link", name="Mijn organisatie").first.click()
+        check(page, "telefoon-mijn-organisatie")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways
+        page.get_by_role("link", name=f"Bewerken {NOORD.name}").click()
+        check(page, "telefoon-eenheid-bewerken")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    finally:
+        context.close()
