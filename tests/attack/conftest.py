@@ -1,10 +1,10 @@
 """The attack suite's targets and its table.
 
 ``target`` is parametrized over :data:`TARGETS`: each yields a running hub (tests.attack.hub)
-with the front door the attacks go through. Today that is the bare hub alone. The edge plugs in
-here, as a second entry: nginx with deploy/nginx/ (tests.edge.nginx.running_edge) in front of a
-bare hub started in trusted-proxy mode (``SKP_TRUSTED_PROXIES`` = nginx's source address),
-yielding a Target whose address is nginx's and whose ``pid`` is the hub's.
+with the front door the attacks go through: the bare hub, and nginx with deploy/nginx/
+(tests.edge.nginx.running_edge) in front of the same hub started in trusted-proxy mode
+(``SKP_TRUSTED_PROXIES`` = nginx's source address), a Target whose address is nginx's, whose
+``pid`` is the hub's and whose ``edge`` is nginx's folder.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.attack.hub import Target, bare_hub
+from tests.attack.hub import Target, bare_hub, nginx_hub
 
 #: name -> a context manager that runs the target in a folder.
 TARGETS: dict[str, Callable[[Path], AbstractContextManager[Target]]] = {
     "bare": bare_hub,
+    "nginx": nginx_hub,
 }
 
-#: The table's rows, as the probes ran: (probe, what, target, result, pings, p99, rss, log).
+#: What each probe did to each target: (probe, target, result, pings, p99 / max, RSS, log).
 ROWS: list[tuple[str, ...]] = []
-HEADER = ("probe", "target", "result", "legitimate Pings", "p99 / max", "server RSS", "log")
 
 
 @pytest.fixture(scope="module", params=list(TARGETS))
@@ -35,11 +35,18 @@ def target(request: pytest.FixtureRequest,
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The table, as docs/server.md shows it."""
+    """The table, as docs/server.md shows it: a row per probe, two columns per target."""
     if not ROWS:
         return
+    probes = list(dict.fromkeys(row[0] for row in ROWS))
+    targets = list(dict.fromkeys(row[1] for row in ROWS))
+    cells = {(row[0], row[1]): (row[2], "; ".join(row[3:])) for row in ROWS}
+    header = ["probe"] + [f"{target}: {what}" for target in targets for what in (
+        "what happened", "legitimate Pings; p99 / max; server RSS; log")]
     terminalreporter.section("the front door under attack")
-    terminalreporter.write_line("| " + " | ".join(HEADER) + " |")
-    terminalreporter.write_line("|" + "---|" * len(HEADER))
-    for row in ROWS:
+    terminalreporter.write_line("| " + " | ".join(header) + " |")
+    terminalreporter.write_line("|" + "---|" * len(header))
+    for probe in probes:
+        row = [probe] + [cell for target in targets
+                         for cell in cells.get((probe, target), ("not run", ""))]
         terminalreporter.write_line("| " + " | ".join(row) + " |")

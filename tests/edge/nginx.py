@@ -59,7 +59,7 @@ MAIN_CONF = """\
 {user}
 worker_processes 1;
 pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
+error_log {dir}/error.log {level};
 events {{
     worker_connections 512;
 }}
@@ -110,17 +110,18 @@ def render(template: str, values: Mapping[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def running_edge(directory: Path, values: Mapping[str, str], *,
+def running_edge(directory: Path, values: Mapping[str, str], *, level: str = "info",
                  timeout: float = 20) -> Iterator[Edge]:
     """nginx with the template rendered from ``values`` (``SKP_EDGE_PORT`` among them), until
-    the block ends."""
+    the block ends. Its error log has ``level``: ``info`` shows why a client certificate was
+    refused, but also quotes request header lines; the official image logs at ``notice``."""
     binary = nginx_binary()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "skp.conf").write_text(render(TEMPLATE.read_text(), values))
     # As root, nginx's workers would run as nobody, who may not enter the test's folders.
     user = "user root;" if os.geteuid() == 0 else ""
     (directory / "nginx.conf").write_text(
-        MAIN_CONF.format(user=user, dir=directory, source=EDGE_SOURCE))
+        MAIN_CONF.format(user=user, dir=directory, level=level, source=EDGE_SOURCE))
     command = [binary, "-p", str(directory), "-c", str(directory / "nginx.conf"),
                "-e", str(directory / "error.log"), "-g", "daemon off;"]
     with (directory / "stderr.log").open("wb") as err:
@@ -157,17 +158,28 @@ def edge_values(pki: type, hub_url: str, directory: Path, *, port: int) -> dict[
     server certificate and CA as the hub; a CRL that revokes ``pki.revoked``."""
     crl = directory / dev_pki.CRL
     crl.write_bytes(revocation_list(pki, [pki.revoked.pem]))
+    return template_values(directory, port=port, hub_port=urlsplit(hub_url).port or 443,
+                           server=(pki.server_cert, pki.server_key), ca=pki.ca_file, crl=crl,
+                           proxy=(pki.edge.cert, pki.edge.key))
+
+
+def template_values(directory: Path, *, port: int, hub_port: int, server: tuple[Path, Path],
+                    ca: Path, crl: Path, proxy: tuple[Path, Path]) -> dict[str, str]:
+    """The template's values for nginx on ``port`` in front of the hub on 127.0.0.1:``hub_port``:
+    ``server`` (certificate, key) towards the clients, whose certificates ``ca`` issued and
+    ``crl`` lists, ``proxy`` (certificate, key) towards the hub, whose certificate ``ca``
+    issued too; the access log in ``directory``."""
     return {
         "SKP_EDGE_PORT": str(port),
-        "SKP_EDGE_HUB": f"127.0.0.1:{urlsplit(hub_url).port}",
+        "SKP_EDGE_HUB": f"127.0.0.1:{hub_port}",
         "SKP_EDGE_HUB_NAME": HUB_NAME,
-        "SKP_EDGE_CERT": str(pki.server_cert),
-        "SKP_EDGE_KEY": str(pki.server_key),
-        "SKP_EDGE_CLIENT_CA": str(pki.ca_file),
+        "SKP_EDGE_CERT": str(server[0]),
+        "SKP_EDGE_KEY": str(server[1]),
+        "SKP_EDGE_CLIENT_CA": str(ca),
         "SKP_EDGE_CRL": str(crl),
-        "SKP_EDGE_PROXY_CERT": str(pki.edge.cert),
-        "SKP_EDGE_PROXY_KEY": str(pki.edge.key),
-        "SKP_EDGE_HUB_CA": str(pki.ca_file),
+        "SKP_EDGE_PROXY_CERT": str(proxy[0]),
+        "SKP_EDGE_PROXY_KEY": str(proxy[1]),
+        "SKP_EDGE_HUB_CA": str(ca),
         "SKP_EDGE_ACCESS_LOG": str(directory / "access.log"),
         "SKP_MAX_REQUEST_BYTES": "8388608",
     }
