@@ -3,6 +3,7 @@ legitimate participant who Pings once a second while an attack runs."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
@@ -41,10 +42,12 @@ def connect(target: Target, source: str, slug: str = "energie-noord",
 
 def exchange(target: Target, request: bytes, source: str = ATTACKERS[0],
              timeout: float = 10) -> bytes:
-    """Send ``request`` on a new connection and read until the hub closes it (or goes quiet
-    for ``timeout``): everything it answered."""
+    """Send ``request`` on a new connection and read until the server closes it (or goes quiet
+    for ``timeout``): everything it answered, also when it answered and closed the connection
+    before it took the whole request."""
     with connect(target, source, timeout=timeout) as sock:
-        sock.sendall(request)
+        with contextlib.suppress(OSError, ssl.SSLError):  # refused early: the answer counts
+            sock.sendall(request)
         answer = b""
         try:
             while chunk := sock.recv(65536):
