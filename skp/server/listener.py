@@ -218,8 +218,10 @@ class Server(wsgi.Server):
 
     def __init__(self, settings: Settings, bind_addr: tuple[str, int], app: Any,
                  refused: Callable[[str], None]) -> None:
+        # The listen queue as long as the kernel allows (cheroot's default is 5): a burst of
+        # new connections waits there while the front door accepts, instead of being dropped.
         super().__init__(bind_addr, app, numthreads=settings.server_threads, server_name="skp",
-                         timeout=settings.head_timeout)
+                         timeout=settings.head_timeout, request_queue_size=socket.SOMAXCONN)
         self.settings, self.refused = settings, refused
         self._open: dict[str, int] = {}
         self._lock = threading.Lock()

@@ -217,3 +217,33 @@ def test_refusals_before_the_app_are_counted_as_faults(address, pki, people):
     session = session_for(pki.people["shv"], pki.ca_file)
     metrics = session.get(f"https://localhost:{address[1]}/metrics", timeout=5).text
     assert 'skp_faults_total{code="Client.BadRequest"}' in metrics
+
+
+def test_a_burst_of_new_connections_waits_in_the_listen_queue(hub):
+    """While the acceptor is busy (here: not running), new connections wait in the kernel's
+    queue; cheroot's default of 5 dropped the rest, whose SYN the client then sent again after
+    a second: a flood of connections delayed everyone's new ones."""
+    server = make_server(hub, port=0)
+    server.prepare()  # listening, but nothing accepts
+    try:
+        burst = []
+        for _ in range(64):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(server.bind_addr)
+            burst.append(sock)
+        time.sleep(0.5)
+        connected = [sock for sock in burst if _established(sock)]
+        assert len(connected) == len(burst)
+    finally:
+        for sock in burst:
+            sock.close()
+        server.stop()
+
+
+def _established(sock: socket.socket) -> bool:
+    try:
+        sock.getpeername()
+    except OSError:
+        return False
+    return True
