@@ -54,7 +54,7 @@ def test_the_front_door_holds(probe: Probe, target):
         ("Server.Error", b"Server.Error" in logged),
     ) if found]
     answered = len(pinger.latencies)
-    memory = ", ".join(f"{name} +{growth[name] / 1024:.0f} MB (of {before[name] / 1024:.0f})"
+    memory = ", ".join(f"{name} {round(growth[name] / 1024):+d} MB (of {before[name] / 1024:.0f})"
                        for name, pids in servers.items() if pids)
     ROWS.append((
         f"{probe.name}: {probe.what}", target.name, result,
