@@ -2,8 +2,9 @@
 
 Its state (SQLite file, KEK, the development PKI with the demo participants registered) lives in
 one folder; its log (development format, one line a record) goes to a file the suite reads.
-``SKP_ATTACK_SOURCE`` may name another checkout of skp whose code the hub then runs (say, an
-older one, for a before-and-after comparison); the suite's own code stays this one.
+Behind nginx (:func:`nginx_hub`) nginx's folder, with its error and access logs, lies in the
+same folder. ``SKP_ATTACK_SOURCE`` may name another checkout of skp whose code the hub then runs
+(say, an older one, for a before-and-after comparison); the suite's own code stays this one.
 """
 
 from __future__ import annotations
@@ -89,11 +90,12 @@ def nginx_hub(state: Path) -> Iterator[Target]:
     CA's CRL and connects with the edge's certificate)."""
     certs = state / "certs"
     with _hub(state, SKP_TRUSTED_PROXIES=EDGE_SOURCE) as (process, port):
+        proxy = dev_pki.issue_edge(certs)
         values = template_values(
             state / "edge", port=free_port(), hub_port=port,
             server=(certs / "server.pem", certs / "server.key"), ca=certs / "ca.pem",
-            crl=dev_pki.write_crl(certs), proxy=(dev_pki.issue_edge(certs).cert,
-                                                 certs / f"{dev_pki.EDGE}.key"))
+            crl=dev_pki.write_crl(certs), proxy=(proxy.cert, proxy.key))
+        # At notice, as the official image logs: at info nginx quotes refused header lines.
         with running_edge(state / "edge", values, level="notice") as edge:
             yield Target("nginx", "127.0.0.1", edge.port, certs, process.pid,
                          state / "hub.log", edge.directory)

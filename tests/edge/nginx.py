@@ -14,12 +14,14 @@ hub, which trusts nginx because nginx connects from ``EDGE_SOURCE`` with ``pki.e
 certificate. ``edge.port`` is for raw requests (``tests.edge.wire.exchange``);
 ``edge.error_log()`` and ``edge.access_log()`` read nginx's logs. For an edge with other
 values (another CRL, say), ``running_edge(directory, edge_values(pki, server, directory,
-port=free_port()))`` after changing what is needed, as tests/edge/test_crl.py does.
+port=free_port()))`` after changing what is needed, as tests/edge/test_crl.py does; for a hub
+with other certificates (the development PKI), ``template_values``, as tests/attack/ does.
 
 The configuration is the one docker-compose.yml runs: ``deploy/nginx/templates/skp.conf.template``,
 rendered as the official image's entrypoint renders it (``${SKP_*}`` from the environment),
 inside a main ``nginx.conf`` that plays the image's own (pid, logs and temporary files in the
-edge's folder). Without nginx the tests are skipped, or fail when ``CI`` is set.
+edge's folder; the error log at ``info`` unless ``running_edge`` is given another level).
+Without nginx the tests are skipped, or fail when ``CI`` is set.
 """
 
 from __future__ import annotations
