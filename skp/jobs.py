@@ -1,5 +1,8 @@
 """Scheduled jobs as plain functions; skp/scheduler.py wires them to APScheduler.
 
+The purge deletes what the mailbox no longer may keep (skp.mailbox.purge) and the portal's
+sessions that have ended (skp.portal.sessions).
+
 With several hub processes on PostgreSQL only one purge runs at a time: the job takes a
 PostgreSQL advisory lock and skips its turn when another process holds it. SQLite is the
 single-process embedded setup and needs no lock.
@@ -14,6 +17,7 @@ from sqlalchemy import text
 
 from skp.hub import Hub
 from skp.mailbox import PurgeResult
+from skp.portal.sessions import end_stale
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,8 @@ def purge_job(hub: Hub) -> PurgeResult | None:
 def _purge(hub: Hub) -> PurgeResult:
     log.info("purge started", extra={"pid": os.getpid()})
     result = hub.mailbox.purge()
+    ended = end_stale(hub.sessions, hub.clock.now())  # the portal's
     log.info("purge finished", extra={"pid": os.getpid(), "expired": result.expired,
                                       "contexts": result.contexts,
-                                      "metadata": result.metadata})
+                                      "metadata": result.metadata, "portal_sessions": ended})
     return result

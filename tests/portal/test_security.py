@@ -168,7 +168,7 @@ def test_logout_ends_the_session(app):
     assert client.get("/", base_url=BASE).headers["Location"] == "/inloggen"
 
 
-def test_the_development_login_is_refused_in_production(engine, keyring, tmp_path):
+def test_the_development_login_is_refused_in_production(engine, sessions, keyring, tmp_path):
     secret = tmp_path / "secret"
     secret.write_bytes(b"s" * 32)
     hub = Hub.build(Settings(environment=Environment.PRODUCTION,
@@ -185,7 +185,7 @@ def test_the_development_login_is_refused_in_production(engine, keyring, tmp_pat
     assert hub.organisations.employees("90000002") == []
 
 
-def test_production_needs_the_portal_secret(engine, keyring, tmp_path):
+def test_production_needs_the_portal_secret(engine, sessions, keyring, tmp_path):
     from skp.errors import ConfigError
 
     hub = Hub.build(Settings(environment=Environment.PRODUCTION,
@@ -194,3 +194,18 @@ def test_production_needs_the_portal_secret(engine, keyring, tmp_path):
     with pytest.raises(ConfigError, match="SKP_PORTAL_SECRET_FILE"):
         create_app(hub)
     assert not (tmp_path / "none").exists()
+
+
+def test_the_purge_deletes_ended_sessions(app, hub):
+    from skp.jobs import purge_job
+    from skp.store.organisation import PortalSession
+    from skp.store.session import transaction
+
+    stale = logged_in(app, "energie-noord")
+    hub.clock.advance(dt.timedelta(minutes=16))
+    fresh = logged_in(app, "energie-zuid")
+    assert purge_job(hub) is not None
+    with transaction(hub.sessions, read_only=True) as session:
+        assert session.query(PortalSession).count() == 1
+    assert fresh.get("/", base_url=BASE).status_code == 200
+    assert stale.get("/", base_url=BASE).headers["Location"] == "/inloggen"
