@@ -81,12 +81,13 @@ def sustain(count: int, attack: Callable[[str, threading.Event, Tally], None],
     return tally
 
 
-def _held(sock: socket.socket, stop: threading.Event, tally: Tally, started: float) -> None:
-    """Wait until the hub closes ``sock`` (or the attack ends); count how long it held."""
-    sock.settimeout(0.5)
+def _hold(stop: threading.Event, tally: Tally, started: float,
+          step: Callable[[], bool]) -> None:
+    """Repeat ``step`` until it says the hub is done with the connection (False, or an error)
+    or the attack ends; a step that times out is tried again. Count how it ended."""
     while not stop.is_set():
         try:
-            if not sock.recv(65536):
+            if not step():
                 break
         except TimeoutError:
             continue
@@ -96,6 +97,12 @@ def _held(sock: socket.socket, stop: threading.Event, tally: Tally, started: flo
         tally.add("held to the end")
         return
     _count_close(tally, started, stop)
+
+
+def _held(sock: socket.socket, stop: threading.Event, tally: Tally, started: float) -> None:
+    """Wait until the hub closes ``sock`` (or the attack ends); count how long it held."""
+    sock.settimeout(0.5)
+    _hold(stop, tally, started, lambda: bool(sock.recv(65536)))
 
 
 def _count_close(tally: Tally, started: float, stop: threading.Event) -> None:
@@ -148,20 +155,14 @@ def slowloris(target: Target) -> str:
             started = time.monotonic()
             sock.sendall(b"POST /schuldregeling HTTP/1.1\r\nHost: localhost\r\nX-" + CANARY)
             sock.settimeout(1)
-            while not stop.is_set():
-                try:
-                    sock.sendall(b"a")
-                    if sock.recv(65536).startswith(b"HTTP/1.1 408"):
-                        tally.add("408")
-                    break
-                except TimeoutError:
-                    continue
-                except (OSError, ssl.SSLError):
-                    break
-            else:
-                tally.add("held to the end")
-                return
-            _count_close(tally, started, stop)
+
+            def step() -> bool:
+                sock.sendall(b"a")
+                if sock.recv(65536).startswith(b"HTTP/1.1 408"):
+                    tally.add("408")
+                return False  # answered or closed
+
+            _hold(stop, tally, started, step)
 
     tally = sustain(16, attack)
     return _closed(tally) + f", {tally['408']} answered 408"
@@ -178,19 +179,13 @@ def slow_bodies(target: Target) -> str:
             started = time.monotonic()
             sock.sendall(head)
             sock.settimeout(1)
-            while not stop.is_set():
-                try:
-                    sock.sendall(CANARY[:4])
-                    sock.recv(65536)
-                    break
-                except TimeoutError:
-                    continue
-                except (OSError, ssl.SSLError):
-                    break
-            else:
-                tally.add("held to the end")
-                return
-            _count_close(tally, started, stop)
+
+            def step() -> bool:
+                sock.sendall(CANARY[:4])
+                sock.recv(65536)
+                return False  # answered or closed
+
+            _hold(stop, tally, started, step)
 
     tally, timeouts = _hub_logged(target, _TIMEOUT, lambda: sustain(20, attack))
     return _closed(tally) + f", {timeouts} answered 408 Client.Timeout by the hub"
@@ -211,21 +206,15 @@ def slow_readers(target: Target) -> str:
             started = time.monotonic()
             sock.sendall(request)
             sock.settimeout(1)
-            while not stop.is_set():
-                try:
-                    data = sock.recv(1024)
-                except TimeoutError:
-                    continue
-                except (OSError, ssl.SSLError):
-                    data = b""
-                if not data:
-                    break
-                tally.add("bytes read", len(data))
-                stop.wait(1)
-            else:
-                tally.add("held to the end")
-                return
-            _count_close(tally, started, stop)
+
+            def step() -> bool:
+                data = sock.recv(1024)
+                if data:
+                    tally.add("bytes read", len(data))
+                    stop.wait(1)
+                return bool(data)
+
+            _hold(stop, tally, started, step)
 
     tally, cut = _hub_logged(target, _CUT, lambda: sustain(20, attack))
     return (f"{_closed(tally)}, {cut} answers cut off by the hub (Client.Timeout), "
