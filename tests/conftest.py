@@ -6,9 +6,11 @@ unreachable PostgreSQL fails the run; elsewhere those tests are skipped with the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -48,14 +50,23 @@ def pg_url():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL at {PG_URL} is unreachable and CI is set: {problem}")
         pytest.skip(f"PostgreSQL at {PG_URL} is unreachable: {problem}")
-    schema = f"skp_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with postgres_schema(f"skp_test_{os.getpid()}") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema named after ``prefix``, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

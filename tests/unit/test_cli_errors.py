@@ -8,12 +8,10 @@ import socket
 import stat
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
 
 from skp import pki
 from skp.cli import cli
@@ -21,7 +19,7 @@ from skp.errors import Unavailable
 from skp.sealing import create_keyring_file
 from skp.store.db import make_engine, make_sessions, migrate
 from skp.store.session import transaction
-from tests.conftest import PG_URL
+from tests.conftest import postgres_schema
 
 SKP = Path(sys.executable).parent / "skp"
 
@@ -123,14 +121,8 @@ def test_a_wrong_sqlite_path_says_so_and_creates_nothing(env, tmp_path):
 @pytest.fixture
 def empty_schema(pg_url):
     """A PostgreSQL schema of its own, never migrated."""
-    schema = f"skp_empty_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema("skp_empty") as url:
+        yield url
 
 
 def test_a_never_migrated_database_says_run_migrate(env, tmp_path, empty_schema):
