@@ -30,10 +30,11 @@ count what ``skp purge`` did from cron); the other counters count what this proc
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
-from collections.abc import Iterable
-from typing import Literal, Protocol, get_args
+from collections.abc import Iterable, Sequence
+from typing import Literal, Protocol, TypeVarTuple, get_args
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -43,8 +44,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.clock import Clock
@@ -57,6 +58,7 @@ from skp.store.models import Certificate, Message, Participant
 from skp.store.session import transaction
 
 log = logging.getLogger(__name__)
+Columns = TypeVarTuple("Columns")
 
 #: The mailbox operations every module's service has besides ``Verstuur<Berichttype>``.
 MAILBOX_OPERATIONS = ("Berichtenlijst", "HaalBerichtOp", "BevestigOntvangst", "Status",
@@ -193,14 +195,10 @@ class BacklogCollector:
         count, age = self._families()
         query = (select(Message.recipient_id, func.count(), func.min(Message.received_at))
                  .where(Message.state.in_(_PENDING)).group_by(Message.recipient_id))
-        try:
-            with transaction(self._sessions, read_only=True) as session:
-                now = self._clock.now()
-                rows = session.execute(query).all()
-        except (SkpError, sa_exc.SQLAlchemyError) as exc:
-            # A scrape must still answer; the missing series tell the operator.
-            log.warning("backlog query failed: %s", type(exc).__name__)
+        scraped = _scrape(self._sessions, self._clock, query, "backlog")
+        if scraped is None:
             return [count, age]
+        now, rows = scraped
         for recipient, pending, oldest in rows:
             count.add_metric([str(recipient)], float(pending))
             age.add_metric([str(recipient)], max((now - oldest).total_seconds(), 0.0))
@@ -233,13 +231,10 @@ class CertificateCollector:
                  .join(Participant, Participant.id == Certificate.participant_id)
                  .where(Participant.active, Certificate.revoked_at.is_(None))
                  .group_by(Certificate.participant_id))
-        try:
-            with transaction(self._sessions, read_only=True) as session:
-                now = self._clock.now()
-                rows = session.execute(query).all()
-        except (SkpError, sa_exc.SQLAlchemyError) as exc:
-            log.warning("certificate query failed: %s", type(exc).__name__)
+        scraped = _scrape(self._sessions, self._clock, query, "certificate")
+        if scraped is None:
             return [family]
+        now, rows = scraped
         for participant, last in rows:
             family.add_metric([str(participant)], (last - now).total_seconds())
         return [family]
@@ -279,3 +274,15 @@ class ExpiredCollector:
         return CounterMetricFamily("skp_messages_expired",
                                    "Messages purged unconfirmed after their deadline",
                                    labels=["module", "type"])
+
+
+def _scrape(sessions: sessionmaker[Session], clock: Clock, query: Select[*Columns], what: str
+            ) -> tuple[dt.datetime, Sequence[Row[*Columns]]] | None:
+    """A collector's rows and the time they were read; None when the database fails: a scrape
+    must still answer, and the missing series tell the operator (logged by type only)."""
+    try:
+        with transaction(sessions, read_only=True) as session:
+            return clock.now(), session.execute(query).all()
+    except (SkpError, sa_exc.SQLAlchemyError) as exc:
+        log.warning("%s query failed: %s", what, type(exc).__name__)
+        return None
