@@ -38,7 +38,6 @@ def create_app(hub: Hub) -> Flask:
         SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         TEMPLATES_AUTO_RELOAD=False)
     app.extensions["skp.hub"] = hub
-    app.extensions["skp.organisations"] = hub.organisations
     app.session_interface = DatabaseSessions(hub.sessions, hub.clock)
     CSRFProtect(app)
     auth.init(app, settings)

@@ -47,7 +47,7 @@ def hub() -> Hub:
 
 
 def organisations() -> Organisations:
-    return cast(Organisations, current_app.extensions["skp.organisations"])
+    return hub().organisations
 
 
 def current_user() -> User | None:

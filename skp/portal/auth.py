@@ -27,7 +27,6 @@ from flask import (
     url_for,
 )
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import SelectChoice
 
 from skp.config import Environment, Settings
 from skp.demo import DEV_EMPLOYEES
@@ -109,7 +108,6 @@ def _start(who: Login, id_token: str | None, name: str | None = None) -> BaseRes
 @blueprint.get("/inloggen")
 def login_page() -> str:
     form = DevLoginForm()
-    form.persona.choices = [SelectChoice(p.key, p.label) for p in DEV_EMPLOYEES]
     return render_template("auth/login.html", broker=_broker() is not None,
                            development=_development(), form=form)
 
@@ -156,7 +154,6 @@ def development_login() -> BaseResponse:
     if not _development():
         abort(404)
     form = DevLoginForm()
-    form.persona.choices = [SelectChoice(p.key, p.label) for p in DEV_EMPLOYEES]
     if not form.validate_on_submit():
         abort(400)
     persona = next(p for p in DEV_EMPLOYEES if p.key == form.persona.data)

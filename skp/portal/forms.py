@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import Email, InputRequired, Length, Regexp, ValidationError
 
+from skp.demo import DEV_EMPLOYEES
 from skp.domain.organisation import ContactRole, iban
 
 REQUIRED = "Vul dit veld in."
@@ -22,7 +23,8 @@ class NameForm(FlaskForm):
 
 
 class DevLoginForm(FlaskForm):
-    persona = SelectField("Medewerker", validators=[InputRequired(REQUIRED)])
+    persona = SelectField("Medewerker", validators=[InputRequired(REQUIRED)],
+                          choices=[SelectChoice(p.key, p.label) for p in DEV_EMPLOYEES])
 
 
 class IbanForm(FlaskForm):
