@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from skp.cli import cli
 from skp.clock import FrozenClock
 from skp.domain.roles import Module
+from skp.keystore.file import create_keyring_file
 from skp.metrics import Metrics
-from skp.sealing import create_keyring_file
 from skp.store.db import make_engine, make_sessions
 from tests.helpers import PING, send
 from tests.helpers import wsgi_call as call
