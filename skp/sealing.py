@@ -104,10 +104,12 @@ class MemoryKeyRing:
         self._created = {kek_id: (created or {}).get(kek_id, now) for kek_id in keys}
 
     @classmethod
-    def generate(cls, kek_id: str | None = None) -> MemoryKeyRing:
-        """A ring with one fresh random KEK."""
+    def generate(cls, kek_id: str | None = None, *,
+                 created_at: dt.datetime | None = None) -> MemoryKeyRing:
+        """A ring with one fresh random KEK, created at ``created_at`` (default: now)."""
         kek_id = kek_id or new_kek_id()
-        return cls({kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id)
+        return cls({kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id,
+                   None if created_at is None else {kek_id: created_at})
 
     def with_new_key(self, kek_id: str | None = None) -> MemoryKeyRing:
         """A ring with a fresh KEK added and made current; the old KEKs stay for unwrap."""

@@ -161,13 +161,14 @@ def _aware(instant: dt.datetime) -> dt.datetime:
     return instant
 
 
-def create_keyring_file(path: Path) -> MemoryKeyRing:
-    """Write a new key file with one fresh KEK; refuse to overwrite an existing file."""
+def create_keyring_file(path: Path, now: dt.datetime | None = None) -> MemoryKeyRing:
+    """Write a new key file with one fresh KEK created at ``now`` (default: the system clock's
+    now); refuse to overwrite an existing file."""
     with _locked(path):
         if path.exists():
             raise ConfigError(f"KEK file {path} already exists; it is not overwritten because "
                               "that would make all sealed content unreadable")
-        ring = MemoryKeyRing.generate()
+        ring = MemoryKeyRing.generate(created_at=now)
         _write(path, ring)
     return ring
 
