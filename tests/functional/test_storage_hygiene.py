@@ -4,12 +4,14 @@ checkpoint, and the database files are the hub's alone (mode 0600)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import stat
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from skp.attachments import SPOOL_MEMORY_BYTES, Spool
 from skp.clock import FrozenClock
 from skp.config import Settings
 from skp.domain.catalogue import lookup
@@ -124,3 +126,10 @@ def test_database_files_are_private(hub, tmp_path):
     hub.engine.dispose()
     add(hub, "Energie", Role.SE)
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def test_a_document_spooled_to_disk_is_private():
+    with Spool() as spool:
+        spool._file.write(b"\0" * (SPOOL_MEMORY_BYTES + 1))  # past memory: a file on disk
+        assert spool._file._rolled
+        assert stat.S_IMODE(os.fstat(spool._file.fileno()).st_mode) == 0o600
