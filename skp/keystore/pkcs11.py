@@ -30,7 +30,7 @@ from pkcs11.exceptions import PKCS11Error, UserAlreadyLoggedIn
 
 from skp.config import Pkcs11Settings
 from skp.domain.epochs import Epoch, ordered
-from skp.errors import ConfigError, IntegrityError
+from skp.errors import ConfigError, IntegrityError, Unavailable
 from skp.sealing import new_kek_id
 
 log = logging.getLogger(__name__)
@@ -122,17 +122,21 @@ class Pkcs11KeyStore:
         return [Epoch(kek_id, created) for kek_id, (_, created) in self._keys.items()]
 
     def wrap(self, data_key: bytes) -> tuple[str, bytes]:
-        self._refresh()
-        with self._lock:
-            kek_id = self._current
-            kek, _ = self._keys[kek_id]
-            carrier = self._session.create_object({
-                Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES,
-                Attribute.VALUE: data_key, **_DATA_KEY})
-            try:
-                return kek_id, bytes(kek.wrap_key(carrier, mechanism=MECHANISM))
-            finally:
-                carrier.destroy()
+        try:
+            self._refresh()
+            with self._lock:
+                kek_id = self._current
+                kek, _ = self._keys[kek_id]
+                carrier = self._session.create_object({
+                    Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES,
+                    Attribute.VALUE: data_key, **_DATA_KEY})
+                try:
+                    return kek_id, bytes(kek.wrap_key(carrier, mechanism=MECHANISM))
+                finally:
+                    carrier.destroy()
+        except PKCS11Error as exc:  # nothing was stored: the sender may repeat
+            raise Unavailable(f"the HSM (token {self._token!r}) did not wrap a data key "
+                              f"({type(exc).__name__}); nothing was changed") from exc
 
     def unwrap(self, kek_id: str, wrapped: bytes) -> bytes:
         self._refresh(force=kek_id not in self._keys)
