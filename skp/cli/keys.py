@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from skp.cli import CliError, State, cli, pass_state
+from skp.config import KeyStoreKind
 from skp.domain.epochs import ends
 from skp.keystore import KeyStore
 from skp.keystore import file as keyfile
@@ -27,6 +28,9 @@ def keys() -> None:
 @pass_state
 def init(state: State) -> None:
     """Create the KEK file (refuses to overwrite an existing one)."""
+    if state.settings.key_store is not KeyStoreKind.FILE:
+        raise CliError("SKP_KEY_STORE is not file: the HSM makes the first KEK itself when the "
+                       "hub opens it")
     ring = keyfile.create_keyring_file(state.settings.kek_file)
     click.echo(f"created key-encryption key {ring.current_id} in {state.settings.kek_file}")
 
