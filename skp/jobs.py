@@ -53,7 +53,7 @@ def _purge(hub: Hub) -> PurgeResult:
     log.info("purge finished", extra={"pid": os.getpid(), "expired": result.expired,
                                       "contexts": result.contexts,
                                       "metadata": result.metadata, "portal_sessions": ended})
-    if isinstance(hub.keyring, KeyStore):  # a bare KeyRing (some tests) has no epochs
+    if isinstance(hub.keyring, KeyStore):  # a bare KeyRing has no epochs to turn
         epochs.turn(hub.keyring, hub.sessions, hub.settings, hub.clock.now())
     checkpoint_job(hub)
     return result
