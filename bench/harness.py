@@ -27,10 +27,10 @@ import requests
 import trustme
 from sqlalchemy import text
 
-from skp import sealing
 from skp.client import Identity, session_for
 from skp.config import Settings
 from skp.hub import Hub
+from skp.keystore import file as keyfile
 from skp.store.db import make_engine, migrate
 
 T = TypeVar("T")
@@ -148,8 +148,8 @@ def build_hub(settings: Settings, **hub: object) -> Hub:
     engine = make_engine(settings.database_url, **(
         {} if settings.database_url.startswith("sqlite") else {"pool_size": 10}))
     migrate(engine)
-    keyring = (sealing.load_keyring(settings.kek_file) if settings.kek_file.exists()
-               else sealing.create_keyring_file(settings.kek_file))
+    keyring = (keyfile.load_keyring(settings.kek_file) if settings.kek_file.exists()
+               else keyfile.create_keyring_file(settings.kek_file))
     return Hub.build(settings, engine=engine, keyring=keyring, **hub)  # type: ignore[arg-type]
 
 

@@ -31,6 +31,33 @@ DEFAULT_DATABASE_URL = "sqlite:///var/skp.sqlite3"
 DEFAULT_KEK_FILE = "var/kek.json"
 
 
+class KeyStoreKind(enum.StrEnum):
+    """Where the key-encryption keys live (docs/operations.md, "Key stores")."""
+
+    FILE = "file"
+    PKCS11 = "pkcs11"
+
+
+@dataclass(frozen=True)
+class Pkcs11Settings:
+    """The HSM that holds the KEKs when ``SKP_KEY_STORE=pkcs11`` (``SKP_PKCS11_*``)."""
+
+    #: The vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    library: Path | None = None
+    token_label: str = "skp"  # noqa: S105 - a label, not a secret
+    #: A file holding the user PIN (never the PIN itself in the environment).
+    pin_file: Path | None = None
+
+    @classmethod
+    def from_env(cls, get: Getter) -> Pkcs11Settings:
+        return cls(
+            library=get("SKP_PKCS11_LIBRARY", Path, None, "the path of the PKCS#11 library"),
+            token_label=get("SKP_PKCS11_TOKEN", str, "skp", "the token's label"),
+            pin_file=get("SKP_PKCS11_PIN_FILE", Path, None,
+                         "the path of a file holding the token's user PIN"),
+        )
+
+
 @dataclass(frozen=True)
 class PortalSettings:
     """The web portal's configuration (``SKP_PORTAL_*``; docs/portal.md). ``skp serve`` runs it
@@ -112,6 +139,13 @@ class Settings:
     extra_non_working_days: tuple[dt.date, ...] = ()
     purge_interval: dt.timedelta = dt.timedelta(minutes=5)
     purge_batch_size: int = 500
+    #: How often SQLite's WAL is copied into the database and truncated (besides each purge).
+    wal_checkpoint_interval: dt.timedelta = dt.timedelta(seconds=60)
+    #: How long one KEK wraps new data keys before the next epoch's KEK takes over.
+    kek_epoch: dt.timedelta = dt.timedelta(days=1)
+    #: Where the KEKs are: ``file`` (SKP_KEK_FILE) or ``pkcs11`` (an HSM; SKP_PKCS11_*).
+    key_store: KeyStoreKind = KeyStoreKind.FILE
+    pkcs11: Pkcs11Settings = Pkcs11Settings()
     max_message_bytes: int = 4 * 1024 * 1024
     metadata_retention: dt.timedelta = dt.timedelta(days=396)  # 13 months
     #: Most messages a sender may have accepted in any :attr:`send_window`; 0 = no limit.
@@ -149,6 +183,10 @@ class Settings:
     portal: PortalSettings = PortalSettings()
 
     def __post_init__(self) -> None:
+        if self.key_store is KeyStoreKind.PKCS11 and (self.pkcs11.library is None
+                                                       or self.pkcs11.pin_file is None):
+            raise ConfigError("SKP_KEY_STORE=pkcs11 needs SKP_PKCS11_LIBRARY (the HSM's "
+                              "PKCS#11 library) and SKP_PKCS11_PIN_FILE (a file with its PIN)")
         if self.environment is Environment.PRODUCTION and self.test_partner:
             raise ConfigError("SKP_TEST_PARTNER=true is for development hubs only (its "
                               "participants answer everything), and SKP_ENVIRONMENT is "
@@ -176,6 +214,14 @@ class Settings:
                                "a number of seconds, at least 1 (default 300)"),
             purge_batch_size=get("SKP_PURGE_BATCH_SIZE", _positive_int, 500,
                                  "a whole number of messages per batch, at least 1"),
+            wal_checkpoint_interval=get("SKP_WAL_CHECKPOINT_INTERVAL", _seconds,
+                                        dt.timedelta(seconds=60),
+                                        "a number of seconds, at least 1 (default 60)"),
+            kek_epoch=get("SKP_KEK_EPOCH", _seconds, dt.timedelta(days=1),
+                          "a number of seconds, at least 1 (default 86400, one day)"),
+            key_store=get("SKP_KEY_STORE", KeyStoreKind, KeyStoreKind.FILE,
+                          "'file' or 'pkcs11'"),
+            pkcs11=Pkcs11Settings.from_env(get),
             max_message_bytes=get("SKP_MAX_MESSAGE_BYTES", _positive_int, 4 * 1024 * 1024,
                                   "a number of bytes, at least 1 (default 4194304 = 4 MB)"),
             metadata_retention=get("SKP_METADATA_RETENTION_DAYS", _days, dt.timedelta(days=396),

@@ -15,6 +15,7 @@ from skp import sealing
 from skp.addressbook import AddressBook
 from skp.clock import Clock, SystemClock
 from skp.config import Settings
+from skp.keystore import KeyStore, open_key_store
 from skp.mailbox import Mailbox
 from skp.metrics import Metrics
 from skp.organisations import Organisations
@@ -39,13 +40,14 @@ class Hub:
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine | None = None,
               keyring: sealing.KeyRing | None = None, clock: Clock | None = None) -> Hub:
-        """Wire the services; the defaults read the database URL and KEK file of ``settings``
-        (the KEK file again whenever it changes: skp.sealing.FileKeyRing)."""
+        """Wire the services; the defaults open the database and the key store of ``settings``
+        (skp.keystore: the KEK file, read again whenever it changes, or the HSM)."""
         engine = engine or make_engine(settings.database_url)
-        keyring = keyring or sealing.FileKeyRing(settings.kek_file)
+        keyring = keyring or open_key_store(settings)
         clock = clock or SystemClock()
         sessions = make_sessions(engine)
-        metrics = Metrics(sessions, clock)
+        metrics = Metrics(sessions, clock,
+                          keystore=keyring if isinstance(keyring, KeyStore) else None)
         from skp.partner import PARTNERS  # the built-in test partners: shown only when run
 
         hidden = () if settings.test_partner else (p.id for p in PARTNERS)

@@ -1,7 +1,9 @@
 """Scheduled jobs as plain functions; skp/scheduler.py wires them to APScheduler.
 
 The purge deletes what the mailbox no longer may keep (skp.mailbox.purge) and the portal's
-sessions that have ended (skp.portal.sessions).
+sessions that have ended (skp.portal.sessions), then turns the key epochs (skp.keystore.epochs:
+a new KEK when the epoch is over, old ones destroyed) and checkpoints SQLite's WAL, so that
+what it deleted leaves the WAL at once. :func:`checkpoint_job` checkpoints between purges too.
 
 With several hub processes on PostgreSQL only one purge runs at a time: the job takes a
 PostgreSQL advisory lock and skips its turn when another process holds it. SQLite is the
@@ -16,8 +18,10 @@ import os
 from sqlalchemy import text
 
 from skp.hub import Hub
+from skp.keystore import KeyStore, epochs
 from skp.mailbox import PurgeResult
 from skp.portal.sessions import end_stale
+from skp.store.db import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -49,4 +53,15 @@ def _purge(hub: Hub) -> PurgeResult:
     log.info("purge finished", extra={"pid": os.getpid(), "expired": result.expired,
                                       "contexts": result.contexts,
                                       "metadata": result.metadata, "portal_sessions": ended})
+    if isinstance(hub.keyring, KeyStore):  # a bare KeyRing has no epochs to turn
+        epochs.turn(hub.keyring, hub.sessions, hub.settings, hub.clock.now())
+    checkpoint_job(hub)
     return result
+
+
+def checkpoint_job(hub: Hub) -> bool | None:
+    """Checkpoint SQLite's WAL into the database file and truncate it (skp.store.db)."""
+    done = checkpoint(hub.engine)
+    if done is False:
+        log.warning("WAL checkpoint incomplete: a reader held it; the next one finishes it")
+    return done

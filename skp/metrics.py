@@ -17,6 +17,8 @@ metric                              labels                 meaning
 ``skp_backlog_messages``            recipient              queued or fetched, not confirmed
 ``skp_backlog_oldest_age_seconds``  recipient              age of the oldest of those
 ``skp_certificate_expiry_seconds``  participant            until its last valid cert expires
+``skp_kek_epochs``                                         live KEKs (key store)
+``skp_kek_oldest_age_seconds``                             age of the oldest live KEK
 ==================================  =====================  ===================================
 
 A quota refusal's ``kind`` is ``rate`` (the sender's send rate, ``Client.RateLimited``) or
@@ -25,7 +27,9 @@ counts the same refusals by fault code, together with those of every other opera
 
 The backlog, the certificates and the expired count are read from the database at scrape time,
 with one query each, so they are the same whichever server process answers the scrape (and
-count what ``skp purge`` did from cron); the other counters count what this process did.
+count what ``skp purge`` did from cron); the KEKs are read from the key store at scrape time
+(alert when the oldest outlives the longest deadline plus an epoch: the destruction stopped).
+The other counters count what this process did.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from skp.domain.catalogue import message_types
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.errors import SkpError
+from skp.keystore import KeyStore
 from skp.store import counters
 from skp.store.models import Certificate, Message, Participant
 from skp.store.session import transaction
@@ -118,7 +123,8 @@ class Metrics:
     """The hub's metrics in a registry of their own; :meth:`render` is the scrape."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, *,
-                 operations: Iterable[str] | None = None) -> None:
+                 operations: Iterable[str] | None = None,
+                 keystore: KeyStore | None = None) -> None:
         self.registry = CollectorRegistry()
         self.operations = frozenset(known_operations() if operations is None else operations)
         labels = ("module", "type")
@@ -147,6 +153,8 @@ class Metrics:
         self.registry.register(BacklogCollector(sessions, clock))
         self.registry.register(ExpiredCollector(sessions))
         self.registry.register(CertificateCollector(sessions, clock))
+        if keystore is not None:
+            self.registry.register(KeyStoreCollector(keystore, clock))
 
     # --- MailboxMetrics --------------------------------------------------------------------
 
@@ -274,6 +282,37 @@ class ExpiredCollector:
         return CounterMetricFamily("skp_messages_expired",
                                    "Messages purged unconfirmed after their deadline",
                                    labels=["module", "type"])
+
+
+class KeyStoreCollector:
+    """The live KEKs and the age of the oldest, read from the key store when scraped."""
+
+    def __init__(self, keystore: KeyStore, clock: Clock) -> None:
+        self._keystore = keystore
+        self._clock = clock
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterable[Metric]:
+        count, age = self._families()
+        try:
+            epochs = self._keystore.epochs()
+        except (SkpError, OSError, RuntimeError) as exc:  # an HSM's errors are RuntimeErrors
+            log.warning("key store query failed: %s", type(exc).__name__)
+            return [count, age]
+        count.add_metric([], float(len(epochs)))
+        if epochs:
+            oldest = min(e.created_at for e in epochs)
+            age.add_metric([], max((self._clock.now() - oldest).total_seconds(), 0.0))
+        return [count, age]
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (GaugeMetricFamily("skp_kek_epochs", "Live key-encryption keys (one per epoch "
+                                  "whose content may still be stored)"),
+                GaugeMetricFamily("skp_kek_oldest_age_seconds",
+                                  "Age of the oldest live key-encryption key"))
 
 
 def _scrape(sessions: sessionmaker[Session], clock: Clock, query: Select[*Columns], what: str

@@ -1,5 +1,6 @@
-"""APScheduler wiring inside ``skp serve``: the purge every ``SKP_PURGE_INTERVAL`` and, when
-``SKP_TEST_PARTNER`` is on, the test partner every few seconds."""
+"""APScheduler wiring inside ``skp serve``: the purge (with the key epochs) every
+``SKP_PURGE_INTERVAL``, SQLite's WAL checkpoint every ``SKP_WAL_CHECKPOINT_INTERVAL`` and,
+when ``SKP_TEST_PARTNER`` is on, the test partner every few seconds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import datetime as dt
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from skp.hub import Hub
-from skp.jobs import purge_job
+from skp.jobs import checkpoint_job, purge_job
 from skp.partner import TestPartner, ensure_partners
 
 #: How often the test partner looks at its mailboxes.
@@ -22,6 +23,10 @@ def start(hub: Hub) -> BackgroundScheduler:
     scheduler.add_job(purge_job, "interval", args=[hub], id="purge", max_instances=1,
                       coalesce=True, seconds=hub.settings.purge_interval.total_seconds(),
                       next_run_time=now)
+    if hub.engine.dialect.name == "sqlite":
+        scheduler.add_job(checkpoint_job, "interval", args=[hub], id="wal-checkpoint",
+                          max_instances=1, coalesce=True,
+                          seconds=hub.settings.wal_checkpoint_interval.total_seconds())
     if hub.settings.test_partner:
         ensure_partners(hub.participants)
         scheduler.add_job(TestPartner(hub.mailbox).work, "interval", id="test-partner",

@@ -24,35 +24,23 @@ API::
     SealingStream(data_key, associated)   .nonce, update(data) -> ciphertext, finish() -> tag
     OpenedStream(data_key, nonce, tag, associated, segments)  verified; iterate to decrypt
 
-    KeyRing                  Protocol: current_id, wrap, unwrap (a KMS/HSM can implement it)
-    MemoryKeyRing            in-memory KEKs; generate(), with_new_key(), without()
-    FileKeyRing(path)        the key file's KEKs, re-read when the file changes
-    create_keyring_file(path) / load_keyring(path) / rotate_keyring_file(path)
-    retire_from_keyring_file(path, kek_id)
+    KeyRing                  Protocol: current_id, wrap, unwrap (skp.keystore adds epochs)
+    MemoryKeyRing            in-memory KEKs; generate(), with_new_key(), without(); also the
+                             in-memory twin of a key store (create, destroy, epochs)
 
-The key file is JSON ``{"current": "<id>", "keys": {"<id>": "<base64 of 32 bytes>"}}``, mode
-0600, always written whole to a temporary file and moved into place with ``os.replace``.
-Rotation adds a KEK and keeps the old ones so existing wrapped keys still unwrap until
-:func:`rewrap` has moved them. A running hub holds a :class:`FileKeyRing`: it looks at the
-file's modification time, size and inode before each use and reads it again when they
-changed, and also when asked to unwrap with a KEK id it does not know, so a rotation needs
-no restart. Only ``cryptography`` primitives are used. No message here contains plaintext or
-key material.
+Where the KEKs live (a file, an HSM) and when they are created and destroyed is
+:mod:`skp.keystore`'s. Only ``cryptography`` primitives are used. No message here contains
+plaintext or key material.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import datetime as dt
 import json
-import logging
 import os
 import secrets
-import tempfile
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -60,9 +48,8 @@ from cryptography.hazmat.primitives.ciphers import AEADDecryptionContext, Cipher
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from skp.errors import ConfigError, IntegrityError
-
-log = logging.getLogger(__name__)
+from skp.domain.epochs import Epoch
+from skp.errors import IntegrityError
 
 KEK_BYTES = 32
 DATA_KEY_BYTES = 32
@@ -101,9 +88,11 @@ def new_kek_id() -> str:
 
 
 class MemoryKeyRing:
-    """A KeyRing over 32-byte KEKs in memory; immutable, so rotation returns a new ring."""
+    """A KeyRing over 32-byte KEKs in memory. ``with_new_key`` and ``without`` return a new
+    ring; ``create`` and ``destroy`` change this one (the in-memory twin of a key store)."""
 
-    def __init__(self, keys: Mapping[str, bytes], current_id: str) -> None:
+    def __init__(self, keys: Mapping[str, bytes], current_id: str,
+                 created: Mapping[str, dt.datetime] | None = None) -> None:
         if current_id not in keys:
             raise ValueError(f"current KEK id {current_id!r} is not among the keys")
         for kek_id, kek in keys.items():
@@ -111,26 +100,54 @@ class MemoryKeyRing:
                 raise ValueError(f"KEK {kek_id!r} is not {KEK_BYTES} bytes long")
         self._keys = dict(keys)
         self._current_id = current_id
+        now = dt.datetime.now(dt.UTC)
+        self._created = {kek_id: (created or {}).get(kek_id, now) for kek_id in keys}
 
     @classmethod
-    def generate(cls, kek_id: str | None = None) -> MemoryKeyRing:
-        """A ring with one fresh random KEK."""
+    def generate(cls, kek_id: str | None = None, *,
+                 created_at: dt.datetime | None = None) -> MemoryKeyRing:
+        """A ring with one fresh random KEK, created at ``created_at`` (default: now)."""
         kek_id = kek_id or new_kek_id()
-        return cls({kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id)
+        return cls({kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id,
+                   None if created_at is None else {kek_id: created_at})
 
     def with_new_key(self, kek_id: str | None = None) -> MemoryKeyRing:
         """A ring with a fresh KEK added and made current; the old KEKs stay for unwrap."""
         kek_id = kek_id or new_kek_id()
         if kek_id in self._keys:
             raise ValueError(f"KEK id {kek_id!r} is already in the ring")
-        return MemoryKeyRing({**self._keys, kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id)
+        return MemoryKeyRing({**self._keys, kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id,
+                             {**self._created, kek_id: dt.datetime.now(dt.UTC)})
 
     def without(self, kek_id: str) -> MemoryKeyRing:
         """A ring without ``kek_id``, which must not be the current KEK."""
         if kek_id == self._current_id:
             raise ValueError(f"KEK {kek_id!r} is the current one")
         return MemoryKeyRing({k: v for k, v in self._keys.items() if k != kek_id},
-                             self._current_id)
+                             self._current_id, self._created)
+
+    def epochs(self) -> list[Epoch]:
+        """Every KEK with its creation time."""
+        return [Epoch(kek_id, self._created[kek_id]) for kek_id in self._keys]
+
+    def create(self, now: dt.datetime) -> Epoch:
+        """Add a fresh KEK created at ``now`` and make it current."""
+        kek_id = new_kek_id()
+        self._keys[kek_id] = secrets.token_bytes(KEK_BYTES)
+        self._created[kek_id] = now
+        self._current_id = kek_id
+        return Epoch(kek_id, now)
+
+    def destroy(self, kek_id: str) -> None:
+        """Forget KEK ``kek_id`` (not the current one); unknown ids are ignored."""
+        if kek_id == self._current_id:
+            raise ValueError(f"KEK {kek_id!r} is the current one")
+        self._keys.pop(kek_id, None)
+        self._created.pop(kek_id, None)
+
+    def material(self) -> Mapping[str, bytes]:
+        """The KEKs themselves, for the key file that stores them (skp.keystore.file)."""
+        return dict(self._keys)
 
     @property
     def current_id(self) -> str:
@@ -156,63 +173,6 @@ class MemoryKeyRing:
     def __repr__(self) -> str:
         # Never show key material, not even in a traceback or a debugger.
         return f"MemoryKeyRing(current_id={self._current_id!r}, kek_ids={self.kek_ids!r})"
-
-
-class FileKeyRing:
-    """The KEKs of the key file at ``path``, kept up to date with the file (module docstring).
-
-    A file that cannot be read or parsed at start raises ConfigError; later, while it is being
-    replaced or when an edit broke it, the KEKs read last stay in use (and a warning is logged).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._stamp = _stamp(path)
-        self._ring = load_keyring(path)
-
-    def _fresh(self, *, force: bool = False) -> MemoryKeyRing:
-        try:
-            stamp = _stamp(self._path)
-        except OSError:
-            return self._ring
-        if stamp != self._stamp or force:
-            with self._lock:
-                if stamp != self._stamp or force:
-                    try:
-                        self._ring = load_keyring(self._path)
-                    except ConfigError as exc:
-                        log.warning("KEK file not reloaded: %s", exc.message)
-                    else:
-                        if stamp != self._stamp:
-                            log.info("KEK file reloaded", extra={"kek": self._ring.current_id})
-                    self._stamp = stamp
-        return self._ring
-
-    @property
-    def current_id(self) -> str:
-        return self._fresh().current_id
-
-    @property
-    def kek_ids(self) -> tuple[str, ...]:
-        return self._fresh().kek_ids
-
-    def wrap(self, data_key: bytes) -> tuple[str, bytes]:
-        return self._fresh().wrap(data_key)
-
-    def unwrap(self, kek_id: str, wrapped: bytes) -> bytes:
-        ring = self._fresh()
-        if kek_id not in ring.kek_ids:  # a rotation within the file's timestamp resolution
-            ring = self._fresh(force=True)
-        return ring.unwrap(kek_id, wrapped)
-
-    def __repr__(self) -> str:
-        return f"FileKeyRing({str(self._path)!r}, {self._ring!r})"
-
-
-def _stamp(path: Path) -> tuple[int, int, int]:
-    status = path.stat()
-    return status.st_mtime_ns, status.st_size, status.st_ino
 
 
 def associated_data(fields: Mapping[str, str | int | None]) -> bytes:
@@ -326,85 +286,3 @@ def rewrap(wrapped_key: bytes, kek_id: str, keyring: KeyRing) -> tuple[str, byte
     if kek_id == keyring.current_id:
         return kek_id, wrapped_key
     return keyring.wrap(keyring.unwrap(kek_id, wrapped_key))
-
-
-def _fix_hint(path: Path) -> str:
-    return f"set SKP_KEK_FILE to the key file, or create {path} with `skp keys init`"
-
-
-def load_keyring(path: Path) -> MemoryKeyRing:
-    """Read the key file at ``path``; raise ConfigError if it is missing or malformed."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"KEK file {path} cannot be read ({exc.strerror}); "
-                          f"{_fix_hint(path)}") from exc
-    try:
-        doc = json.loads(raw)
-        keys = {str(kek_id): base64.b64decode(value, validate=True)
-                for kek_id, value in doc["keys"].items()}
-        return MemoryKeyRing(keys, doc["current"])
-    # The underlying errors are not shown: their text could echo parts of the file.
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
-        raise ConfigError(
-            f"KEK file {path} is malformed: expected JSON "
-            '{"current": "<id>", "keys": {"<id>": "<base64 of 32 bytes>"}}; '
-            f"{_fix_hint(path)}"
-        ) from exc
-
-
-def create_keyring_file(path: Path) -> MemoryKeyRing:
-    """Write a new key file with one fresh KEK; refuse to overwrite an existing file."""
-    if path.exists():
-        raise ConfigError(f"KEK file {path} already exists; it is not overwritten because "
-                          "that would make all sealed content unreadable")
-    ring = MemoryKeyRing.generate()
-    _write(path, ring)
-    return ring
-
-
-def rotate_keyring_file(path: Path) -> MemoryKeyRing:
-    """Add a fresh KEK to the key file and make it current; old KEKs are kept."""
-    ring = load_keyring(path).with_new_key()
-    _write(path, ring)
-    return ring
-
-
-def retire_from_keyring_file(path: Path, kek_id: str, in_use: Callable[[], int]
-                             ) -> MemoryKeyRing:
-    """Remove KEK ``kek_id`` from the key file; refused for the current KEK and while
-    ``in_use()``, the number of stored data keys it wraps, is not 0."""
-    ring = load_keyring(path)
-    if kek_id not in ring.kek_ids:
-        raise ConfigError(f"KEK {kek_id} is not in {path}")
-    if kek_id == ring.current_id:
-        raise ConfigError(f"KEK {kek_id} is the current one; rotate first (skp keys rotate)")
-    if count := in_use():
-        raise ConfigError(f"{count} stored data keys are wrapped by {kek_id}; removing it would "
-                          "make their messages unreadable: run `skp keys rewrap` first")
-    ring = ring.without(kek_id)
-    _write(path, ring)
-    return ring
-
-
-def _write(path: Path, ring: MemoryKeyRing) -> None:
-    doc = {
-        "current": ring.current_id,
-        "keys": {kek_id: base64.b64encode(kek).decode("ascii")
-                 for kek_id, kek in ring._keys.items()},
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp creates the file with mode 0600; os.replace makes the swap atomic.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.chmod(0o600)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

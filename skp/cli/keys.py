@@ -1,52 +1,69 @@
-"""Key-encryption keys (SKP_KEK_FILE)."""
+"""Key-encryption keys: the key store (SKP_KEY_STORE: the KEK file or an HSM)."""
 
 from __future__ import annotations
 
 import click
 
-from skp import sealing
-from skp.cli import State, cli, pass_state
+from skp.cli import CliError, State, cli, pass_state
+from skp.config import KeyStoreKind
+from skp.domain.epochs import ends
+from skp.keystore import KeyStore
+from skp.keystore import file as keyfile
 from skp.store.keys import wrapped_keys
+
+
+def _store(state: State) -> KeyStore:
+    store = state.hub.keyring
+    if not isinstance(store, KeyStore):  # pragma: no cover - the CLI's hub opens a key store
+        raise CliError("the hub's key ring is no key store")
+    return store
 
 
 @cli.group()
 def keys() -> None:
-    """Key-encryption keys: the file outside the database that unlocks message keys."""
+    """Key-encryption keys (KEKs): one per epoch, kept outside the database."""
 
 
 @keys.command("init")
 @pass_state
 def init(state: State) -> None:
     """Create the KEK file (refuses to overwrite an existing one)."""
-    ring = sealing.create_keyring_file(state.settings.kek_file)
+    if state.settings.key_store is not KeyStoreKind.FILE:
+        raise CliError("SKP_KEY_STORE is not file: the HSM makes the first KEK itself when the "
+                       "hub opens it")
+    ring = keyfile.create_keyring_file(state.settings.kek_file)
     click.echo(f"created key-encryption key {ring.current_id} in {state.settings.kek_file}")
 
 
 @keys.command("list")
 @pass_state
 def list_(state: State) -> None:
-    """Every KEK in the file, with how many stored data keys it wraps."""
-    ring = sealing.load_keyring(state.settings.kek_file)
+    """Every live KEK: when its epoch began and ended, and how many stored data keys it wraps."""
+    store = _store(state)
     used = wrapped_keys(state.hub.sessions)
-    for kek_id in ring.kek_ids:
-        current = "  (current)" if kek_id == ring.current_id else ""
-        click.echo(f"{kek_id}  wraps {used.pop(kek_id, 0)} data keys{current}")
+    ended = ends(store.epochs(), store.current_id)
+    for epoch in sorted(store.epochs(), key=lambda e: e.created_at):
+        until = ended.get(epoch.kek_id)
+        span = f"until {until:%Y-%m-%dT%H:%M:%SZ}" if until else "(current)"
+        click.echo(f"{epoch.kek_id}  wraps {used.pop(epoch.kek_id, 0)} data keys  "
+                   f"from {epoch.created_at:%Y-%m-%dT%H:%M:%SZ} {span}")
     for kek_id, count in used.items():
-        click.echo(f"{kek_id}  wraps {count} data keys  MISSING from the file")
+        click.echo(f"{kek_id}  wraps {count} data keys  MISSING from the key store")
 
 
 @keys.command("rotate")
 @pass_state
 def rotate(state: State) -> None:
-    """Add a new KEK and re-wrap every stored data key with it; ciphertexts stay as they are.
+    """Start a new epoch at once and re-wrap every stored data key with its KEK; ciphertexts
+    stay as they are. For a KEK that may be compromised.
 
-    Running hubs take up the new KEK without a restart (they watch the file). The old KEKs
-    stay in the file; `skp keys retire` removes one once no stored key uses it.
+    Running hubs take up the new KEK without a restart. The old KEKs, no longer used, are
+    destroyed by the scheduler a few minutes later (or now with `skp keys retire`).
     """
-    hub = state.hub  # the database is checked before the file changes
-    ring = sealing.rotate_keyring_file(state.settings.kek_file)
-    click.echo(f"new key-encryption key {ring.current_id}; re-wrapped "
-               f"{hub.mailbox.rewrap_keys()} data keys")
+    store = _store(state)
+    epoch = store.create(state.hub.clock.now())
+    click.echo(f"new key-encryption key {epoch.kek_id}; re-wrapped "
+               f"{state.hub.mailbox.rewrap_keys()} data keys")
 
 
 @keys.command("rewrap")
@@ -61,7 +78,15 @@ def rewrap(state: State) -> None:
 @click.argument("kek_id")
 @pass_state
 def retire(state: State, kek_id: str) -> None:
-    """Remove an old KEK from the file; refused while a stored data key is wrapped by it."""
-    sealing.retire_from_keyring_file(state.settings.kek_file, kek_id,
-                                     lambda: wrapped_keys(state.hub.sessions)[kek_id])
-    click.echo(f"removed key-encryption key {kek_id} from {state.settings.kek_file}")
+    """Destroy an old KEK now; refused for the current one and while a stored data key is
+    wrapped by it."""
+    store = _store(state)
+    if kek_id not in {e.kek_id for e in store.epochs()}:
+        raise CliError(f"KEK {kek_id} is not in the key store")
+    if kek_id == store.current_id:
+        raise CliError(f"KEK {kek_id} is the current one; rotate first (skp keys rotate)")
+    if count := wrapped_keys(state.hub.sessions)[kek_id]:
+        raise CliError(f"{count} stored data keys are wrapped by {kek_id}; destroying it would "
+                       "make their messages unreadable: run `skp keys rewrap` first")
+    store.destroy(kek_id)
+    click.echo(f"destroyed key-encryption key {kek_id}")

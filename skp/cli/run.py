@@ -15,9 +15,10 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 import requests
 
-from skp import sealing, tls
+from skp import tls
 from skp.cli import CliError, State, cli, pass_state
-from skp.config import Environment, Settings
+from skp.config import Environment, KeyStoreKind, Settings
+from skp.keystore import file as keyfile
 from skp.store.db import make_engine, migrate
 
 
@@ -30,14 +31,16 @@ def migrate_command(state: State) -> None:
     missing; in production the KEK file must be provisioned by the operator.
     """
     settings = state.settings
-    if not settings.kek_file.exists():
+    if settings.key_store is not KeyStoreKind.FILE:
+        pass  # the HSM's token is the operator's to provision (docs/operations.md)
+    elif not settings.kek_file.exists():
         if settings.environment is Environment.PRODUCTION:
             raise CliError(f"the KEK file {settings.kek_file} does not exist; provision it "
                            "(skp keys init) and set SKP_KEK_FILE")
-        ring = sealing.create_keyring_file(settings.kek_file)
+        ring = keyfile.create_keyring_file(settings.kek_file)
         click.echo(f"created key-encryption key {ring.current_id} in {settings.kek_file}")
     else:
-        sealing.load_keyring(settings.kek_file)
+        keyfile.load_keyring(settings.kek_file)
     engine = make_engine(settings.database_url)
     migrate(engine)
     engine.dispose()

@@ -3,6 +3,11 @@
 An engine never creates a SQLite file: a wrong path must not leave an empty database behind.
 :func:`migrate` creates it (mode 0600, and so its WAL and shared-memory files) and
 :func:`check_database` says what is wrong with a database a command is about to use.
+
+SQLite keeps no deleted content behind: ``secure_delete`` overwrites what a delete frees, and
+:func:`checkpoint` (after each purge and every ``SKP_WAL_CHECKPOINT_INTERVAL``) copies the WAL
+into the database and truncates it, so the old versions of confirmed rows leave the WAL too.
+Each new connection also narrows the database, WAL and shared-memory files to mode 0600.
 """
 
 from __future__ import annotations
@@ -68,9 +73,41 @@ def _opener(path: Path) -> Any:
     uri = f"file:{quote(str(path), safe='/')}?mode=rw"
 
     def connect() -> sqlite3.Connection:
-        return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+        connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+        private(path)
+        return connection
 
     return connect
+
+
+def private(path: Path) -> None:
+    """Narrow the SQLite database at ``path`` and its ``-wal``/``-shm`` files to mode 0600
+    (a file made by an older version or a copy may be readable by others)."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except FileNotFoundError:
+            continue
+
+
+def checkpoint(engine: Engine) -> bool | None:
+    """Move a SQLite database's WAL into the file and truncate the WAL to 0 bytes; True when
+    it is done, False when a reader kept it from finishing (the next one will). None on
+    PostgreSQL, whose WAL the server recycles itself (docs/operations.md)."""
+    if not is_sqlite(engine):
+        return None
+    # On the driver's connection, outside any transaction (it runs in autocommit mode, and a
+    # checkpoint cannot finish inside a transaction of its own connection).
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = cursor.fetchone()  # (busy, WAL frames, frames checkpointed)
+        cursor.close()
+    finally:
+        connection.close()
+    return row is not None and row[0] == 0
 
 
 def _binary_bytea(_conn: Any, cursor: Any, _statement: str, _parameters: Any, context: Any,
@@ -92,6 +129,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # What a delete frees is overwritten with zeros, not left in free pages (builds differ).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

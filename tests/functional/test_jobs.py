@@ -46,6 +46,11 @@ def test_scheduler_runs_the_purge_at_once_and_then_every_interval(engine, sessio
     try:
         job = jobs.get_job("purge")
         assert job.trigger.interval == dt.timedelta(hours=1)
+        checkpoints = jobs.get_job("wal-checkpoint")
+        if engine.dialect.name == "sqlite":  # PostgreSQL recycles its WAL itself
+            assert checkpoints.trigger.interval == settings.wal_checkpoint_interval
+        else:
+            assert checkpoints is None
         deadline = time.monotonic() + 10
         while hub.mailbox.status(people.shv.id, message_id=receipt.message_id).state is not (
                 State.EXPIRED):

@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from skp.cli import cli
 from skp.clock import FrozenClock
 from skp.domain.roles import Module
+from skp.keystore.file import create_keyring_file
 from skp.metrics import Metrics
-from skp.sealing import create_keyring_file
 from skp.store.db import make_engine, make_sessions
 from tests.helpers import PING, send
 from tests.helpers import wsgi_call as call
@@ -238,3 +238,16 @@ def test_a_purge_run_from_cron_counts_in_the_hubs_metrics(app, people, tmp_path,
     assert sorted(r.message_id for r in logged) == sorted(due)
     assert {(r.service, r.type, r.recipient) for r in logged} == {
         (MODULE.value, TYPE, people.se.id)}
+
+
+def test_live_keks_and_the_age_of_the_oldest(app, keyring, clock):
+    first = keyring.current_id
+    keyring.create(clock.now() - dt.timedelta(hours=2))
+    _, samples = scrape(app)
+    assert value(samples, "skp_kek_epochs") == 2
+    assert value(samples, "skp_kek_oldest_age_seconds") == 7200
+    keyring.destroy(first)
+    clock.advance(dt.timedelta(minutes=1))
+    _, samples = scrape(app)
+    assert value(samples, "skp_kek_epochs") == 1
+    assert value(samples, "skp_kek_oldest_age_seconds") == 7260

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from skp.cli import cli
-from skp.sealing import create_keyring_file
+from skp.keystore.file import create_keyring_file
 from skp.store.db import make_engine
 from tests.conftest import PG_URL
 

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from skp import pki, sealing
+from skp import pki
 from skp.client import Client, Identity, SkpFault
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module, Role
+from skp.keystore import file as keyfile
 from skp.participants import Participants
 from skp.store.db import make_sessions, migrate
 from skp.store.models import Base, Message
@@ -49,7 +50,7 @@ def test_kill_9_during_sends_loses_and_duplicates_nothing(pg_url, pg_engine, clo
     for slug, role in (("shv", Role.SHV_FASE2), ("se", Role.SE)):
         people[slug] = participants.add(name=slug, role=role, modules=[SR])
         participants.add_certificate(people[slug].id, pki.issue_client(certs, slug, slug).pem)
-    sealing.create_keyring_file(tmp_path / "kek.json")
+    keyfile.create_keyring_file(tmp_path / "kek.json")
     port = free_port()
     env = {**os.environ, "SKP_DATABASE_URL": pg_url, "SKP_KEK_FILE": str(tmp_path / "kek.json"),
            "SKP_BIND_PORT": str(port), "SKP_TLS_CERT": str(certs / "server.pem"),

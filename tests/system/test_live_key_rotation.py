@@ -10,12 +10,12 @@ import sys
 import uuid
 from pathlib import Path
 
-from skp import sealing
 from skp.client import Client, Identity
 from skp.demo import CAST
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module
+from skp.keystore import file as keyfile
 from tests.system.serving import make_run, make_run_env
 
 SKP = str(Path(sys.executable).parent / "skp")
@@ -64,7 +64,7 @@ def test_a_running_hub_takes_up_a_rotated_kek(tmp_path):
 
         # A file rotated without the re-wrap (as when copying a new file to the hosts): the
         # old KEK still wraps a stored key and is not retired.
-        third_kek = sealing.rotate_keyring_file(tmp_path / "kek.json").current_id
+        third_kek = keyfile.rotate_keyring_file(tmp_path / "kek.json").current_id
         latest = send()
         assert kek_of(tmp_path, latest) == third_kek
         assert f"{second_kek}  wraps 2 data keys" in skp(tmp_path, "keys", "list")
@@ -74,7 +74,7 @@ def test_a_running_hub_takes_up_a_rotated_kek(tmp_path):
         assert "is the current one" in skp(tmp_path, "keys", "retire", third_kek, expect=2)
         assert "re-wrapped 2 data keys" in skp(tmp_path, "keys", "rewrap")
         for old in (first_kek, second_kek):
-            assert f"removed key-encryption key {old}" in skp(tmp_path, "keys", "retire", old)
+            assert f"destroyed key-encryption key {old}" in skp(tmp_path, "keys", "retire", old)
         assert set(json.loads((tmp_path / "kek.json").read_text())["keys"]) == {third_kek}
         for message_id in (before, after, latest):
             metadata, _ = se.fetch(message_id)

@@ -15,13 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from skp import pki, sealing
+from skp import pki
 from skp.clock import FrozenClock
 from skp.config import Settings
 from skp.domain.lifecycle import State
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.hub import Hub
 from skp.jobs import PURGE_LOCK
+from skp.keystore import file as keyfile
 from skp.store.db import migrate
 from skp.store.models import Base, Message
 from tests.helpers import send
@@ -51,7 +52,7 @@ def records(log_file):
 def test_two_servers_share_one_purge(pg_url, pg_engine, tmp_path):
     migrate(pg_engine)
     kek = tmp_path / "kek.json"
-    ring = sealing.create_keyring_file(kek)
+    ring = keyfile.create_keyring_file(kek)
     pki.init_dev(tmp_path / "certs")
     # Messages received ten days ago: their four working days are over by now.
     past = FrozenClock(dt.datetime.now(dt.UTC) - dt.timedelta(days=10))

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from skp import pki
 from skp.cli import cli
 from skp.errors import Unavailable
-from skp.sealing import create_keyring_file
+from skp.keystore.file import create_keyring_file
 from skp.store.db import make_engine, make_sessions, migrate
 from skp.store.session import transaction
 from tests.conftest import postgres_schema

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from skp.config import DEFAULT_DATABASE_URL, DEFAULT_KEK_FILE, Environment, Settings
+from skp.config import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_KEK_FILE,
+    Environment,
+    KeyStoreKind,
+    Pkcs11Settings,
+    Settings,
+)
 from skp.errors import ConfigError, SkpError
 
 
@@ -132,6 +139,25 @@ def test_environment(raw, expected):
     assert settings.environment is expected
 
 
+def test_key_store_and_epochs():
+    settings = Settings.from_env({
+        "SKP_KEY_STORE": "pkcs11", "SKP_PKCS11_LIBRARY": "/usr/lib/softhsm/libsofthsm2.so",
+        "SKP_PKCS11_TOKEN": "hub", "SKP_PKCS11_PIN_FILE": "/etc/skp/pin",
+        "SKP_KEK_EPOCH": "3600", "SKP_WAL_CHECKPOINT_INTERVAL": "30"})
+    assert settings.key_store is KeyStoreKind.PKCS11
+    assert settings.pkcs11 == Pkcs11Settings(Path("/usr/lib/softhsm/libsofthsm2.so"), "hub",
+                                             Path("/etc/skp/pin"))
+    assert settings.kek_epoch == dt.timedelta(hours=1)
+    assert settings.wal_checkpoint_interval == dt.timedelta(seconds=30)
+    defaults = Settings.from_env({})
+    assert defaults.key_store is KeyStoreKind.FILE and defaults.kek_epoch == dt.timedelta(days=1)
+
+
+def test_pkcs11_needs_its_library_and_pin_file():
+    with pytest.raises(ConfigError, match=r"SKP_PKCS11_LIBRARY .* SKP_PKCS11_PIN_FILE"):
+        Settings.from_env({"SKP_KEY_STORE": "pkcs11", "SKP_PKCS11_LIBRARY": "/lib/x.so"})
+
+
 def test_all_variables_together():
     settings = Settings.from_env({
         "SKP_ENVIRONMENT": "production",
@@ -192,6 +218,10 @@ INVALID = [
     ("SKP_SEND_WINDOW", "1m", "number of seconds from 1 to 3600"),
     ("SKP_MAILBOX_LIMIT", "-5", "0 or more"),
     ("SKP_MAILBOX_LIMIT", "1e4", "pending messages"),
+    ("SKP_WAL_CHECKPOINT_INTERVAL", "1m", "number of seconds"),
+    ("SKP_WAL_CHECKPOINT_INTERVAL", "0", "at least 1"),
+    ("SKP_KEK_EPOCH", "1d", "number of seconds"),
+    ("SKP_KEY_STORE", "vault", "'file' or 'pkcs11'"),
     ("SKP_ENVIRONMENT", "staging", "'development' or 'production'"),
     ("SKP_ENVIRONMENT", "prod", "'development' or 'production'"),
 ]

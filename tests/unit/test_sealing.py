@@ -10,20 +10,17 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from skp.errors import ConfigError, IntegrityError
+from skp.keystore.file import FileKeyStore, create_keyring_file, load_keyring, rotate_keyring_file
 from skp.sealing import (
-    FileKeyRing,
     MemoryKeyRing,
     OpenedStream,
     Sealed,
     SealingStream,
     associated_data,
-    create_keyring_file,
-    load_keyring,
     new_data_key,
     open_sealed,
     open_with_key,
     rewrap,
-    rotate_keyring_file,
     seal,
     unwrap_key,
 )
@@ -202,7 +199,8 @@ def test_key_file_round_trip(tmp_path):
     doc = json.loads(path.read_text())
     assert doc["current"] == rotated.current_id
     assert all(len(base64.b64decode(v)) == 32 for v in doc["keys"].values())
-    assert [p.name for p in path.parent.iterdir()] == ["kek.json"]  # no temp files left
+    # no temp files left; the lock file stays
+    assert sorted(p.name for p in path.parent.iterdir()) == ["kek.json", "kek.json.lock"]
 
 
 def test_create_refuses_to_overwrite(tmp_path):
@@ -387,7 +385,7 @@ def test_segments_changed_after_verification_fail_at_the_end():
 def test_a_file_keyring_follows_its_file(tmp_path, caplog):
     path = tmp_path / "kek.json"
     first = create_keyring_file(path).current_id
-    ring = FileKeyRing(path)
+    ring = FileKeyStore(path)
     sealed = seal(PLAINTEXT, associated_data(METADATA), ring)
     assert sealed.kek_id == first
     second = rotate_keyring_file(path).current_id
