@@ -79,7 +79,7 @@ def _choice_class(f: Field) -> type[Form]:
     options = [SelectChoice(c.name, label(c.name)) for c in f.children]
     if not f.required:
         options.insert(0, SelectChoice("", "Geen"))
-    inputs = {CHOSEN: RadioField(label(f.name), choices=options, validate_choice=False,
+    inputs = {CHOSEN: RadioField("Wat vult u in?", choices=options, validate_choice=False,
                                  default=None if f.required else "")}
     inputs.update(_inputs(f.children))
     return type("Choice", (Form,), inputs)

@@ -59,12 +59,21 @@ STATES = {State.QUEUED: "Nieuw", State.FETCHED: "Geopend", State.CONFIRMED: "Bev
 
 @blueprint.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"label": labels.label, "shown": labels.shown, "when": _when, "states": STATES,
-            "Kind": Kind, "Document": Document, "title": _title}
+    return {"label": labels.label, "shown": labels.shown, "when": _when, "until": _until,
+            "states": STATES, "Kind": Kind, "title": _title}
 
 
 def _when(instant: dt.datetime) -> str:
     return f"{instant.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}"
+
+
+def _until(deadline: dt.datetime) -> str:
+    """A deadline, which is mostly the end of a day, as the last day: "07-12-2026 (einde van
+    de dag)"."""
+    local = deadline.astimezone(AMSTERDAM)
+    if local.time() == dt.time(0):
+        return f"{local.date() - dt.timedelta(days=1):%d-%m-%Y} (einde van de dag)"
+    return _when(deadline)
 
 
 def _title(module: Module, type_code: str) -> str:
@@ -265,7 +274,7 @@ def _send(unit: ParticipantInfo, mt: MessageType, header: Header,
     organisations().message_event(g.user.kvk_nummer, g.user.employee_id, "message.send",
                                   receipt.message_id)
     flash(f"Het bericht {mt.title} is {'al ' if receipt.repeated else ''}verstuurd. "
-          f"Het Schuldenknooppunt bewaart het tot {_when(receipt.deadline)} voor de ontvanger.")
+          f"De ontvanger kan het ophalen tot en met {_until(receipt.deadline)}.")
     return redirect(url_for(".listing", participant_id=unit.id, module=mt.module.value))
 
 

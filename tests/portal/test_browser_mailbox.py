@@ -92,8 +92,7 @@ def test_a_creditor_answers_a_saldoverzoek_sent_over_soap(organisations, clients
     with page.expect_download() as download:
         page.get_by_role("link", name="Toestemmingsverklaring downloaden").click()
     assert download.value.suggested_filename == "Toestemmingsverklaring.pdf"
-    with open(download.value.path(), "rb") as saved:
-        assert saved.read() == DOCUMENT
+    assert download.value.path().read_bytes() == DOCUMENT
     message_url = page.url
 
     # The answer: first without its date (an error next to the field), then complete.
