@@ -58,10 +58,10 @@ def _inputs(fields: tuple[Field, ...]) -> dict[str, Any]:
 
 def _input(f: Field) -> Any:
     text = label(f.name) + ("" if f.required else OPTIONAL)
-    if f.kind is Kind.GROUP:
-        one: Any = FormField(_group_class(f.children), label=label(f.name))
-    elif f.kind is Kind.CHOICE:
-        one = FormField(_choice_class(f), label=label(f.name))
+    if f.kind in (Kind.GROUP, Kind.CHOICE):
+        legend = label(f.name) if f.required or f.repeated else text
+        one: Any = FormField(_group_class(f.children) if f.kind is Kind.GROUP
+                             else _choice_class(f), label=legend)
     else:
         one = _leaf(f, text)
     if f.repeated:

@@ -221,6 +221,13 @@ def test_an_answer_not_matched_with_a_total_claim_gets_the_zero_amount_lines(app
     assert body["Vorderingen"] == [
         {"FactuurnummerSEVolgensSHV": c, "Openstaand": "0.00", "AutomatischAangevuld": True}
         for c in ("F-1", "F-2")]
+    # The debt service's employee sees the answer laid out, in euro notation.
+    emre = employee(app, hub, "gemeente", GEMEENTE, SHV.id)
+    html = emre.get(f"/eenheid/{SHV.id}/berichten/{reply.id}", base_url=BASE).get_data(
+        as_text=True)
+    assert "€ 1.234,56" in html and "Niet gematcht" in html
+    assert "<th scope=\"col\">Aangevuld door het Schuldenknooppunt</th>" in html
+    assert "€ 0,00" in html
     # The same form posted again sends nothing new.
     assert bram.post(path, base_url=BASE, data=data).status_code == 302
     assert hub.mailbox.list_pending(SHV.id, MODULE).backlog == 1
