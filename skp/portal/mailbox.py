@@ -22,8 +22,10 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
+from skp.addressbook import Search
 from skp.attachments import Document
 from skp.domain import labels
+from skp.domain.addressbook import MAX_ENTRIES
 from skp.domain.calendar import AMSTERDAM, WorkingDayCalendar
 from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.fields import Kind
@@ -38,6 +40,7 @@ from skp.errors import (
     NotAllowed,
     NotFound,
     QuotaExceeded,
+    SchemaInvalid,
     SkpError,
     TooLarge,
     UnknownRecipient,
@@ -221,20 +224,34 @@ def new(participant_id: str) -> str | BaseResponse:
         return render_template("mailbox/choose.html", unit=unit, sendable=sendable,
                                modules={m: MODULE_INFO[m].title for m in Module})
     form = cast(NewMessageForm, form_class(mt, True)())
-    entries = [e for e in hub().addressbook.every(mt.module)
-               if mt.code in e.receives and e.id != unit.id]
+    search = request.args.get("zoek", "").strip()[:200]
+    found = hub().addressbook.search(Search(mt.module, name=search or None, limit=MAX_ENTRIES))
+    entries = [e for e in found.entries if mt.code in e.receives and e.id != unit.id]
     form.ontvanger.choices = [SelectChoice("", "Kies…"),
                               *(SelectChoice(e.id, e.name) for e in entries)]
+    recipient = form.ontvanger.data or ""
+    if request.method == "POST" and recipient not in {e.id for e in entries}:
+        recipient = _recipient(mt, unit, recipient)  # chosen before a narrower search
     kenmerk = form.ensure_kenmerk()
-    return _compose(unit, mt, form, recipient=form.ontvanger.data or "",
+    return _compose(unit, mt, form, recipient=recipient,
                     conversation=str(uuid.uuid5(uuid.NAMESPACE_URL, f"skp:{kenmerk}")),
                     cross_reference=None, back=url_for(".new", participant_id=unit.id),
-                    recipients={e.id for e in entries}, soort=f"{mt.module.value}/{mt.code}")
+                    soort=f"{mt.module.value}/{mt.code}", search=search,
+                    more=found.next_after is not None)
+
+
+def _recipient(mt: MessageType, unit: ParticipantInfo, participant_id: str) -> str:
+    """``participant_id`` when the address book lists it as a recipient of ``mt``; else ""."""
+    try:
+        entry = hub().addressbook.entry(participant_id, mt.module)
+    except (NotFound, SchemaInvalid):
+        return ""
+    return entry.id if mt.code in entry.receives and entry.id != unit.id else ""
 
 
 def _compose(unit: ParticipantInfo, mt: MessageType, form: MessageForm, *, recipient: str,
              conversation: str, cross_reference: str | None, back: str,
-             recipients: set[str] | None = None, **shown: Any) -> str | BaseResponse:
+             **shown: Any) -> str | BaseResponse:
     """Show the form; on a submit, add or remove a line, or check the whole body and send it
     (once: the form's Kenmerk)."""
     kenmerk = form.ensure_kenmerk()
@@ -248,7 +265,7 @@ def _compose(unit: ParticipantInfo, mt: MessageType, form: MessageForm, *, recip
         else:
             typed = body_of(form, mt)
             summary.extend(explain(typed, problems(mt, typed.body, unit.role)))
-            if isinstance(form, NewMessageForm) and recipient not in (recipients or ()):
+            if isinstance(form, NewMessageForm) and not recipient:
                 form.ontvanger.errors = ["Kies een ontvanger."]
                 summary.insert(0, (form.ontvanger.id, "Ontvanger", "Kies een ontvanger."))
             if not summary:

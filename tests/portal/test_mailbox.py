@@ -113,6 +113,13 @@ def test_the_listing_shows_the_waiting_messages_with_their_sender(app, hub):
     assert "Laatste werkdag" not in html
     assert f"/eenheid/{NOORD.id}/berichten" in bram.get(f"/eenheid/{NOORD.id}",
                                                         base_url=BASE).get_data(as_text=True)
+    assert "Andere bedrijfseenheden" not in html
+    # An employee of two units switches between their mailboxes.
+    hub.organisations.link(ENERGIE, "test", _employee_id(bram), ZUID.id, True)
+    html = bram.get(f"/eenheid/{NOORD.id}/berichten", base_url=BASE).get_data(as_text=True)
+    assert f'href="/eenheid/{ZUID.id}/berichten">{ZUID.name}</a>' in html
+    html = bram.get(f"/eenheid/{ZUID.id}/berichten", base_url=BASE).get_data(as_text=True)
+    assert receipt.message_id not in html and "Er wachten geen berichten" in html
     # On the last working day (Monday 7 December) the listing warns.
     hub.clock.set(dt.datetime(2026, 12, 7, 8, tzinfo=dt.UTC))
     bram = employee(app, hub, "energie-noord", ENERGIE)
@@ -319,3 +326,19 @@ def test_a_new_message_needs_a_recipient_and_its_required_fields(app, hub):
     assert "Kies een ontvanger" not in html
     assert re.search(r'id="Adres-Postcode-error">.*postcode in zoals 1234 AB', html)
     assert hub.mailbox.list_pending(NOORD.id, MODULE).backlog == 0
+
+
+def test_the_recipient_is_searched_for_in_the_address_book(app, hub):
+    emre = employee(app, hub, "gemeente", GEMEENTE, SHV.id)
+    path = f"/eenheid/{SHV.id}/nieuw?soort=schuldregeling/Kennisgeving&zoek=zuid"
+    html = emre.get(path, base_url=BASE).get_data(as_text=True)
+    options = html.split('id="ontvanger"')[1].split("</select>")[0]
+    assert ZUID.name in options and NOORD.name not in options
+    # A recipient chosen before a narrower search still counts: the address book says so.
+    data = {**form_fields(html), "ontvanger": NOORD.id}
+    html = emre.post(path, base_url=BASE, data=data).get_data(as_text=True)
+    assert "Kies een ontvanger" not in html and "Vul dit veld in." in html
+    for wrong in (SHV.id, str(uuid.uuid4()), "nonsense"):  # itself, unknown, no id
+        html = emre.post(path, base_url=BASE, data={**data, "ontvanger": wrong}).get_data(
+            as_text=True)
+        assert "Kies een ontvanger" in html
