@@ -5,6 +5,7 @@ nobody outside the recipient unit opens any of it."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
 
@@ -342,3 +343,20 @@ def test_the_recipient_is_searched_for_in_the_address_book(app, hub):
         html = emre.post(path, base_url=BASE, data={**data, "ontvanger": wrong}).get_data(
             as_text=True)
         assert "Kies een ontvanger" in html
+
+
+def test_a_new_saldoverzoek_carries_an_uploaded_document(app, hub):
+    emre = employee(app, hub, "gemeente", GEMEENTE, SHV.id)
+    path = f"/eenheid/{SHV.id}/nieuw?soort=schuldinventarisatie/Saldoverzoek"
+    data = form_fields(emre.get(path, base_url=BASE).get_data(as_text=True))
+    data.update({"ontvanger": NOORD.id, "KlantnummerSHV": "KL-2", "Klant-Achternaam": "Bos",
+                 "Klant-Geboortedatum": "1970-01-02", "Adres-Huisnummer": "3",
+                 "Adres-Postcode": "1234AB", "Adres-Woonplaats": "Zeist",
+                 "Contactpersoon-Naam": "E. Smit", "Vorderingen-0-FactuurnummerSEVolgensSHV": "F-7",
+                 "Toestemmingsverklaring": (io.BytesIO(PDF), "toestemming.pdf")})
+    answer = emre.post(path, base_url=BASE, data=data, content_type="multipart/form-data")
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    (message,) = hub.mailbox.list_pending(NOORD.id, Module.SCHULDINVENTARISATIE).items
+    body = hub.mailbox.fetch(NOORD.id, message.id).body
+    assert body["Toestemmingsverklaring"].read() == PDF
+    assert body["Vorderingen"] == [{"FactuurnummerSEVolgensSHV": "F-7"}]
