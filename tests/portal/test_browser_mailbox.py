@@ -101,8 +101,12 @@ def test_a_creditor_answers_a_saldoverzoek_sent_over_soap(organisations, clients
     check(page, "antwoord")
     page.get_by_label("Matching").select_option(label="Niet gematcht")
     unmatched = page.get_by_role("group", name="Ongematchte schulden")
-    unmatched.get_by_role("radio", name="Totaalvordering").check()
     total = unmatched.get_by_role("group", name="Totaalvordering")
+    loose = unmatched.get_by_role("group", name="Openstaande schulden")
+    expect(total).to_be_hidden()  # with JavaScript, only the chosen option shows
+    unmatched.get_by_role("radio", name="Totaalvordering").check()
+    expect(total).to_be_visible()
+    expect(loose).to_be_hidden()
     total.get_by_label("Referentie").fill("TOTAAL")
     total.get_by_label("Bedrag").fill("1.234,56")
     page.get_by_role("button", name="Versturen").click()
