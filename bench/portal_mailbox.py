@@ -105,6 +105,7 @@ def figures(name: str, hub: Hub, waiting: int, repeat: int) -> None:
         ids = list(conn.scalars(select(Message.id).where(Message.type_code == "Saldoverzoek")
                                 .order_by(Message.received_at, Message.id)))
     pages = {
+        "first page, no module chosen": f"/eenheid/{NOORD.id}/berichten",
         "first page (50)": listing,
         "first page of Saldoverzoek": f"{listing}&type=Saldoverzoek",
         "page after the middle message": f"{listing}&na={ids[len(ids) // 2]}",
@@ -118,6 +119,7 @@ def figures(name: str, hub: Hub, waiting: int, repeat: int) -> None:
             if answer.status_code != 200:
                 raise SystemExit(f"{path}: {answer.status_code}")
 
+        get()  # warm: templates compiled, statements cached
         times = timed(get, repeat)
         out(f"{name:<10} {label:<38} median {ms(statistics.median(times))}, "
             f"max {ms(max(times))} over {repeat} ({waiting} waiting)")

@@ -45,7 +45,7 @@ from skp.errors import (
     TooLarge,
     UnknownRecipient,
 )
-from skp.mailbox import LogQuery, MessageInfo
+from skp.mailbox import LogQuery, MessageInfo, Page
 from skp.participants import ParticipantInfo
 from skp.portal.access import hub, login_required, my_unit, my_units, organisations
 from skp.portal.bodyform import LINE, body_of, change_lines, explain, form_class
@@ -93,20 +93,28 @@ def listing(participant_id: str) -> str:
     unit = my_unit(g.user, participant_id)
     modules = sorted(unit.modules)
     module = next((m for m in modules if m.value == request.args.get("module")), None)
-    if module is None:  # the first module with waiting messages
-        module = next((m for m in modules if hub().mailbox.list_pending(unit.id, m, limit=1)
-                       .items), modules[0] if modules else None)
+    page: Page | None = None
+    if module is None:  # the first module with waiting messages, its first page
+        for candidate in modules:
+            page = hub().mailbox.list_pending(unit.id, candidate, limit=PAGE_SIZE)
+            if page.items:
+                module = candidate
+                break
+        else:
+            module, page = (modules[0], page) if modules else (None, None)
     if module is None:
         return render_template("mailbox/listing.html", unit=unit, units=my_units(g.user),
                                modules=[], module=None, types=[], type_code=None, page=None,
                                rows=[])
     types = [mt for mt in message_types(module) if unit.role in mt.recipients]
     type_code = next((mt.code for mt in types if mt.code == request.args.get("type")), None)
-    try:
-        page = hub().mailbox.list_pending(unit.id, module, type_code=type_code,
-                                          limit=PAGE_SIZE, after=request.args.get("na") or None)
-    except NotFound:
-        abort(404)
+    after = request.args.get("na") or None
+    if page is None or type_code is not None or after is not None:
+        try:
+            page = hub().mailbox.list_pending(unit.id, module, type_code=type_code,
+                                              limit=PAGE_SIZE, after=after)
+        except NotFound:
+            abort(404)
     now, calendar, names = hub().clock.now(), _calendar(), _Names(module)
     rows = [(m, names.of(m.sender_id), on_last_working_day(m.deadline, now, calendar=calendar))
             for m in page.items]
