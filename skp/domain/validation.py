@@ -79,8 +79,10 @@ def validate_body(mt: MessageType, body: Mapping[str, Any], sender_role: Role, *
 def problems(mt: MessageType, body: Mapping[str, Any], sender_role: Role
              ) -> list[tuple[str, SchemaInvalid]]:
     """Every error :func:`validate_body` would raise one at a time, each with the path of the
-    field it is about (``Klant/Achternaam``, ``Vorderingen[0]/Openstaand``; the empty path for
-    the body as a whole): for a form that shows them all at once. Empty when it is valid."""
+    field it is about (``Klant/Achternaam``, ``Vorderingen[0]/Openstaand``; a rule over the
+    whole body names its field too: ``OngematchteSchulden``): for a form that shows them all
+    at once. The rules over the whole body are checked once its fields are valid. Empty when
+    the body is valid; documents are checked as :func:`validate_body` does by default."""
     found: list[tuple[str, SchemaInvalid]] = []
     result = _fields(mt.fields, body, "", _document, found)
     if not found:
