@@ -63,7 +63,8 @@ STATES = {State.QUEUED: "Nieuw", State.FETCHED: "Geopend", State.CONFIRMED: "Bev
 @blueprint.context_processor
 def _helpers() -> dict[str, Any]:
     return {"label": labels.label, "shown": labels.shown, "when": _when, "until": _until,
-            "states": STATES, "Kind": Kind, "title": _title}
+            "states": STATES, "Kind": Kind, "title": _title,
+            "working_days": hub().settings.working_days}
 
 
 def _when(instant: dt.datetime) -> str:
