@@ -34,6 +34,10 @@ from skp.store.organisation import (
 from skp.store.session import transaction
 from skp.store.types import canonical_id
 
+#: What :meth:`Organisations.message_event` records.
+MESSAGE_ACTIONS = frozenset({"message.open", "message.document", "message.confirm",
+                             "message.send"})
+
 
 @dataclass(frozen=True)
 class EmployeeInfo:
@@ -310,6 +314,16 @@ class Organisations:
         elif approve:
             self._participants.set_extension(decided.participant_id, int(decided.value))
         return decided
+
+    def message_event(self, kvk_nummer: str, employee_id: str, action: str,
+                      message_id: str) -> None:
+        """Record what an employee did with a message on the portal: ``message.open`` (its
+        content shown), ``message.document`` (a document downloaded), ``message.confirm``,
+        ``message.send``. The message's id only, never its content."""
+        if action not in MESSAGE_ACTIONS:
+            raise ValueError(f"no audit action {action}")
+        with transaction(self._sessions) as session:
+            _audit(session, self._clock.now(), employee_id, kvk_nummer, action, message_id)
 
     def audit_trail(self, kvk_nummer: str | None = None, limit: int = 100
                     ) -> list[tuple[dt.datetime, str, str, str | None]]:

@@ -18,7 +18,7 @@ come back as aware UTC datetimes.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from skp.domain.calendar import WorkingDayCalendar, end_of_day, local_date, require_aware
 
@@ -26,7 +26,9 @@ __all__ = [
     "EXTENSION_DAYS",
     "fetch_deadline",
     "is_due",
+    "last_working_day",
     "metadata_due",
+    "on_last_working_day",
     "reply_deadline",
     "validate_extension",
 ]
@@ -69,6 +71,23 @@ def reply_deadline(
 def is_due(deadline: datetime, now: datetime) -> bool:
     """Whether ``deadline`` has been reached at ``now`` (the deadline instant itself is due)."""
     return require_aware(now, "now") >= require_aware(deadline, "deadline")
+
+
+def last_working_day(deadline: datetime, *, calendar: WorkingDayCalendar) -> date:
+    """The last Amsterdam working day on which a message with ``deadline`` can still be handled:
+    the day the deadline ends, or the working day before it when that is none (an extension
+    may end on a weekend or holiday)."""
+    last = local_date(require_aware(deadline, "deadline") - timedelta(microseconds=1))
+    while not calendar.is_working_day(last):
+        last -= timedelta(days=1)
+    return last
+
+
+def on_last_working_day(deadline: datetime, now: datetime, *,
+                        calendar: WorkingDayCalendar) -> bool:
+    """Whether ``now`` is on or past the :func:`last_working_day` of ``deadline``: the day to
+    warn that the message's content is about to be deleted."""
+    return local_date(now) >= last_working_day(deadline, calendar=calendar)
 
 
 def metadata_due(received_at: datetime, now: datetime, retention: timedelta) -> bool:

@@ -11,7 +11,7 @@ import binascii
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -71,12 +71,37 @@ def validate_body(mt: MessageType, body: Mapping[str, Any], sender_role: Role, *
     document apart and returns a reference (skp.attachments).
     """
     result = _fields(mt.fields, body, "", document or _document)
+    for _, error in _whole(mt, result, sender_role):
+        raise error
+    return result
+
+
+def problems(mt: MessageType, body: Mapping[str, Any], sender_role: Role
+             ) -> list[tuple[str, SchemaInvalid]]:
+    """Every error :func:`validate_body` would raise one at a time, each with the path of the
+    field it is about (``Klant/Achternaam``, ``Vorderingen[0]/Openstaand``; a rule over the
+    whole body names its field too: ``OngematchteSchulden``): for a form that shows them all
+    at once. The rules over the whole body are checked once its fields are valid. Empty when
+    the body is valid; documents are checked as :func:`validate_body` does by default."""
+    found: list[tuple[str, SchemaInvalid]] = []
+    result = _fields(mt.fields, body, "", _document, found)
+    if not found:
+        found.extend(_whole(mt, result, sender_role))
+    return found
+
+
+def _whole(mt: MessageType, result: Body, sender_role: Role
+           ) -> Iterator[tuple[str, SchemaInvalid]]:
+    """The errors of the rules over the body as a whole (attachments by role, matching), each
+    with the path of the field it is about."""
     for role, name in mt.required_by_role:
         if role == sender_role and name not in result:
-            raise SchemaInvalid(f"as {role} you must attach {name} to {mt.code}")
+            yield name, SchemaInvalid(f"as {role} you must attach {name} to {mt.code}")
     if mt.code == "SaldoverzoekAntwoord":
-        matching.check_antwoord(result)
-    return result
+        try:
+            matching.check_antwoord(result)
+        except SchemaInvalid as exc:
+            yield "OngematchteSchulden", exc
 
 
 def _uuid(name: str, raw: str | None) -> str:
@@ -103,7 +128,10 @@ def map_documents(fields: tuple[Field, ...], body: Mapping[str, Any],
     return result
 
 
-def _fields(fields: tuple[Field, ...], data: Any, path: str, document: DocumentCheck) -> Body:
+def _fields(fields: tuple[Field, ...], data: Any, path: str, document: DocumentCheck,
+            found: list[tuple[str, SchemaInvalid]] | None = None) -> Body:
+    """The group's fields checked; with ``found``, each field's error is added to it and the
+    check goes on with the next field."""
     if not isinstance(data, Mapping):
         raise SchemaInvalid(f"{path or 'body'} must be a group of fields")
     known = {f.name for f in fields}
@@ -113,29 +141,49 @@ def _fields(fields: tuple[Field, ...], data: Any, path: str, document: DocumentC
     result: Body = {}
     for f in fields:
         where = f"{path}/{f.name}" if path else f.name
-        value = data.get(f.name)
-        if value is None or (f.repeated and isinstance(value, list | tuple) and not value):
-            if f.required:
-                raise SchemaInvalid(f"field {where} is required")
-            continue
-        if f.hub_only:
-            raise SchemaInvalid(f"field {where} is set by the hub, not by the sender")
-        if f.repeated:
-            if not isinstance(value, list | tuple):
-                raise SchemaInvalid(f"field {where} must be a list")
-            result[f.name] = [_value(f, item, f"{where}[{i}]", document)
-                              for i, item in enumerate(value)]
-        else:
-            result[f.name] = _value(f, value, where, document)
+        try:
+            _field(f, data.get(f.name), where, document, found, result)
+        except SchemaInvalid as exc:
+            if found is None:
+                raise
+            found.append((where, exc))
     return result
 
 
-def _value(f: Field, value: Any, where: str, document: DocumentCheck) -> Any:
+def _field(f: Field, value: Any, where: str, document: DocumentCheck,
+           found: list[tuple[str, SchemaInvalid]] | None, result: Body) -> None:
+    if value is None or (f.repeated and isinstance(value, list | tuple) and not value):
+        if f.required:
+            raise SchemaInvalid(f"field {where} is required")
+        return
+    if f.hub_only:
+        raise SchemaInvalid(f"field {where} is set by the hub, not by the sender")
+    if not f.repeated:
+        result[f.name] = _value(f, value, where, document, found)
+        return
+    if not isinstance(value, list | tuple):
+        raise SchemaInvalid(f"field {where} must be a list")
+    items = []
+    for i, item in enumerate(value):
+        try:
+            items.append(_value(f, item, f"{where}[{i}]", document, found))
+        except SchemaInvalid as exc:
+            if found is None:
+                raise
+            found.append((f"{where}[{i}]", exc))
+    result[f.name] = items
+
+
+def _value(f: Field, value: Any, where: str, document: DocumentCheck,
+           found: list[tuple[str, SchemaInvalid]] | None = None) -> Any:
     match f.kind:
         case Kind.GROUP:
-            return _fields(f.children, value, where, document)
+            return _fields(f.children, value, where, document, found)
         case Kind.CHOICE:
-            chosen = _fields(f.children, value, where, document)
+            before = 0 if found is None else len(found)
+            chosen = _fields(f.children, value, where, document, found)
+            if found is not None and len(found) > before:
+                return chosen
             if len(chosen) != 1:
                 names = " or ".join(c.name for c in f.children)
                 raise SchemaInvalid(f"field {where} needs exactly one of {names}")

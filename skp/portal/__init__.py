@@ -3,7 +3,8 @@ administrator links employees to business units and manages the organisation's d
 
 A Flask application (:func:`create_app`) with a blueprint per area: ``auth`` (login through the
 eHerkenning broker over OpenID Connect, a development login, logout), ``home`` (the employee's
-business units) and ``organisation`` ("Mijn organisatie", for the administrator). It calls the
+business units), ``mailbox`` (a unit's messages: read, confirm, answer, send) and
+``organisation`` ("Mijn organisatie", for the administrator). It calls the
 same services as the SOAP side; sessions live in the database; every form carries a CSRF
 token; every answer carries the security headers of :mod:`skp.portal.security`.
 """
@@ -20,7 +21,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from skp.config import Environment, Settings
 from skp.errors import ConfigError
 from skp.hub import Hub
-from skp.portal import auth, home, organisation
+from skp.portal import auth, home, mailbox, organisation
 from skp.portal.security import content_security_policy, secure
 from skp.portal.sessions import DatabaseSessions
 
@@ -44,6 +45,7 @@ def create_app(hub: Hub) -> Flask:
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(organisation.blueprint)
+    app.register_blueprint(mailbox.blueprint)
     policy = content_security_policy(settings.portal.oidc_issuer)
     app.after_request(lambda response: secure(response, policy))
 

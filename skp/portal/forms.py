@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectChoice, SelectField, StringField, TelField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+)
 from wtforms.validators import Email, InputRequired, Length, Regexp, ValidationError
 
 from skp.demo import DEV_EMPLOYEES
@@ -65,3 +75,24 @@ class RequestForm(FlaskForm):
     module = SelectField("Module", choices=[], validate_choice=False)
     dagen = SelectField("Verlenging", choices=[SelectChoice(d, f"{d} dagen")
                                                for d in ("7", "14", "28")])
+
+
+class MessageForm(FlaskForm):
+    """What every message form has besides the body: its Kenmerk."""
+
+    kenmerk = HiddenField()
+
+    def ensure_kenmerk(self) -> str:
+        """The form's Kenmerk: the one it was shown with, or a new one."""
+        try:
+            self.kenmerk.data = str(uuid.UUID(self.kenmerk.data or ""))
+        except ValueError:
+            self.kenmerk.data = str(uuid.uuid4())
+        kenmerk: str = self.kenmerk.data
+        return kenmerk
+
+
+class NewMessageForm(MessageForm):
+    """A new message also names its recipient (from the address book)."""
+
+    ontvanger = SelectField("Ontvanger", validate_choice=False)

@@ -81,9 +81,16 @@ class Portal:
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory):
+def authority():
+    """The CA of the portal's server certificate, and of the participants' client certificates
+    when a test runs the SOAP server next to the portal."""
+    return trustme.CA(organization_name="skp portal test CA")
+
+
+@pytest.fixture(scope="module")
+def pki(authority, tmp_path_factory):
     directory = tmp_path_factory.mktemp("portal-pki")
-    ca = trustme.CA(organization_name="skp portal test CA")
+    ca = authority
     leaf = ca.issue_cert("localhost", "127.0.0.1")
     leaf.cert_chain_pems[0].write_to_path(directory / "server.pem")
     leaf.private_key_pem.write_to_path(directory / "server.key")

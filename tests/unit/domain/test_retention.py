@@ -13,7 +13,9 @@ from skp.domain.retention import (
     EXTENSION_DAYS,
     fetch_deadline,
     is_due,
+    last_working_day,
     metadata_due,
+    on_last_working_day,
     reply_deadline,
     validate_extension,
 )
@@ -295,3 +297,22 @@ def test_reply_deadline_matches_fetch_deadline_without_extension(received_at, wo
     assert reply_deadline(received_at, calendar=CAL, working_days=working_days) == fetch_deadline(
         received_at, calendar=CAL, working_days=working_days
     )
+
+
+def test_the_last_working_day_is_the_day_the_deadline_ends():
+    received = datetime(2026, 12, 1, 10, tzinfo=UTC)  # a Tuesday
+    deadline = fetch_deadline(received, calendar=CAL)
+    assert last_working_day(deadline, calendar=CAL) == date(2026, 12, 7)  # Monday
+    for day, warned in ((date(2026, 12, 4), False), (date(2026, 12, 7), True)):
+        now = datetime.combine(day, time(8), tzinfo=AMSTERDAM)
+        assert on_last_working_day(deadline, now, calendar=CAL) is warned
+
+
+def test_an_extension_ending_on_a_weekend_warns_on_the_friday_before():
+    received = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    deadline = fetch_deadline(received, calendar=CAL, extension_days=7)  # ends Monday the 14th
+    deadline = deadline - timedelta(days=2)  # as if it ended on Saturday the 12th
+    assert last_working_day(deadline, calendar=CAL) == date(2026, 12, 11)
+    assert on_last_working_day(deadline, datetime(2026, 12, 11, 12, tzinfo=UTC), calendar=CAL)
+    assert not on_last_working_day(deadline, datetime(2026, 12, 10, 12, tzinfo=UTC),
+                                   calendar=CAL)

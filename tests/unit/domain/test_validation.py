@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from skp.domain.catalogue import lookup, message_types
 from skp.domain.examples import example_body
 from skp.domain.roles import MODULE_INFO, Module, Role
-from skp.domain.validation import Header, validate_body, validate_header
+from skp.domain.validation import Header, problems, validate_body, validate_header
 from skp.errors import SchemaInvalid
 
 SR = Module.SCHULDREGELING
@@ -557,3 +557,34 @@ def test_document_text_is_kept_as_given():
                                                  ("QUJD", "QUJD")])
 def test_document_text_with_stray_bits_is_made_canonical(text, canonical):
     assert accepted(MELDING_START, "Beschikking", text) == canonical
+
+
+def test_problems_names_every_error_at_once_with_its_path():
+    mt = ANTWOORD
+    found = problems(mt, {"Matching": "NIET_GEMATCHT", "Vorderingen": [
+        {"Openstaand": "1.234"}, {"FactuurnummerSE": "X" * 51, "Openstaand": "1"}]},
+        Role.SE)
+    assert [(path, str(error).split(": ", 1)[1]) for path, error in found] == [
+        ("Datum", "field Datum is required"),
+        ("Vorderingen[0]/Openstaand", "field Vorderingen[0]/Openstaand must have at most 2 "
+                                      "decimals"),
+        ("Vorderingen[1]/FactuurnummerSE", "field Vorderingen[1]/FactuurnummerSE is longer "
+                                           "than 50 characters"),
+    ]
+    # Once the fields are valid, the rules of the whole body: matching.
+    found = problems(mt, {"Datum": "2026-01-15", "Matching": "NIET_GEMATCHT"}, Role.SE)
+    assert [path for path, _ in found] == ["OngematchteSchulden"]
+    valid = {"Datum": "2026-01-15", "Matching": "NIET_GEMATCHT", "OngematchteSchulden": {
+        "Totaalvordering": {"Referentie": "T", "Bedrag": "1"}}}
+    assert problems(mt, valid, Role.SE) == []
+
+
+def test_problems_of_a_choice_name_the_option_field():
+    mt = ANTWOORD
+    found = problems(mt, {"Datum": "2026-01-15", "Matching": "NIET_GEMATCHT",
+                          "OngematchteSchulden": {"Totaalvordering": {"Referentie": "T"}}},
+                     Role.SE)
+    assert [path for path, _ in found] == ["OngematchteSchulden/Totaalvordering/Bedrag"]
+    found = problems(mt, {"Datum": "2026-01-15", "Matching": "NIET_GEMATCHT",
+                          "OngematchteSchulden": {}}, Role.SE)
+    assert [path for path, _ in found] == ["OngematchteSchulden"]
