@@ -280,6 +280,8 @@ def test_secret_variables_point_to_mounted_secret_files(compose):
                 continue  # SKP_TLS_KEY and SKP_EDGE_*KEY are certificates' key files, above
             assert variable.endswith("_FILE") or variable == "PGPASSFILE", (
                 f"{name}: {variable} would hold a secret inline; use a *_FILE variable")
+            if variable == "SKP_KEK_FILE":
+                continue  # a file in a writable directory of its own, below
             assert value in mounted, f"{name}: {variable}={value} is not a mounted secret"
 
 
@@ -290,8 +292,16 @@ def test_passwords_and_keys_come_from_the_expected_secrets(compose):
         secret_paths(postgres)["postgres_password"]
     assert "POSTGRES_PASSWORD" not in environment(postgres)
     assert environment(hub)["PGPASSFILE"] == secret_paths(hub)["pgpass"] == "/run/secrets/pgpass"
-    assert environment(hub)["SKP_KEK_FILE"] == secret_paths(hub)["kek"] == \
-        "/run/secrets/kek.json"
+
+
+def test_the_kek_file_is_in_a_writable_directory_of_its_own_under_secrets(compose):
+    # The hub writes the file (a new KEK each epoch, the ended ones destroyed) and moves a
+    # temporary file into place, so it needs the directory, writable; a secret is one read-only
+    # file pinned to its inode.
+    hub = compose["services"]["hub"]
+    assert environment(hub)["SKP_KEK_FILE"] == "/var/lib/skp/keys/kek.json"
+    assert "./secrets/keys:/var/lib/skp/keys" in hub["volumes"]
+    assert "kek" not in compose["secrets"]
 
 
 def test_secrets_are_files_under_secrets_that_git_and_docker_ignore(compose):
