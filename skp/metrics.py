@@ -17,11 +17,19 @@ metric                              labels                 meaning
 ``skp_backlog_messages``            recipient              queued or fetched, not confirmed
 ``skp_backlog_oldest_age_seconds``  recipient              age of the oldest of those
 ``skp_certificate_expiry_seconds``  participant            until its last valid cert expires
+``skp_notifications_sent_total``    kind                   e-mails accepted by the mail server
+``skp_notification_failures_total`` kind                   attempts that failed (retried) (db)
+``skp_notifications_dropped_total`` kind, reason           refused for good, or stale (db)
+``skp_notifications_pending``                              e-mails waiting in the outbox (db)
+``skp_notifications_oldest_pending_age_seconds``           age of the oldest of those (db)
 ==================================  =====================  ===================================
 
 A quota refusal's ``kind`` is ``rate`` (the sender's send rate, ``Client.RateLimited``) or
 ``mailbox`` (the recipient's mailbox limit, ``Client.MailboxFull``); ``skp_faults_total``
 counts the same refusals by fault code, together with those of every other operation.
+
+A notification's ``kind`` is ``new`` (new messages) or ``reminder``; every notification metric
+is read from the database (skp.notifications keeps the counts), like the backlog.
 
 The backlog, the certificates and the expired count are read from the database at scrape time,
 with one query each, so they are the same whichever server process answers the scrape (and
@@ -55,6 +63,7 @@ from skp.domain.roles import Module
 from skp.errors import SkpError
 from skp.store import counters
 from skp.store.models import Certificate, Message, Participant
+from skp.store.notification import KINDS, NotificationMail
 from skp.store.session import transaction
 
 log = logging.getLogger(__name__)
@@ -147,6 +156,7 @@ class Metrics:
         self.registry.register(BacklogCollector(sessions, clock))
         self.registry.register(ExpiredCollector(sessions))
         self.registry.register(CertificateCollector(sessions, clock))
+        self.registry.register(NotificationCollector(sessions, clock))
 
     # --- MailboxMetrics --------------------------------------------------------------------
 
@@ -274,6 +284,56 @@ class ExpiredCollector:
         return CounterMetricFamily("skp_messages_expired",
                                    "Messages purged unconfirmed after their deadline",
                                    labels=["module", "type"])
+
+
+class NotificationCollector:
+    """The e-mail notifications from the database: the outcome counters (skp.store.counters)
+    and the outbox's pending mails, the same whichever process sent them."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterable[Metric]:
+        sent, failed, dropped, pending, age = families = self._families()
+        try:
+            with transaction(self._sessions, read_only=True) as session:
+                now = self._clock.now()
+                counts = counters.notifications(session)
+                waiting, oldest = session.execute(
+                    select(func.count(), func.min(NotificationMail.created_at))
+                    .where(NotificationMail.state == "pending")).one()
+        except (SkpError, sa_exc.SQLAlchemyError) as exc:
+            log.warning("notification query failed: %s", type(exc).__name__)
+            return []
+        for kind in KINDS:  # every series from the start, at 0
+            sent.add_metric([kind], counts.get((kind, "sent"), 0))
+            failed.add_metric([kind], counts.get((kind, "failed"), 0))
+            for reason in ("refused", "stale"):
+                dropped.add_metric([kind, reason], counts.get((kind, reason), 0))
+        pending.add_metric([], float(waiting))
+        age.add_metric([], max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
+        return list(families)
+
+    @staticmethod
+    def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily,
+                             GaugeMetricFamily, GaugeMetricFamily]:
+        return (CounterMetricFamily("skp_notifications_sent",
+                                    "E-mail notifications accepted by the mail server",
+                                    labels=["kind"]),
+                CounterMetricFamily("skp_notification_failures",
+                                    "Attempts to send an e-mail notification that failed "
+                                    "(retried at the next run)", labels=["kind"]),
+                CounterMetricFamily("skp_notifications_dropped",
+                                    "E-mail notifications not sent: refused by the mail server "
+                                    "for good, or stale", labels=["kind", "reason"]),
+                GaugeMetricFamily("skp_notifications_pending",
+                                  "E-mail notifications waiting in the outbox"),
+                GaugeMetricFamily("skp_notifications_oldest_pending_age_seconds",
+                                  "Age of the oldest e-mail notification waiting"))
 
 
 def _scrape(sessions: sessionmaker[Session], clock: Clock, query: Select[*Columns], what: str

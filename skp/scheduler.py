@@ -1,4 +1,5 @@
-"""APScheduler wiring inside ``skp serve``: the purge every ``SKP_PURGE_INTERVAL`` and, when
+"""APScheduler wiring inside ``skp serve``: the purge every ``SKP_PURGE_INTERVAL``, the e-mail
+notifications every ``SKP_NOTIFY_POLL`` when ``SKP_SMTP_HOST`` is set and, when
 ``SKP_TEST_PARTNER`` is on, the test partner every few seconds."""
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ import datetime as dt
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from skp.hub import Hub
-from skp.jobs import purge_job
+from skp.jobs import notify_job, purge_job
+from skp.notifications import Notifier, SmtpTransport
 from skp.partner import TestPartner, ensure_partners
 
 #: How often the test partner looks at its mailboxes.
@@ -22,6 +24,12 @@ def start(hub: Hub) -> BackgroundScheduler:
     scheduler.add_job(purge_job, "interval", args=[hub], id="purge", max_instances=1,
                       coalesce=True, seconds=hub.settings.purge_interval.total_seconds(),
                       next_run_time=now)
+    notify = hub.settings.notify
+    if notify.enabled:
+        notifier = Notifier(hub.sessions, hub.settings, hub.clock, SmtpTransport(notify))
+        scheduler.add_job(notify_job, "interval", args=[hub, notifier], id="notify",
+                          max_instances=1, coalesce=True, seconds=notify.poll.total_seconds(),
+                          next_run_time=now)
     if hub.settings.test_partner:
         ensure_partners(hub.participants)
         scheduler.add_job(TestPartner(hub.mailbox).work, "interval", id="test-partner",

@@ -1,0 +1,352 @@
+"""E-mail notifications of business units: decided into an outbox, then sent over SMTP.
+
+Each run (skp.jobs.notify_job, every ``SKP_NOTIFY_POLL`` in the scheduler's leader) does two
+things:
+
+1. **Decide.** For each active unit with subscribed addresses, in one transaction per unit and
+   kind: count what the notice would say (skp.domain.notifications decides whether one is due),
+   and write the rendered mail to the outbox (``notification_mail``, state ``pending``). The
+   decision and its record are one commit, and the outbox's unique key (unit, kind, window)
+   keeps a decision from being taken twice.
+2. **Send.** Every pending mail, oldest first, over one SMTP connection. A mail is marked
+   ``sent`` in its own transaction only after the server accepted it. When the server cannot be
+   reached or answers with a temporary error, the attempt is counted and the run stops; the next
+   run tries again. A mail all of whose addresses the server refuses for good (5xx) is marked
+   ``refused``; one not sent by its ``stale_at`` (a reminder after its day) is marked ``stale``.
+
+**The crash window.** If the process dies after the server accepted a mail and before the
+``sent`` mark commits, the next run sends that mail again: delivery is at least once, and a
+duplicate is possible only in that window (milliseconds). Every attempt of one mail carries the
+same ``Message-ID`` (the outbox id), so mail servers and clients that deduplicate can.
+
+Mails name the unit and count messages; they never hold content, names of debtors or amounts
+(their text comes from skp.domain.notifications). Logs carry ids, kinds and counts only, never
+addresses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import smtplib
+import ssl
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from skp.clock import Clock
+from skp.config import NotifySettings, Settings, SmtpSecurity
+from skp.domain.calendar import WorkingDayCalendar, end_of_day, local_date
+from skp.domain.lifecycle import State
+from skp.domain.notifications import (
+    Kind,
+    compose,
+    expiring_today,
+    new_messages_window,
+    stale_at,
+)
+from skp.domain.roles import Module
+from skp.errors import ConfigError
+from skp.store import counters
+from skp.store.models import Message, Participant
+from skp.store.notification import NotificationMail
+from skp.store.organisation import NotificationAddress
+from skp.store.session import transaction
+from skp.tls import mail_client_context
+
+log = logging.getLogger(__name__)
+
+#: Most mails sent in one run; the rest wait for the next.
+BATCH = 200
+#: How far ahead the reminder looks for deadlines (the last working day before a deadline on a
+#: weekend after a holiday lies a few days before it).
+_REMINDER_HORIZON = dt.timedelta(days=14)
+
+
+class MailConnection(Protocol):
+    def send_message(self, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        """Send ``msg``; the addresses the server refused (the others it accepted)."""
+        ...
+
+
+class MailTransport(Protocol):
+    def connect(self) -> AbstractContextManager[MailConnection]:
+        """An open, authenticated connection to the mail server."""
+        ...
+
+
+class SmtpTransport:
+    """The mail server of ``SKP_SMTP_*``: STARTTLS (never falling back to plain), implicit
+    TLS, or plain to a local relay; the password is read from its file at each connection."""
+
+    def __init__(self, settings: NotifySettings) -> None:
+        if settings.smtp_host is None:
+            raise ConfigError("SKP_SMTP_HOST is not set: notifications are off")
+        self._settings = settings
+        self._host = settings.smtp_host
+        self._context: ssl.SSLContext | None = (
+            None if settings.smtp_security is SmtpSecurity.NONE
+            else mail_client_context(settings.smtp_ca))
+
+    @contextmanager
+    def connect(self) -> Iterator[MailConnection]:
+        s = self._settings
+        timeout = s.smtp_timeout.total_seconds()
+        smtp: smtplib.SMTP
+        if s.smtp_security is SmtpSecurity.TLS:
+            smtp = smtplib.SMTP_SSL(self._host, s.port, timeout=timeout, context=self._context)
+        else:
+            smtp = smtplib.SMTP(self._host, s.port, timeout=timeout)
+        try:
+            if s.smtp_security is SmtpSecurity.STARTTLS:
+                smtp.starttls(context=self._context)  # SMTPNotSupportedError if it cannot
+            if s.smtp_user is not None and s.smtp_password_file is not None:
+                smtp.login(s.smtp_user, _password(s.smtp_password_file))
+            yield smtp
+        finally:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+
+def _password(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"the SMTP password file {path} does not read ({exc.strerror}): "
+                          "check SKP_SMTP_PASSWORD_FILE") from exc
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run did: mails decided, and how the sending went."""
+
+    decided: int = 0
+    sent: int = 0
+    failed: int = 0
+    refused: int = 0
+    stale: int = 0
+
+
+@dataclass(frozen=True)
+class _Pending:
+    id: str
+    participant_id: str
+    kind: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    stale_at: dt.datetime
+
+
+class Notifier:
+    """Decides and sends the notifications; :meth:`run` is the scheduler job's body."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, clock: Clock,
+                 transport: MailTransport) -> None:
+        if settings.notify.sender is None:
+            raise ConfigError("SKP_NOTIFY_FROM is not set")
+        self._sessions = sessions
+        self._settings = settings
+        self._sender: str = settings.notify.sender
+        self._clock = clock
+        self._transport = transport
+        self._calendar = WorkingDayCalendar(settings.extra_non_working_days)
+
+    def run(self) -> RunResult:
+        """Decide what is due now, then send every pending mail."""
+        now = self._clock.now()
+        decided = self.decide(now)
+        result = self.deliver(now)
+        self._forget(now)
+        return RunResult(decided, result.sent, result.failed, result.refused, result.stale)
+
+    # --- deciding -----------------------------------------------------------------------
+
+    def decide(self, now: dt.datetime) -> int:
+        """Write the notices due at ``now`` to the outbox; how many."""
+        with transaction(self._sessions, read_only=True) as session:
+            rows = session.execute(
+                select(NotificationAddress.participant_id, NotificationAddress.email,
+                       NotificationAddress.new_messages, NotificationAddress.reminders,
+                       Participant.name)
+                .join(Participant, Participant.id == NotificationAddress.participant_id)
+                .where(Participant.active)
+                .order_by(NotificationAddress.participant_id, NotificationAddress.email)).all()
+        units: dict[str, str] = {}
+        addresses: dict[tuple[str, Kind], list[str]] = defaultdict(list)
+        for unit, address, new_messages, reminders, name in rows:
+            units[unit] = name
+            if new_messages:
+                addresses[(unit, Kind.NEW_MESSAGES)].append(address)
+            if reminders:
+                addresses[(unit, Kind.REMINDER)].append(address)
+        decided = 0
+        for (unit, kind), to in addresses.items():
+            try:
+                with transaction(self._sessions) as session:
+                    decide = self._new_messages if kind is Kind.NEW_MESSAGES else self._reminder
+                    decided += decide(session, now, unit, units[unit], to)
+            except sa_exc.IntegrityError:  # another process decided the same notice first
+                log.info("notification decided elsewhere", extra={"participant": unit,
+                                                                   "kind": kind.value})
+        return decided
+
+    def _new_messages(self, session: Session, now: dt.datetime, unit: str, name: str,
+                      to: list[str]) -> int:
+        last = session.execute(
+            select(NotificationMail.created_at, NotificationMail.window_end)
+            .where(NotificationMail.participant_id == unit,
+                   NotificationMail.kind == Kind.NEW_MESSAGES.value)
+            .order_by(NotificationMail.created_at.desc()).limit(1)).first()
+        end = new_messages_window(now, self._settings.notify.interval,
+                                  last.created_at if last is not None else None)
+        if end is None:
+            return 0
+        query = (select(Message.module, Message.type_code, func.count())
+                 .where(Message.recipient_id == unit, Message.state == State.QUEUED,
+                        Message.received_at <= end)
+                 .group_by(Message.module, Message.type_code))
+        if last is not None:
+            query = query.where(Message.received_at > last.window_end)
+        counts = {(module, type_code): n for module, type_code, n in session.execute(query)}
+        if not counts:
+            return 0
+        mail = compose(Kind.NEW_MESSAGES, name, counts, self._mailbox_url(unit))
+        self._record(session, now, unit, Kind.NEW_MESSAGES, end,
+                     stale_at(Kind.NEW_MESSAGES, now), to, mail.subject, mail.body, counts)
+        return 1
+
+    def _reminder(self, session: Session, now: dt.datetime, unit: str, name: str,
+                  to: list[str]) -> int:
+        today = local_date(now)
+        window_end = end_of_day(today)
+        if session.scalar(select(NotificationMail.id).where(
+                NotificationMail.participant_id == unit,
+                NotificationMail.kind == Kind.REMINDER.value,
+                NotificationMail.window_end == window_end)) is not None:
+            return 0
+        rows = session.execute(
+            select(Message.module, Message.type_code, Message.deadline_at, func.count())
+            .where(Message.recipient_id == unit,
+                   Message.state.in_((State.QUEUED, State.FETCHED)),
+                   Message.deadline_at > now, Message.deadline_at <= now + _REMINDER_HORIZON)
+            .group_by(Message.module, Message.type_code, Message.deadline_at)).all()
+        counts = expiring_today(now, [(Module(m), t, d, n) for m, t, d, n in rows],
+                                self._calendar)
+        if not counts:
+            return 0
+        mail = compose(Kind.REMINDER, name, counts, self._mailbox_url(unit), day=today)
+        self._record(session, now, unit, Kind.REMINDER, window_end,
+                     stale_at(Kind.REMINDER, now, today), to, mail.subject, mail.body, counts)
+        return 1
+
+    def _record(self, session: Session, now: dt.datetime, unit: str, kind: Kind,
+                window_end: dt.datetime, stale: dt.datetime, to: list[str], subject: str,
+                body: str, counts: dict[tuple[Module, str], int]) -> None:
+        mail_id = str(uuid.uuid4())
+        session.add(NotificationMail(
+            id=mail_id, participant_id=unit, kind=kind.value, window_end=window_end,
+            created_at=now, stale_at=stale, recipients="\n".join(to), subject=subject,
+            body=body, state="pending", attempts=0))
+        session.flush()  # a second decision of the same window fails here, in this unit's turn
+        log.info("notification decided", extra={"participant": unit, "kind": kind.value,
+                                                "notification": mail_id,
+                                                "messages": sum(counts.values()),
+                                                "addresses": len(to)})
+
+    def _mailbox_url(self, unit: str) -> str:
+        return f"{self._settings.portal.public_url}/eenheid/{unit}/berichten"
+
+    # --- sending ------------------------------------------------------------------------
+
+    def deliver(self, now: dt.datetime) -> RunResult:
+        """Send the pending mails, oldest first (at most :data:`BATCH`)."""
+        with transaction(self._sessions, read_only=True) as session:
+            rows = session.scalars(
+                select(NotificationMail).where(NotificationMail.state == "pending")
+                .order_by(NotificationMail.created_at, NotificationMail.id).limit(BATCH)).all()
+            pending = [_Pending(r.id, r.participant_id, r.kind, tuple(r.recipients.split("\n")),
+                                r.subject, r.body, r.stale_at) for r in rows]
+        stale = [p for p in pending if p.stale_at <= now]
+        for mail in stale:
+            self._finish(mail, "stale", now)
+        pending = [p for p in pending if p.stale_at > now]
+        if not pending:
+            return RunResult(stale=len(stale))
+        sent = refused = 0
+        current = pending[0]
+        try:
+            with self._transport.connect() as connection:
+                for current in pending:
+                    try:
+                        connection.send_message(self._message(current, now))
+                    except smtplib.SMTPRecipientsRefused as exc:
+                        if not all(code >= 500 for code, _ in exc.recipients.values()):
+                            raise
+                        self._finish(current, "refused", now)
+                        refused += 1
+                        continue
+                    self._finish(current, "sent", now)
+                    sent += 1
+        except (smtplib.SMTPException, OSError, ConfigError) as exc:
+            self._failed(current, now, exc)
+            return RunResult(sent=sent, failed=1, refused=refused, stale=len(stale))
+        return RunResult(sent=sent, refused=refused, stale=len(stale))
+
+    def _message(self, mail: _Pending, now: dt.datetime) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self._sender
+        msg["To"] = ", ".join(mail.recipients)
+        msg["Subject"] = mail.subject
+        msg["Date"] = email.utils.format_datetime(now)
+        domain = email.utils.parseaddr(self._sender)[1].rpartition("@")[2] or "localhost"
+        msg["Message-ID"] = f"<{mail.id}@{domain}>"
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+        msg.set_content(mail.body)
+        return msg
+
+    def _finish(self, mail: _Pending, state: str, now: dt.datetime) -> None:
+        with transaction(self._sessions) as session:
+            done = session.execute(
+                update(NotificationMail)
+                .where(NotificationMail.id == mail.id, NotificationMail.state == "pending")
+                .values(state=state, done_at=now)
+                .returning(NotificationMail.id)).first()
+            if done is not None:
+                counters.add_notification(session, mail.kind, state)
+        log.info(f"notification {state}", extra={"participant": mail.participant_id,
+                                                 "kind": mail.kind, "notification": mail.id,
+                                                 "addresses": len(mail.recipients)})
+
+    def _failed(self, mail: _Pending, now: dt.datetime, exc: Exception) -> None:
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(NotificationMail)
+                .where(NotificationMail.id == mail.id, NotificationMail.state == "pending")
+                .values(attempts=NotificationMail.attempts + 1, last_attempt_at=now))
+            counters.add_notification(session, mail.kind, "failed")
+        code = getattr(exc, "smtp_code", None)
+        log.warning("notification not sent, retried next run: %s%s", type(exc).__name__,
+                    f" {code}" if code is not None else "",
+                    extra={"participant": mail.participant_id, "kind": mail.kind,
+                           "notification": mail.id})
+
+    def _forget(self, now: dt.datetime) -> None:
+        """Delete finished outbox rows once the metadata retention has passed."""
+        with transaction(self._sessions) as session:
+            session.execute(delete(NotificationMail).where(
+                NotificationMail.state != "pending",
+                NotificationMail.done_at < now - self._settings.metadata_retention))
