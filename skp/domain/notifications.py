@@ -126,6 +126,7 @@ def compose(kind: Kind, unit_name: str, counts: Mapping[tuple[Module, str], int]
     if total < 1:
         raise ValueError("a notification needs at least one message to count")
     berichten = "bericht" if total == 1 else "berichten"
+    nieuwe = "nieuw" if total == 1 else "nieuwe"  # "een nieuw bericht", "nieuwe berichten"
     footer = ["",
               "Deze e-mail bevat geen inhoud van berichten. U krijgt hem omdat dit adres is "
               f"aangemeld voor meldingen van {unit_name}; de beheerder van uw organisatie kan "
@@ -133,8 +134,8 @@ def compose(kind: Kind, unit_name: str, counts: Mapping[tuple[Module, str], int]
               "",
               "Schuldenknooppunt"]
     if kind is Kind.NEW_MESSAGES:
-        subject = f"{total} nieuwe {berichten} voor {unit_name}"
-        intro = [f"Er {'is' if total == 1 else 'zijn'} {total} nieuwe {berichten} voor "
+        subject = f"{total} {nieuwe} {berichten} voor {unit_name}"
+        intro = [f"Er {'is' if total == 1 else 'zijn'} {total} {nieuwe} {berichten} voor "
                  f"{unit_name} op het Schuldenknooppunt:", ""]
         outro = ["", f"Bekijk en behandel ze in het portaal: {mailbox_url}"]
     else:
