@@ -142,7 +142,8 @@ def compose(kind: Kind, unit_name: str, counts: Mapping[tuple[Module, str], int]
         if day is None:
             raise ValueError("a reminder needs its day")
         shown = _dutch_date(day)
-        subject = f"Herinnering: {total} {berichten} voor {unit_name} verlopen na {shown}"
+        verlopen = "verloopt" if total == 1 else "verlopen"
+        subject = f"Herinnering: {total} {berichten} voor {unit_name} {verlopen} na {shown}"
         intro = [f"Vandaag, {shown}, is de laatste werkdag om {total} {berichten} voor "
                  f"{unit_name} af te handelen. Daarna verwijdert het Schuldenknooppunt "
                  f"{'het' if total == 1 else 'ze'}:", ""]
