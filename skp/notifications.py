@@ -195,17 +195,24 @@ class Notifier:
                 addresses[(unit, Kind.REMINDER)].append(address)
         decided = 0
         for (unit, kind), to in addresses.items():
+            decide = self._new_messages if kind is Kind.NEW_MESSAGES else self._reminder
+            # Look first without the write lock (most units have nothing due on most runs),
+            # then decide again and record it in one writing transaction.
+            with transaction(self._sessions, read_only=True) as session:
+                if not decide(session, now, unit, units[unit], to, record=False):
+                    continue
             try:
                 with transaction(self._sessions) as session:
-                    decide = self._new_messages if kind is Kind.NEW_MESSAGES else self._reminder
-                    decided += decide(session, now, unit, units[unit], to)
+                    decided += decide(session, now, unit, units[unit], to, record=True)
             except sa_exc.IntegrityError:  # another process decided the same notice first
                 log.info("notification decided elsewhere", extra={"participant": unit,
                                                                    "kind": kind.value})
         return decided
 
     def _new_messages(self, session: Session, now: dt.datetime, unit: str, name: str,
-                      to: list[str]) -> int:
+                      to: list[str], *, record: bool) -> int:
+        """Decide the unit's new-message mail: 1 when recorded, else 0. With ``record`` false
+        only look: non-zero when one is due, and nothing is written."""
         last = session.execute(
             select(NotificationMail.created_at, NotificationMail.window_end)
             .where(NotificationMail.participant_id == unit,
@@ -222,15 +229,16 @@ class Notifier:
         if last is not None:
             query = query.where(Message.received_at > last.window_end)
         counts = {(module, type_code): n for module, type_code, n in session.execute(query)}
-        if not counts:
-            return 0
+        if not counts or not record:
+            return len(counts)
         mail = compose(Kind.NEW_MESSAGES, name, counts, self._mailbox_url(unit))
         self._record(session, now, unit, Kind.NEW_MESSAGES, end,
                      stale_at(Kind.NEW_MESSAGES, now), to, mail.subject, mail.body, counts)
         return 1
 
     def _reminder(self, session: Session, now: dt.datetime, unit: str, name: str,
-                  to: list[str]) -> int:
+                  to: list[str], *, record: bool) -> int:
+        """Decide the unit's reminder of today, as :meth:`_new_messages` does."""
         today = local_date(now)
         window_end = end_of_day(today)
         if session.scalar(select(NotificationMail.id).where(
@@ -246,8 +254,8 @@ class Notifier:
             .group_by(Message.module, Message.type_code, Message.deadline_at)).all()
         counts = expiring_today(now, [(Module(m), t, d, n) for m, t, d, n in rows],
                                 self._calendar)
-        if not counts:
-            return 0
+        if not counts or not record:
+            return len(counts)
         mail = compose(Kind.REMINDER, name, counts, self._mailbox_url(unit), day=today)
         self._record(session, now, unit, Kind.REMINDER, window_end,
                      stale_at(Kind.REMINDER, now, today), to, mail.subject, mail.body, counts)

@@ -7,12 +7,15 @@ racing sending once."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
+import time
 
 import pytest
 import trustme
 from sqlalchemy import select, text
 
+from skp import scheduler
 from skp.config import NotifySettings, PortalSettings, Settings, SmtpSecurity
 from skp.domain.roles import Module
 from skp.hub import Hub
@@ -193,7 +196,8 @@ def test_no_mail_holds_content_of_any_message_type(hub, notifier, org, people, s
 
 
 def test_an_smtp_outage_then_recovery_sends_each_mail_once(hub, notifier, org, people, smtp,
-                                                          clock):
+                                                          clock, caplog):
+    caplog.set_level(logging.DEBUG)
     se = _kvk(hub, people.se, "90000002")
     se2 = _kvk(hub, people.se2, "90000002")
     _subscribe(org, se, "noord@energie.example")
@@ -225,6 +229,10 @@ def test_an_smtp_outage_then_recovery_sends_each_mail_once(hub, notifier, org, p
     metrics = hub.metrics.render()[0]
     assert b"skp_notifications_pending 0.0" in metrics
     assert b"skp_notifications_sent_total{kind=\"new\"} 2.0" in metrics
+    ours = [r for r in caplog.records if r.name.startswith("skp")]
+    logged = " ".join(f"{r.getMessage()} {vars(r)}" for r in ours)
+    assert "notification sent" in logged and "SMTPDataError 451" in logged
+    assert "@" not in logged  # ids and counts, never addresses
 
 
 def test_a_refused_address_is_not_retried_and_a_stale_mail_not_sent(hub, notifier, org, people,
@@ -326,3 +334,30 @@ def test_starttls_is_required_and_a_password_and_implicit_tls_work(
     finally:
         for server in servers:
             server.stop()
+
+
+def test_the_scheduler_runs_the_notifications_when_an_smtp_host_is_set(hub, org, people, smtp,
+                                                                      clock):
+    se = _kvk(hub, people.se, "90000002")
+    _subscribe(org, se, "noord@energie.example")
+    send(hub.mailbox, people.shv, se, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
+    clock.advance(dt.timedelta(minutes=1))
+    jobs = scheduler.start(hub)
+    try:
+        assert jobs.get_job("notify").trigger.interval == dt.timedelta(seconds=60)
+        deadline = time.monotonic() + 10
+        while not smtp.mails():
+            assert time.monotonic() < deadline, "the first notification run did not send"
+            time.sleep(0.05)
+    finally:
+        jobs.shutdown(wait=True)
+    assert len(smtp.mails()) == 1
+
+
+def test_without_an_smtp_host_the_scheduler_has_no_notification_job(engine, keyring, clock,
+                                                                    sessions):
+    jobs = scheduler.start(Hub.build(Settings(), engine=engine, keyring=keyring, clock=clock))
+    try:
+        assert jobs.get_job("notify") is None
+    finally:
+        jobs.shutdown(wait=True)
