@@ -40,7 +40,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,10 +49,12 @@ from skp.config import NotifySettings, Settings, SmtpSecurity
 from skp.domain.calendar import WorkingDayCalendar, end_of_day, local_date
 from skp.domain.lifecycle import State
 from skp.domain.notifications import (
+    SETTLE,
     Kind,
     compose,
     expiring_today,
     new_messages_window,
+    reminder_due_at,
     stale_at,
 )
 from skp.domain.roles import Module
@@ -66,7 +68,7 @@ from skp.tls import mail_client_context
 
 log = logging.getLogger(__name__)
 
-#: Most mails sent in one run; the rest wait for the next.
+#: Mails read from the outbox at a time, and sent over one connection.
 BATCH = 200
 #: How far ahead the reminder looks for deadlines (the last working day before a deadline on a
 #: weekend after a holiday lies a few days before it).
@@ -185,6 +187,7 @@ class Notifier:
                 .join(Participant, Participant.id == NotificationAddress.participant_id)
                 .where(Participant.active)
                 .order_by(NotificationAddress.participant_id, NotificationAddress.email)).all()
+            due = self._due(session, now)
         units: dict[str, str] = {}
         addresses: dict[tuple[str, Kind], list[str]] = defaultdict(list)
         for unit, address, new_messages, reminders, name in rows:
@@ -194,25 +197,62 @@ class Notifier:
             if reminders:
                 addresses[(unit, Kind.REMINDER)].append(address)
         decided = 0
-        for (unit, kind), to in addresses.items():
+        for unit, kind in sorted(due):
+            to = addresses.get((unit, kind))
+            if not to or unit not in units:
+                continue
             decide = self._new_messages if kind is Kind.NEW_MESSAGES else self._reminder
-            # Look first without the write lock (most units have nothing due on most runs),
-            # then decide again and record it in one writing transaction.
-            with transaction(self._sessions, read_only=True) as session:
-                if not decide(session, now, unit, units[unit], to, record=False):
-                    continue
-            try:
+            try:  # decide again, and record it, in one writing transaction
                 with transaction(self._sessions) as session:
-                    decided += decide(session, now, unit, units[unit], to, record=True)
+                    decided += decide(session, now, unit, units[unit], to)
             except sa_exc.IntegrityError:  # another process decided the same notice first
                 log.info("notification decided elsewhere", extra={"participant": unit,
                                                                    "kind": kind.value})
         return decided
 
+    def _due(self, session: Session, now: dt.datetime) -> set[tuple[str, Kind]]:
+        """Which units may have a notice due, found with one query per kind and without the
+        write lock: most units have nothing due on most runs."""
+        due: set[tuple[str, Kind]] = set()
+        last = (select(NotificationMail.participant_id.label("unit"),
+                       func.max(NotificationMail.created_at).label("at"),
+                       func.max(NotificationMail.window_end).label("end"))
+                .where(NotificationMail.kind == Kind.NEW_MESSAGES.value)
+                .group_by(NotificationMail.participant_id).subquery())
+        subscribed = select(NotificationAddress.participant_id)
+        rows = session.execute(
+            select(Message.recipient_id, last.c.at)
+            .outerjoin(last, last.c.unit == Message.recipient_id)
+            .where(Message.recipient_id.in_(subscribed.where(NotificationAddress.new_messages)),
+                   Message.state == State.QUEUED, Message.received_at <= now - SETTLE,
+                   or_(last.c.end.is_(None), Message.received_at > last.c.end))
+            .group_by(Message.recipient_id, last.c.at))
+        interval = self._settings.notify.interval
+        due |= {(unit, Kind.NEW_MESSAGES) for unit, at in rows
+                if new_messages_window(now, interval, at) is not None}
+        today = local_date(now)
+        if now < reminder_due_at(today):
+            return due
+        done = set(session.scalars(select(NotificationMail.participant_id).where(
+            NotificationMail.kind == Kind.REMINDER.value,
+            NotificationMail.window_end == end_of_day(today))))
+        pending: dict[str, list[tuple[Module, str, dt.datetime, int]]] = defaultdict(list)
+        for unit, module, type_code, deadline, n in session.execute(
+                select(Message.recipient_id, Message.module, Message.type_code,
+                       Message.deadline_at, func.count())
+                .where(Message.recipient_id.in_(subscribed.where(NotificationAddress.reminders)),
+                       Message.state.in_((State.QUEUED, State.FETCHED)),
+                       Message.deadline_at > now, Message.deadline_at <= now + _REMINDER_HORIZON)
+                .group_by(Message.recipient_id, Message.module, Message.type_code,
+                          Message.deadline_at)):
+            pending[unit].append((Module(module), type_code, deadline, n))
+        due |= {(unit, Kind.REMINDER) for unit, rows_ in pending.items()
+                if unit not in done and expiring_today(now, rows_, self._calendar)}
+        return due
+
     def _new_messages(self, session: Session, now: dt.datetime, unit: str, name: str,
-                      to: list[str], *, record: bool) -> int:
-        """Decide the unit's new-message mail: 1 when recorded, else 0. With ``record`` false
-        only look: non-zero when one is due, and nothing is written."""
+                      to: list[str]) -> int:
+        """Decide and record the unit's new-message mail: 1 when one is due, else 0."""
         last = session.execute(
             select(NotificationMail.created_at, NotificationMail.window_end)
             .where(NotificationMail.participant_id == unit,
@@ -229,16 +269,16 @@ class Notifier:
         if last is not None:
             query = query.where(Message.received_at > last.window_end)
         counts = {(module, type_code): n for module, type_code, n in session.execute(query)}
-        if not counts or not record:
-            return len(counts)
+        if not counts:
+            return 0
         mail = compose(Kind.NEW_MESSAGES, name, counts, self._mailbox_url(unit))
         self._record(session, now, unit, Kind.NEW_MESSAGES, end,
                      stale_at(Kind.NEW_MESSAGES, now), to, mail.subject, mail.body, counts)
         return 1
 
     def _reminder(self, session: Session, now: dt.datetime, unit: str, name: str,
-                  to: list[str], *, record: bool) -> int:
-        """Decide the unit's reminder of today, as :meth:`_new_messages` does."""
+                  to: list[str]) -> int:
+        """Decide and record the unit's reminder of today: 1 when one is due, else 0."""
         today = local_date(now)
         window_end = end_of_day(today)
         if session.scalar(select(NotificationMail.id).where(
@@ -254,8 +294,8 @@ class Notifier:
             .group_by(Message.module, Message.type_code, Message.deadline_at)).all()
         counts = expiring_today(now, [(Module(m), t, d, n) for m, t, d, n in rows],
                                 self._calendar)
-        if not counts or not record:
-            return len(counts)
+        if not counts:
+            return 0
         mail = compose(Kind.REMINDER, name, counts, self._mailbox_url(unit), day=today)
         self._record(session, now, unit, Kind.REMINDER, window_end,
                      stale_at(Kind.REMINDER, now, today), to, mail.subject, mail.body, counts)
@@ -281,17 +321,30 @@ class Notifier:
     # --- sending ------------------------------------------------------------------------
 
     def deliver(self, now: dt.datetime) -> RunResult:
-        """Send the pending mails, oldest first (at most :data:`BATCH`)."""
+        """Send the pending mails, oldest first, :data:`BATCH` at a time, until none is left
+        or an attempt fails (the rest wait for the next run)."""
+        sent = failed = refused = stale = 0
+        while True:
+            batch = self._pending()
+            result = self._send(batch, now)
+            sent, failed = sent + result.sent, failed + result.failed
+            refused, stale = refused + result.refused, stale + result.stale
+            if result.failed or len(batch) < BATCH:
+                return RunResult(0, sent, failed, refused, stale)
+
+    def _pending(self) -> list[_Pending]:
         with transaction(self._sessions, read_only=True) as session:
             rows = session.scalars(
                 select(NotificationMail).where(NotificationMail.state == "pending")
                 .order_by(NotificationMail.created_at, NotificationMail.id).limit(BATCH)).all()
-            pending = [_Pending(r.id, r.participant_id, r.kind, tuple(r.recipients.split("\n")),
-                                r.subject, r.body, r.stale_at) for r in rows]
-        stale = [p for p in pending if p.stale_at <= now]
+            return [_Pending(r.id, r.participant_id, r.kind, tuple(r.recipients.split("\n")),
+                             r.subject, r.body, r.stale_at) for r in rows]
+
+    def _send(self, batch: list[_Pending], now: dt.datetime) -> RunResult:
+        stale = [p for p in batch if p.stale_at <= now]
         for mail in stale:
             self._finish(mail, "stale", now)
-        pending = [p for p in pending if p.stale_at > now]
+        pending = [p for p in batch if p.stale_at > now]
         if not pending:
             return RunResult(stale=len(stale))
         sent = refused = 0
