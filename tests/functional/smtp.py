@@ -3,6 +3,7 @@ TLS with a trustme certificate, optional AUTH, and switches to stop it or have i
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -45,6 +46,7 @@ class _Handler:
         self._server = server
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self._server.delay)
         if self._server.answer is not None:
             return self._server.answer
         with self._server.lock:
@@ -78,6 +80,8 @@ class SmtpServer:
         #: When set, every DATA is answered with it instead of being accepted (e.g. a 451).
         self.answer: str | None = None
         self.refused_addresses: set[str] = set()
+        #: Seconds the server takes to answer each DATA: a slow server widens every race.
+        self.delay = 0.0
         self.implicit_tls = implicit_tls
         self.auth = auth
         self.starttls = starttls

@@ -361,3 +361,50 @@ def test_without_an_smtp_host_the_scheduler_has_no_notification_job(engine, keyr
         assert jobs.get_job("notify") is None
     finally:
         jobs.shutdown(wait=True)
+
+
+def test_deciding_twice_at_once_records_one_mail_without_the_lock(hub, org, people, smtp, clock):
+    # The leader lock keeps runs apart; the outbox's unique key (unit, kind, window) alone also
+    # keeps a decision from being recorded twice.
+    se = _kvk(hub, people.se, "90000002")
+    _subscribe(org, se, "noord@energie.example")
+    send(hub.mailbox, people.shv, se, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
+    clock.advance(dt.timedelta(minutes=1))
+    notifiers = [_notifier(hub) for _ in range(4)]
+    barrier = threading.Barrier(len(notifiers))
+    decided: list[int] = []
+
+    def decide(notifier):
+        barrier.wait()
+        decided.append(notifier.decide(clock.now()))
+
+    threads = [threading.Thread(target=decide, args=(n,)) for n in notifiers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(decided) == [0, 0, 0, 1]
+    assert notifiers[0].deliver(clock.now()).sent == 1
+    assert len(smtp.mails()) == 1
+
+
+def test_a_crash_after_the_server_accepted_sends_that_mail_again_with_its_message_id(
+        hub, notifier, org, people, smtp, clock, monkeypatch):
+    # The documented window: accepted by the server, not yet marked sent in the database.
+    se = _kvk(hub, people.se, "90000002")
+    _subscribe(org, se, "noord@energie.example")
+    send(hub.mailbox, people.shv, se, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
+    clock.advance(dt.timedelta(minutes=1))
+    finish = Notifier._finish
+
+    def crash(self, mail, state, now):
+        raise SystemExit("the process dies here")
+
+    monkeypatch.setattr(Notifier, "_finish", crash)
+    with pytest.raises(SystemExit):
+        notifier.run()
+    monkeypatch.setattr(Notifier, "_finish", finish)
+    assert notifier.run().sent == 1
+    assert notifier.run().sent == 0
+    first, again = smtp.mails()
+    assert first.message["Message-ID"] == again.message["Message-ID"]
