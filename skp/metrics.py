@@ -17,19 +17,18 @@ metric                              labels                 meaning
 ``skp_backlog_messages``            recipient              queued or fetched, not confirmed
 ``skp_backlog_oldest_age_seconds``  recipient              age of the oldest of those
 ``skp_certificate_expiry_seconds``  participant            until its last valid cert expires
-``skp_notifications_sent_total``    kind                   e-mails accepted by the mail server
-``skp_notification_failures_total`` kind                   attempts that failed (retried) (db)
-``skp_notifications_dropped_total`` kind, reason           refused for good, or stale (db)
-``skp_notifications_pending``                              e-mails waiting in the outbox (db)
-``skp_notifications_oldest_pending_age_seconds``           age of the oldest of those (db)
 ==================================  =====================  ===================================
 
 A quota refusal's ``kind`` is ``rate`` (the sender's send rate, ``Client.RateLimited``) or
 ``mailbox`` (the recipient's mailbox limit, ``Client.MailboxFull``); ``skp_faults_total``
 counts the same refusals by fault code, together with those of every other operation.
 
-A notification's ``kind`` is ``new`` (new messages) or ``reminder``; every notification metric
-is read from the database (skp.notifications keeps the counts), like the backlog.
+The e-mail notifications (skp.notifications), all read from the database: the counters
+``skp_notifications_sent_total`` (accepted by the mail server), ``skp_notification_failures_total``
+(attempts that failed and are retried) and ``skp_notifications_dropped_total`` (``reason``
+``refused`` for good or ``stale``), each by ``kind`` (``new`` messages or ``reminder``), and
+the gauges ``skp_notifications_pending`` and ``skp_notifications_oldest_pending_age_seconds``
+of the outbox.
 
 The backlog, the certificates and the expired count are read from the database at scrape time,
 with one query each, so they are the same whichever server process answers the scrape (and
