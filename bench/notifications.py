@@ -27,7 +27,8 @@ from skp.clock import FrozenClock
 from skp.config import NotifySettings, Settings
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module, Role
-from skp.notifications import Notifier, SmtpTransport
+from skp.mail import SmtpTransport
+from skp.notifications import Notifier
 from skp.store.db import make_engine, make_sessions, migrate
 from skp.store.models import Message, Participant
 from skp.store.organisation import NotificationAddress

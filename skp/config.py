@@ -97,6 +97,10 @@ class PortalSettings:
         )
 
 
+#: The host names of this machine: the only relay mail goes to in clear.
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 class SmtpSecurity(enum.StrEnum):
     """How the connection to the mail server is protected."""
 
@@ -138,6 +142,10 @@ class NotifySettings:
         if self.smtp_security is SmtpSecurity.NONE and self.smtp_user is not None:
             raise ConfigError("SKP_SMTP_SECURITY=none sends the password in clear: use "
                               "starttls or tls with SKP_SMTP_USER")
+        if self.smtp_security is SmtpSecurity.NONE and self.smtp_host not in _LOCAL_HOSTS:
+            raise ConfigError(f"SKP_SMTP_SECURITY=none sends mail in clear, and "
+                              f"SKP_SMTP_HOST={self.smtp_host} is not this machine: use "
+                              "starttls or tls, or a relay on localhost")
 
     @property
     def enabled(self) -> bool:

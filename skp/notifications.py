@@ -30,22 +30,17 @@ import datetime as dt
 import email.utils
 import logging
 import smtplib
-import ssl
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.clock import Clock
-from skp.config import NotifySettings, Settings, SmtpSecurity
+from skp.config import Settings
 from skp.domain.calendar import WorkingDayCalendar, end_of_day, local_date
 from skp.domain.lifecycle import State
 from skp.domain.notifications import (
@@ -59,12 +54,12 @@ from skp.domain.notifications import (
 )
 from skp.domain.roles import Module
 from skp.errors import ConfigError
+from skp.mail import MailTransport
 from skp.store import counters
 from skp.store.models import Message, Participant
 from skp.store.notification import NotificationMail
 from skp.store.organisation import NotificationAddress
 from skp.store.session import transaction
-from skp.tls import mail_client_context
 
 log = logging.getLogger(__name__)
 
@@ -73,62 +68,6 @@ BATCH = 200
 #: How far ahead the reminder looks for deadlines (the last working day before a deadline on a
 #: weekend after a holiday lies a few days before it).
 _REMINDER_HORIZON = dt.timedelta(days=14)
-
-
-class MailConnection(Protocol):
-    def send_message(self, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
-        """Send ``msg``; the addresses the server refused (the others it accepted)."""
-        ...
-
-
-class MailTransport(Protocol):
-    def connect(self) -> AbstractContextManager[MailConnection]:
-        """An open, authenticated connection to the mail server."""
-        ...
-
-
-class SmtpTransport:
-    """The mail server of ``SKP_SMTP_*``: STARTTLS (never falling back to plain), implicit
-    TLS, or plain to a local relay; the password is read from its file at each connection."""
-
-    def __init__(self, settings: NotifySettings) -> None:
-        if settings.smtp_host is None:
-            raise ConfigError("SKP_SMTP_HOST is not set: notifications are off")
-        self._settings = settings
-        self._host = settings.smtp_host
-        self._context: ssl.SSLContext | None = (
-            None if settings.smtp_security is SmtpSecurity.NONE
-            else mail_client_context(settings.smtp_ca))
-
-    @contextmanager
-    def connect(self) -> Iterator[MailConnection]:
-        s = self._settings
-        timeout = s.smtp_timeout.total_seconds()
-        smtp: smtplib.SMTP
-        if s.smtp_security is SmtpSecurity.TLS:
-            smtp = smtplib.SMTP_SSL(self._host, s.port, timeout=timeout, context=self._context)
-        else:
-            smtp = smtplib.SMTP(self._host, s.port, timeout=timeout)
-        try:
-            if s.smtp_security is SmtpSecurity.STARTTLS:
-                smtp.starttls(context=self._context)  # SMTPNotSupportedError if it cannot
-            if s.smtp_user is not None and s.smtp_password_file is not None:
-                smtp.login(s.smtp_user, _password(s.smtp_password_file))
-            yield smtp
-        finally:
-            try:
-                smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                smtp.close()
-
-
-
-def _password(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"the SMTP password file {path} does not read ({exc.strerror}): "
-                          "check SKP_SMTP_PASSWORD_FILE") from exc
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from skp.hub import Hub
 from skp.jobs import notify_job, purge_job
-from skp.notifications import Notifier, SmtpTransport
+from skp.mail import SmtpTransport
+from skp.notifications import Notifier
 from skp.partner import TestPartner, ensure_partners
 
 #: How often the test partner looks at its mailboxes.

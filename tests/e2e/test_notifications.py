@@ -15,7 +15,8 @@ from skp.config import NotifySettings, PortalSettings
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module
-from skp.notifications import Notifier, SmtpTransport
+from skp.mail import SmtpTransport
+from skp.notifications import Notifier
 from tests.e2e.conftest import header, zeep_body
 from tests.functional.smtp import SmtpServer, write_ca
 

@@ -20,7 +20,8 @@ from skp.config import NotifySettings, PortalSettings, Settings, SmtpSecurity
 from skp.domain.roles import Module
 from skp.hub import Hub
 from skp.jobs import NOTIFY_LOCK, notify_job
-from skp.notifications import Notifier, SmtpTransport
+from skp.mail import SmtpTransport
+from skp.notifications import Notifier
 from skp.organisations import Organisations
 from skp.store.notification import NotificationMail
 from tests.functional.smtp import PASSWORD, USER, Received, SmtpServer, write_ca
@@ -297,7 +298,7 @@ def test_two_schedulers_racing_send_once(engine, keyring, clock, hub, org, peopl
     assert states == ["sent"] * len(units) * 3
 
 
-def test_starttls_is_required_and_a_password_and_implicit_tls_work(
+def test_starttls_is_required_and_a_password_implicit_tls_and_a_local_relay_work(
         engine, keyring, clock, sessions, ca, tmp_path, people):
     ca_path = write_ca(ca, tmp_path / "ca.pem")
     plain = SmtpServer(ca, starttls=False)  # offers no STARTTLS: nothing goes in clear
@@ -331,6 +332,13 @@ def test_starttls_is_required_and_a_password_and_implicit_tls_work(
                         engine=engine, keyring=keyring, clock=clock)
         assert _notifier(hub).run().sent == 1
         assert len(implicit.mails()) == 1
+
+        send(hub.mailbox, people.shv, se, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
+        clock.advance(INTERVAL + dt.timedelta(minutes=1))
+        hub = Hub.build(_settings(plain, None, smtp_security=SmtpSecurity.NONE),
+                        engine=engine, keyring=keyring, clock=clock)  # a relay on this machine
+        assert _notifier(hub).run().sent == 1
+        assert len(plain.mails()) == 1
     finally:
         for server in servers:
             server.stop()

@@ -287,6 +287,9 @@ def test_notification_settings():
                                   "SKP_NOTIFY_FROM": "noreply@example.nl"}).notify
     assert implicit.port == 465
     assert dataclasses.replace(implicit, smtp_port=2465).port == 2465
+    relay = Settings.from_env({"SKP_SMTP_HOST": "localhost", "SKP_SMTP_SECURITY": "none",
+                               "SKP_NOTIFY_FROM": "noreply@example.nl"}).notify
+    assert relay.port == 25 and relay.smtp_security is SmtpSecurity.NONE
 
 
 @pytest.mark.parametrize(("env", "hint"), [
@@ -295,6 +298,8 @@ def test_notification_settings():
       "SKP_SMTP_USER": "skp"}, "SKP_SMTP_PASSWORD_FILE"),
     ({"SKP_SMTP_HOST": "localhost", "SKP_NOTIFY_FROM": "a@example.nl", "SKP_SMTP_USER": "skp",
       "SKP_SMTP_PASSWORD_FILE": "/p", "SKP_SMTP_SECURITY": "none"}, "in clear"),
+    ({"SKP_SMTP_HOST": "smtp.example.nl", "SKP_NOTIFY_FROM": "a@example.nl",
+      "SKP_SMTP_SECURITY": "none"}, "not this machine"),
 ])
 def test_inconsistent_notification_settings_are_refused(env, hint):
     with pytest.raises(ConfigError, match=hint):
