@@ -7,6 +7,7 @@ An invalid value raises :class:`~skp.errors.ConfigError` naming the variable and
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import enum
 import ipaddress
 import os
@@ -123,6 +124,89 @@ class PortalSettings:
         )
 
 
+#: The host names of this machine: the only relay mail goes to in clear.
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class SmtpSecurity(enum.StrEnum):
+    """How the connection to the mail server is protected."""
+
+    STARTTLS = "starttls"  # plain connect, then STARTTLS before anything else (port 587)
+    TLS = "tls"  # TLS from the first byte (port 465)
+    NONE = "none"  # no TLS: a relay on the same machine only, never with a password
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """E-mail notifications of new messages and reminders (``SKP_SMTP_*``, ``SKP_NOTIFY_*``;
+    docs/operations.md). Off unless ``SKP_SMTP_HOST`` is set."""
+
+    smtp_host: str | None = None
+    #: By default 587 for STARTTLS, 465 for TLS and 25 without.
+    smtp_port: int | None = None
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_user: str | None = None
+    smtp_password_file: Path | None = None
+    #: CA bundle to verify the mail server with; by default the system's.
+    smtp_ca: Path | None = None
+    smtp_timeout: dt.timedelta = dt.timedelta(seconds=30)
+    #: The From address, e.g. "Schuldenknooppunt <noreply@example.nl>".
+    sender: str | None = None
+    #: At most one notice of new messages per unit per interval.
+    interval: dt.timedelta = dt.timedelta(hours=1)
+    #: How often the scheduler looks for notices to decide and mails to send (and retries).
+    poll: dt.timedelta = dt.timedelta(seconds=60)
+
+    def __post_init__(self) -> None:
+        if self.smtp_host is None:
+            return
+        if self.sender is None:
+            raise ConfigError("SKP_SMTP_HOST is set but SKP_NOTIFY_FROM is not: set it to the "
+                              "From address of the notifications, e.g. noreply@example.nl")
+        if (self.smtp_user is None) != (self.smtp_password_file is None):
+            raise ConfigError("SKP_SMTP_USER and SKP_SMTP_PASSWORD_FILE go together: set both "
+                              "to log in to the mail server, or neither")
+        if self.smtp_security is SmtpSecurity.NONE and self.smtp_user is not None:
+            raise ConfigError("SKP_SMTP_SECURITY=none sends the password in clear: use "
+                              "starttls or tls with SKP_SMTP_USER")
+        if self.smtp_security is SmtpSecurity.NONE and self.smtp_host not in _LOCAL_HOSTS:
+            raise ConfigError(f"SKP_SMTP_SECURITY=none sends mail in clear, and "
+                              f"SKP_SMTP_HOST={self.smtp_host} is not this machine: use "
+                              "starttls or tls, or a relay on localhost")
+
+    @property
+    def enabled(self) -> bool:
+        return self.smtp_host is not None
+
+    @property
+    def port(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {SmtpSecurity.STARTTLS: 587, SmtpSecurity.TLS: 465,
+                SmtpSecurity.NONE: 25}[self.smtp_security]
+
+    @classmethod
+    def from_env(cls, get: Getter) -> NotifySettings:
+        path = "a file path"
+        return cls(
+            smtp_host=get("SKP_SMTP_HOST", str, None, "the mail server's host name"),
+            smtp_port=get("SKP_SMTP_PORT", _port, None, "a TCP port from 1 to 65535"),
+            smtp_security=get("SKP_SMTP_SECURITY", SmtpSecurity, SmtpSecurity.STARTTLS,
+                              "'starttls' (default), 'tls' or 'none'"),
+            smtp_user=get("SKP_SMTP_USER", str, None, "the user name at the mail server"),
+            smtp_password_file=get("SKP_SMTP_PASSWORD_FILE", Path, None, path),
+            smtp_ca=get("SKP_SMTP_CA", Path, None, path),
+            smtp_timeout=get("SKP_SMTP_TIMEOUT", _seconds, dt.timedelta(seconds=30),
+                             "a number of seconds, at least 1 (default 30)"),
+            sender=get("SKP_NOTIFY_FROM", _address, None,
+                       "an e-mail address, optionally with a name: Naam <adres@example.nl>"),
+            interval=get("SKP_NOTIFY_INTERVAL", _seconds, dt.timedelta(hours=1),
+                         "a number of seconds, at least 1 (default 3600)"),
+            poll=get("SKP_NOTIFY_POLL", _seconds, dt.timedelta(seconds=60),
+                     "a number of seconds, at least 1 (default 60)"),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """The hub's configuration. Build it with :meth:`from_env`; tests construct it directly."""
@@ -181,6 +265,7 @@ class Settings:
     #: Run the built-in test partner (skp/partner.py); for development hubs only.
     test_partner: bool = False
     portal: PortalSettings = PortalSettings()
+    notify: NotifySettings = NotifySettings()
 
     def __post_init__(self) -> None:
         if self.key_store is KeyStoreKind.PKCS11 and (self.pkcs11.library is None
@@ -266,6 +351,7 @@ class Settings:
                                 "a comma-separated list of networks, e.g. 10.0.0.0/24"),
             test_partner=get("SKP_TEST_PARTNER", _boolean, False, "true or false"),
             portal=PortalSettings.from_env(get),
+            notify=NotifySettings.from_env(get),
         )
 
 
@@ -336,6 +422,13 @@ def _https_url(raw: str) -> str:
 
 def _addresses(raw: str) -> tuple[str, ...]:
     return tuple(str(ipaddress.ip_address(part.strip())) for part in raw.split(","))
+
+
+def _address(raw: str) -> str:
+    name, address = email.utils.parseaddr(raw)
+    if "@" not in address or any(c in raw for c in "\r\n"):
+        raise ValueError("is no e-mail address")
+    return email.utils.formataddr((name, address)) if name else address
 
 
 def _boolean(raw: str) -> bool:

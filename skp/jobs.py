@@ -4,45 +4,73 @@ The purge deletes what the mailbox no longer may keep (skp.mailbox.purge) and th
 sessions that have ended (skp.portal.sessions), then turns the key epochs (skp.keystore.epochs:
 a new KEK when the epoch is over, old ones destroyed) and checkpoints SQLite's WAL, so that
 what it deleted leaves the WAL at once. :func:`checkpoint_job` checkpoints between purges too.
+The notifications decide and send the units' e-mails (skp.notifications).
 
-With several hub processes on PostgreSQL only one purge runs at a time: the job takes a
-PostgreSQL advisory lock and skips its turn when another process holds it. SQLite is the
-single-process embedded setup and needs no lock.
+Each job runs in one place at a time, its leader: with several hub processes on PostgreSQL the
+job takes a PostgreSQL advisory lock of its own and skips its turn when another process holds
+it. SQLite is the single-process embedded setup; there a lock of the process does the same.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import text
 
 from skp.hub import Hub
 from skp.keystore import KeyStore, epochs
 from skp.mailbox import PurgeResult
+from skp.notifications import Notifier, RunResult
 from skp.portal.sessions import end_stale
 from skp.store.db import checkpoint
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: The advisory lock key of the purge ("skp-purge" in the hub's lock space).
 PURGE_LOCK = 0x736B70_01
+#: The advisory lock key of the notifications.
+NOTIFY_LOCK = 0x736B70_02
+
+_local_locks = {PURGE_LOCK: threading.Lock(), NOTIFY_LOCK: threading.Lock()}
 
 
 def purge_job(hub: Hub) -> PurgeResult | None:
     """Run one purge; None when another process is purging right now."""
+    return _as_leader(hub, PURGE_LOCK, "purge", lambda: _purge(hub))
+
+
+def notify_job(hub: Hub, notifier: Notifier) -> RunResult | None:
+    """Decide and send the notifications; None when another process is doing so right now."""
+    return _as_leader(hub, NOTIFY_LOCK, "notifications", notifier.run)
+
+
+def _as_leader(hub: Hub, key: int, name: str, body: Callable[[], T]) -> T | None:
+    """``body()`` while holding the job's lock; None, without running it, when it is taken."""
     if hub.engine.dialect.name != "postgresql":
-        return _purge(hub)
-    with hub.engine.connect() as conn:
-        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                            {"key": PURGE_LOCK}).scalar():
-            conn.rollback()
-            log.info("purge skipped: another process holds the lock", extra={"pid": os.getpid()})
+        lock = _local_locks[key]
+        if not lock.acquire(blocking=False):
+            log.info("%s skipped: another run holds the lock", name, extra={"pid": os.getpid()})
             return None
         try:
-            return _purge(hub)
+            return body()
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PURGE_LOCK})
+            lock.release()
+    with hub.engine.connect() as conn:
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+            conn.rollback()
+            log.info("%s skipped: another process holds the lock", name,
+                     extra={"pid": os.getpid()})
+            return None
+        try:
+            return body()
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
             conn.commit()
 
 

@@ -25,6 +25,13 @@ A quota refusal's ``kind`` is ``rate`` (the sender's send rate, ``Client.RateLim
 ``mailbox`` (the recipient's mailbox limit, ``Client.MailboxFull``); ``skp_faults_total``
 counts the same refusals by fault code, together with those of every other operation.
 
+The e-mail notifications (skp.notifications), all read from the database: the counters
+``skp_notifications_sent_total`` (accepted by the mail server), ``skp_notification_failures_total``
+(attempts that failed and are retried) and ``skp_notifications_dropped_total`` (``reason``
+``refused`` for good or ``stale``), each by ``kind`` (``new`` messages or ``reminder``), and
+the gauges ``skp_notifications_pending`` and ``skp_notifications_oldest_pending_age_seconds``
+of the outbox.
+
 The backlog, the certificates and the expired count are read from the database at scrape time,
 with one query each, so they are the same whichever server process answers the scrape (and
 count what ``skp purge`` did from cron); the KEKs are read from the key store at scrape time
@@ -60,6 +67,7 @@ from skp.errors import SkpError
 from skp.keystore import KeyStore
 from skp.store import counters
 from skp.store.models import Certificate, Message, Participant
+from skp.store.notification import KINDS, NotificationMail
 from skp.store.session import transaction
 
 log = logging.getLogger(__name__)
@@ -155,6 +163,7 @@ class Metrics:
         self.registry.register(CertificateCollector(sessions, clock))
         if keystore is not None:
             self.registry.register(KeyStoreCollector(keystore, clock))
+        self.registry.register(NotificationCollector(sessions, clock))
 
     # --- MailboxMetrics --------------------------------------------------------------------
 
@@ -313,6 +322,56 @@ class KeyStoreCollector:
                                   "whose content may still be stored)"),
                 GaugeMetricFamily("skp_kek_oldest_age_seconds",
                                   "Age of the oldest live key-encryption key"))
+
+
+class NotificationCollector:
+    """The e-mail notifications from the database: the outcome counters (skp.store.counters)
+    and the outbox's pending mails, the same whichever process sent them."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterable[Metric]:
+        sent, failed, dropped, pending, age = families = self._families()
+        try:
+            with transaction(self._sessions, read_only=True) as session:
+                now = self._clock.now()
+                counts = counters.notifications(session)
+                waiting, oldest = session.execute(
+                    select(func.count(), func.min(NotificationMail.created_at))
+                    .where(NotificationMail.state == "pending")).one()
+        except (SkpError, sa_exc.SQLAlchemyError) as exc:
+            log.warning("notification query failed: %s", type(exc).__name__)
+            return []
+        for kind in KINDS:  # every series from the start, at 0
+            sent.add_metric([kind], counts.get((kind, "sent"), 0))
+            failed.add_metric([kind], counts.get((kind, "failed"), 0))
+            for reason in ("refused", "stale"):
+                dropped.add_metric([kind, reason], counts.get((kind, reason), 0))
+        pending.add_metric([], float(waiting))
+        age.add_metric([], max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
+        return list(families)
+
+    @staticmethod
+    def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily,
+                             GaugeMetricFamily, GaugeMetricFamily]:
+        return (CounterMetricFamily("skp_notifications_sent",
+                                    "E-mail notifications accepted by the mail server",
+                                    labels=["kind"]),
+                CounterMetricFamily("skp_notification_failures",
+                                    "Attempts to send an e-mail notification that failed "
+                                    "(retried at the next run)", labels=["kind"]),
+                CounterMetricFamily("skp_notifications_dropped",
+                                    "E-mail notifications not sent: refused by the mail server "
+                                    "for good, or stale", labels=["kind", "reason"]),
+                GaugeMetricFamily("skp_notifications_pending",
+                                  "E-mail notifications waiting in the outbox"),
+                GaugeMetricFamily("skp_notifications_oldest_pending_age_seconds",
+                                  "Age of the oldest e-mail notification waiting"))
 
 
 def _scrape(sessions: sessionmaker[Session], clock: Clock, query: Select[*Columns], what: str

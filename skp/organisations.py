@@ -56,6 +56,15 @@ class AccountInfo:
 
 
 @dataclass(frozen=True)
+class Subscription:
+    """An address subscribed to a unit's notifications, and which it gets."""
+
+    email: str
+    new_messages: bool
+    reminders: bool
+
+
+@dataclass(frozen=True)
 class ContactInfo:
     id: str
     name: str
@@ -237,21 +246,37 @@ class Organisations:
                    contact.id)
 
     def notification_addresses(self, kvk_nummer: str, participant_id: str) -> list[str]:
+        return [s.email for s in self.subscriptions(kvk_nummer, participant_id)]
+
+    def subscriptions(self, kvk_nummer: str, participant_id: str) -> list[Subscription]:
+        """The unit's subscribed addresses and what each gets, by address."""
         unit = self.unit(kvk_nummer, participant_id)
         with transaction(self._sessions, read_only=True) as session:
-            return list(session.scalars(select(NotificationAddress.email).where(
-                NotificationAddress.participant_id == unit.id)
-                .order_by(NotificationAddress.email)))
+            return [Subscription(a.email, a.new_messages, a.reminders)
+                    for a in session.scalars(select(NotificationAddress).where(
+                        NotificationAddress.participant_id == unit.id)
+                        .order_by(NotificationAddress.email))]
 
     def subscribe(self, kvk_nummer: str, admin_id: str, participant_id: str, email: str,
-                  subscribed: bool) -> None:
-        """Subscribe an e-mail address to the unit's notifications, or unsubscribe it."""
+                  subscribed: bool, *, new_messages: bool = True, reminders: bool = True
+                  ) -> None:
+        """Subscribe an e-mail address to the unit's notifications of new messages and/or
+        reminders (again: change what it gets), or unsubscribe it. ValueError when a
+        subscription would get neither."""
         unit = self.unit(kvk_nummer, participant_id)
         email = email.strip().lower()
+        if subscribed and not (new_messages or reminders):
+            raise ValueError("kies nieuwe berichten, herinneringen of allebei")
         with transaction(self._sessions) as session:
-            if subscribed and session.get(NotificationAddress, (unit.id, email)) is None:
-                session.add(NotificationAddress(participant_id=unit.id, email=email))
-            elif not subscribed:
+            if subscribed:
+                found = session.get(NotificationAddress, (unit.id, email))
+                if found is None:
+                    session.add(NotificationAddress(participant_id=unit.id, email=email,
+                                                    new_messages=new_messages,
+                                                    reminders=reminders))
+                else:
+                    found.new_messages, found.reminders = new_messages, reminders
+            else:
                 session.execute(delete(NotificationAddress).where(
                     NotificationAddress.participant_id == unit.id,
                     NotificationAddress.email == email))

@@ -1,6 +1,7 @@
 """APScheduler wiring inside ``skp serve``: the purge (with the key epochs) every
-``SKP_PURGE_INTERVAL``, SQLite's WAL checkpoint every ``SKP_WAL_CHECKPOINT_INTERVAL`` and,
-when ``SKP_TEST_PARTNER`` is on, the test partner every few seconds."""
+``SKP_PURGE_INTERVAL``, SQLite's WAL checkpoint every ``SKP_WAL_CHECKPOINT_INTERVAL``, the
+e-mail notifications every ``SKP_NOTIFY_POLL`` when ``SKP_SMTP_HOST`` is set and, when
+``SKP_TEST_PARTNER`` is on, the test partner every few seconds."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import datetime as dt
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from skp.hub import Hub
-from skp.jobs import checkpoint_job, purge_job
+from skp.jobs import checkpoint_job, notify_job, purge_job
+from skp.mail import SmtpTransport
+from skp.notifications import Notifier
 from skp.partner import TestPartner, ensure_partners
 
 #: How often the test partner looks at its mailboxes.
@@ -27,6 +30,12 @@ def start(hub: Hub) -> BackgroundScheduler:
         scheduler.add_job(checkpoint_job, "interval", args=[hub], id="wal-checkpoint",
                           max_instances=1, coalesce=True,
                           seconds=hub.settings.wal_checkpoint_interval.total_seconds())
+    notify = hub.settings.notify
+    if notify.enabled:
+        notifier = Notifier(hub.sessions, hub.settings, hub.clock, SmtpTransport(notify))
+        scheduler.add_job(notify_job, "interval", args=[hub, notifier], id="notify",
+                          max_instances=1, coalesce=True, seconds=notify.poll.total_seconds(),
+                          next_run_time=now)
     if hub.settings.test_partner:
         ensure_partners(hub.participants)
         scheduler.add_job(TestPartner(hub.mailbox).work, "interval", id="test-partner",

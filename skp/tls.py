@@ -11,6 +11,9 @@ and the CRL check, the edge does: docs/server.md, "The edge".
 Client: TLS 1.2 or newer, the server is verified against the given CA (never the environment's
 bundle), optionally with a client certificate.
 
+Mail client (the notifications' SMTP, STARTTLS or implicit TLS): TLS 1.2 or newer, the mail
+server verified with its host name against the given CA bundle or, by default, the system's.
+
 Pinned client (`skp health`): TLS 1.2 or newer, the server is verified by its certificate
 being exactly the one expected (:func:`is_pinned`), not by a CA.
 """
@@ -76,6 +79,22 @@ def client_context(ca_file: Path, cert_file: Path | None = None,
     context.load_verify_locations(cafile=ca_file)
     if cert_file is not None:
         context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def mail_client_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """The context for the mail server: verified against ``ca_file``, else the system's CAs
+    (a mail relay usually has a public certificate). ConfigError names SKP_SMTP_CA."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        if ca_file is None:
+            context.load_default_certs()
+        else:
+            context.load_verify_locations(cafile=ca_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"the mail server's CA bundle {ca_file} does not load ({_why(exc)}): "
+                          "set SKP_SMTP_CA to PEM CA certificates") from exc
     return context
 
 

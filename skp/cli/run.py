@@ -102,6 +102,12 @@ def serve(state: State, port: int | None) -> None:
     state.say(f"skp serves {public} (listening on {host}:{bound}; modules at /<module>, WSDL "
               f"at /<module>?wsdl); purge every {interval:.0f} s",
               public_url=public, listen=f"{host}:{bound}", purge_interval_s=interval)
+    notify = settings.notify
+    if notify.enabled:
+        state.say(f"e-mail notifications go out through {notify.smtp_host}:{notify.port} "
+                  f"({notify.smtp_security}); looked for every {notify.poll.total_seconds():.0f} s",
+                  smtp=f"{notify.smtp_host}:{notify.port}",
+                  notify_poll_s=notify.poll.total_seconds())
     if settings.environment is Environment.DEVELOPMENT:
         certs = settings.tls_client_ca.parent
         click.echo(f"Try, as the demo debt service: curl --cacert {certs}/ca.pem --cert "

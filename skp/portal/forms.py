@@ -11,10 +11,12 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TelField,
 )
 from wtforms.validators import Email, InputRequired, Length, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from skp.demo import DEV_EMPLOYEES
 from skp.domain.organisation import ContactRole, iban
@@ -65,6 +67,13 @@ class ContactForm(FlaskForm):
 class NotifyForm(FlaskForm):
     email = EmailField("E-mailadres", validators=[
         InputRequired(REQUIRED), Email("Vul een geldig e-mailadres in."), Length(max=254)])
+    meldingen = SelectMultipleField(
+        "Welke meldingen?", choices=[SelectChoice("new", "Nieuwe berichten"),
+                                     SelectChoice("reminder", "Herinneringen voordat berichten "
+                                                              "verlopen")],
+        default=["new", "reminder"], widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[InputRequired("Kies nieuwe berichten, herinneringen of allebei.")])
 
 
 class RequestForm(FlaskForm):

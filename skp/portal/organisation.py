@@ -85,8 +85,10 @@ def unit(participant_id: str) -> str | BaseResponse:
             flash("Het IBAN is opgeslagen.")
             return redirect(here + "#rekeningen")
     elif action == "notify" and notify_form.validate_on_submit():
-        org.subscribe(kvk, g.user.employee_id, found.id, notify_form.email.data or "", True)
-        flash("Het e-mailadres krijgt voortaan meldingen.")
+        kinds = notify_form.meldingen.data or []
+        org.subscribe(kvk, g.user.employee_id, found.id, notify_form.email.data or "", True,
+                      new_messages="new" in kinds, reminders="reminder" in kinds)
+        flash("Het e-mailadres krijgt voortaan de gekozen meldingen.")
         return redirect(here + "#meldingen")
     elif action == "request" and request_form.validate_on_submit():
         kind = RequestKind(request_form.soort.data)
@@ -105,7 +107,7 @@ def unit(participant_id: str) -> str | BaseResponse:
         "organisation/unit.html", unit=found, iban_form=iban_form, notify_form=notify_form,
         request_form=request_form,
         accounts=[(a, formatted_iban(a.iban)) for a in org.bank_accounts(kvk, found.id)],
-        addresses=org.notification_addresses(kvk, found.id),
+        subscriptions=org.subscriptions(kvk, found.id),
         requests=[r for r in org.requests(kvk) if r.participant_id == found.id],
         module_titles=_titles())
 

@@ -1,5 +1,6 @@
 """Counters kept in the database, so that every hub process reports the same figures whichever
-process did the counting: the purge's expired messages (``skp purge`` from cron included)."""
+process did the counting: the purge's expired messages (``skp purge`` from cron included) and
+how the e-mail notifications ended (skp.notifications)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from skp.domain.roles import Module
 from skp.store.models import ExpiredCount
+from skp.store.notification import NotificationCount
 
 _UPSERT: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -33,3 +35,19 @@ def expired(session: Session) -> dict[tuple[Module, str], int]:
     rows = session.execute(select(ExpiredCount.module, ExpiredCount.type_code,
                                   ExpiredCount.count))
     return {(module, type_code): count for module, type_code, count in rows}
+
+
+def add_notification(session: Session, kind: str, outcome: str, count: int = 1) -> None:
+    """Count ``count`` notifications of ``kind`` that ended in ``outcome`` (sent, failed,
+    refused, stale), in the session's transaction."""
+    insert = _UPSERT[session.get_bind().dialect.name](NotificationCount)
+    session.execute(insert.values(kind=kind, outcome=outcome, count=count).on_conflict_do_update(
+        index_elements=[NotificationCount.kind, NotificationCount.outcome],
+        set_={"count": NotificationCount.count + insert.excluded["count"]}))
+
+
+def notifications(session: Session) -> dict[tuple[str, str], int]:
+    """The notification counter per (kind, outcome): only the pairs that ever happened."""
+    rows = session.execute(select(NotificationCount.kind, NotificationCount.outcome,
+                                  NotificationCount.count))
+    return {(kind, outcome): count for kind, outcome, count in rows}

@@ -256,4 +256,5 @@ class ExpiredCount(Base):
 
 
 # The organisations' tables share this metadata (one schema, one migration history).
+import skp.store.notification  # noqa: E402
 import skp.store.organisation  # noqa: E402, F401

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skp.store.models import Base
@@ -96,6 +105,10 @@ class NotificationAddress(Base):
         ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True,
         comment="The business unit")
     email: Mapped[str] = mapped_column(String(254), primary_key=True, comment="E-mail address")
+    new_messages: Mapped[bool] = mapped_column(
+        default=True, server_default=true(), comment="Gets the notices of new messages")
+    reminders: Mapped[bool] = mapped_column(
+        default=True, server_default=true(), comment="Gets the reminders before messages expire")
 
 
 class UnitRequest(Base):

@@ -75,6 +75,27 @@ def test_the_administrators_data_stays_in_its_organisation(org, units):
                for event in org.audit_trail())
 
 
+def test_an_address_is_subscribed_to_new_messages_reminders_or_both(org, units):
+    noord, zuid, other = units
+    org.subscribe(ENERGIE, "admin", noord.id, "team@example.nl", True)
+    org.subscribe(ENERGIE, "admin", noord.id, "herinnering@example.nl", True,
+                  new_messages=False)
+    assert [(s.email, s.new_messages, s.reminders) for s in org.subscriptions(
+        ENERGIE, noord.id)] == [("herinnering@example.nl", False, True),
+                                ("team@example.nl", True, True)]
+    org.subscribe(ENERGIE, "admin", noord.id, "TEAM@example.nl", True, reminders=False)
+    assert [(s.new_messages, s.reminders) for s in org.subscriptions(ENERGIE, noord.id)
+            if s.email == "team@example.nl"] == [(True, False)]
+    with pytest.raises(ValueError, match="kies nieuwe berichten"):
+        org.subscribe(ENERGIE, "admin", noord.id, "x@example.nl", True, new_messages=False,
+                      reminders=False)
+    assert org.subscriptions(ENERGIE, zuid.id) == []
+    with pytest.raises(NotFound):
+        org.subscriptions(ENERGIE, other.id)
+    org.subscribe(ENERGIE, "admin", noord.id, "team@example.nl", False)
+    assert org.notification_addresses(ENERGIE, noord.id) == ["herinnering@example.nl"]
+
+
 def test_requests_are_answered_by_the_operator(org, units, participants):
     noord, _, _ = units
     admin = org.sign_in(Login(ENERGIE, "p-admin", None, True))

@@ -1,6 +1,7 @@
 """The portal in a real browser (Debian's Chromium through Playwright) against the real portal
 and a real OpenID Provider: an administrator sets up the organisation, an employee sees only
-their unit, a login below EH3 is refused, an extension request is approved by the operator.
+their unit, a login below EH3 is refused, an extension request is approved by the operator, an
+address is subscribed to reminders only.
 axe-core runs on every page; screenshots go to var/screenshots/."""
 
 from __future__ import annotations
@@ -133,3 +134,27 @@ def test_the_pages_work_on_a_phone(organisations, browser):
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         context.close()
+
+
+def test_an_administrator_subscribes_an_address_to_reminders_only(organisations, page):
+    portal = organisations
+    log_in(page, portal.url, "anna")
+    page.get_by_label("Uw naam").fill("Anna de Vries")
+    page.get_by_role("button", name="Opslaan").click()
+    page.goto(f"{portal.url}/organisatie/eenheid/{NOORD.id}")
+    meldingen = page.get_by_role("group", name="Welke meldingen?")
+    expect(meldingen.get_by_label("Nieuwe berichten")).to_be_checked()  # both by default
+    page.get_by_label("E-mailadres").fill("Herinneringen@Energie.example")
+    meldingen.get_by_label("Nieuwe berichten").uncheck()
+    meldingen.get_by_label("Herinneringen voordat berichten verlopen").uncheck()
+    page.get_by_role("button", name="Adres toevoegen").click()
+    expect(page.get_by_role("alert")).to_contain_text("Kies nieuwe berichten, herinneringen")
+    check(page, "meldingen-fout")
+    page.get_by_role("group", name="Welke meldingen?").get_by_label(
+        "Herinneringen voordat berichten verlopen").check()
+    page.get_by_role("button", name="Adres toevoegen").click()
+    expect(page.get_by_role("status")).to_contain_text("de gekozen meldingen")
+    expect(page.get_by_text("herinneringen@energie.example (herinneringen)")).to_be_visible()
+    check(page, "meldingen")
+    (subscription,) = portal.hub.organisations.subscriptions(NOORD.kvk_nummer, NOORD.id)
+    assert (subscription.new_messages, subscription.reminders) == (False, True)

@@ -16,8 +16,10 @@ from skp.config import (
     DEFAULT_KEK_FILE,
     Environment,
     KeyStoreKind,
+    NotifySettings,
     Pkcs11Settings,
     Settings,
+    SmtpSecurity,
 )
 from skp.errors import ConfigError, SkpError
 
@@ -224,6 +226,11 @@ INVALID = [
     ("SKP_KEY_STORE", "vault", "'file' or 'pkcs11'"),
     ("SKP_ENVIRONMENT", "staging", "'development' or 'production'"),
     ("SKP_ENVIRONMENT", "prod", "'development' or 'production'"),
+    ("SKP_SMTP_PORT", "0", "TCP port"),
+    ("SKP_SMTP_SECURITY", "ssl", "'starttls' (default), 'tls' or 'none'"),
+    ("SKP_NOTIFY_FROM", "noreply", "an e-mail address"),
+    ("SKP_NOTIFY_INTERVAL", "1h", "number of seconds"),
+    ("SKP_NOTIFY_POLL", "0", "at least 1"),
 ]
 
 
@@ -282,3 +289,43 @@ def test_production_refuses_the_test_partner():
     assert Settings.from_env({"SKP_TEST_PARTNER": "true"}).test_partner
     assert not Settings.from_env({"SKP_ENVIRONMENT": "production",
                                   "SKP_TEST_PARTNER": "false"}).test_partner
+
+
+def test_notifications_are_off_without_an_smtp_host():
+    assert not Settings.from_env({}).notify.enabled
+    assert not Settings.from_env({"SKP_NOTIFY_INTERVAL": "600"}).notify.enabled
+
+
+def test_notification_settings():
+    notify = Settings.from_env({
+        "SKP_SMTP_HOST": "smtp.example.nl", "SKP_SMTP_USER": "skp",
+        "SKP_SMTP_PASSWORD_FILE": "/run/secrets/smtp", "SKP_SMTP_CA": "/etc/ssl/smtp-ca.pem",
+        "SKP_SMTP_TIMEOUT": "10", "SKP_NOTIFY_FROM": "Schuldenknooppunt <noreply@example.nl>",
+        "SKP_NOTIFY_INTERVAL": "900", "SKP_NOTIFY_POLL": "30"}).notify
+    assert notify == NotifySettings(
+        smtp_host="smtp.example.nl", smtp_user="skp",
+        smtp_password_file=Path("/run/secrets/smtp"), smtp_ca=Path("/etc/ssl/smtp-ca.pem"),
+        smtp_timeout=dt.timedelta(seconds=10), sender="Schuldenknooppunt <noreply@example.nl>",
+        interval=dt.timedelta(seconds=900), poll=dt.timedelta(seconds=30))
+    assert notify.enabled and notify.port == 587 and notify.smtp_security is SmtpSecurity.STARTTLS
+    implicit = Settings.from_env({"SKP_SMTP_HOST": "smtp.example.nl", "SKP_SMTP_SECURITY": "tls",
+                                  "SKP_NOTIFY_FROM": "noreply@example.nl"}).notify
+    assert implicit.port == 465
+    assert dataclasses.replace(implicit, smtp_port=2465).port == 2465
+    relay = Settings.from_env({"SKP_SMTP_HOST": "localhost", "SKP_SMTP_SECURITY": "none",
+                               "SKP_NOTIFY_FROM": "noreply@example.nl"}).notify
+    assert relay.port == 25 and relay.smtp_security is SmtpSecurity.NONE
+
+
+@pytest.mark.parametrize(("env", "hint"), [
+    ({"SKP_SMTP_HOST": "smtp.example.nl"}, "SKP_NOTIFY_FROM"),
+    ({"SKP_SMTP_HOST": "smtp.example.nl", "SKP_NOTIFY_FROM": "a@example.nl",
+      "SKP_SMTP_USER": "skp"}, "SKP_SMTP_PASSWORD_FILE"),
+    ({"SKP_SMTP_HOST": "localhost", "SKP_NOTIFY_FROM": "a@example.nl", "SKP_SMTP_USER": "skp",
+      "SKP_SMTP_PASSWORD_FILE": "/p", "SKP_SMTP_SECURITY": "none"}, "in clear"),
+    ({"SKP_SMTP_HOST": "smtp.example.nl", "SKP_NOTIFY_FROM": "a@example.nl",
+      "SKP_SMTP_SECURITY": "none"}, "not this machine"),
+])
+def test_inconsistent_notification_settings_are_refused(env, hint):
+    with pytest.raises(ConfigError, match=hint):
+        Settings.from_env(env)
