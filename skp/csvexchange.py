@@ -1,12 +1,12 @@
 """CSV down- and upload of a business unit's messages, for the portal (docs/csv.md).
 
-A download fetches every waiting message of one type through the mailbox (the calls SOAP's
-HaalBerichtOp makes) and records which messages, when and by whom (``csv_download``); it can be
-downloaded again until it is confirmed, which confirms exactly those messages as SOAP's
-BevestigOntvangst does, or until its messages' deadline. An upload of one or more files is
-read and checked whole — every cell, then every message by the mailbox's own checks — and sent
-all or none in one transaction (:meth:`skp.mailbox.Mailbox.send_many`). Downloads and
-confirmations are written to the audit trail. Nothing here logs content.
+A download records every waiting message of one type: which messages, when and by whom
+(``csv_download``); its file fetches them through the mailbox (the call SOAP's HaalBerichtOp
+makes), again and again until the download is confirmed, which confirms exactly those
+messages as SOAP's BevestigOntvangst does, or until its messages' deadline. An upload of one
+or more files is read and checked whole — every cell, then every message by the mailbox's own
+checks — and sent all or none in one transaction (:meth:`skp.mailbox.Mailbox.send_many`).
+Downloads and confirmations are written to the audit trail. Nothing here logs content.
 
 An uploaded row without a Kenmerk gets one derived from the unit, the file's SHA-256 and the
 row's line, so the same file uploaded again sends nothing twice.
@@ -127,49 +127,47 @@ class CsvExchange:
         return found
 
     def download(self, unit: ParticipantInfo, employee_id: str, module: Module,
-                 type_code: str) -> tuple[str, CsvFile] | None:
-        """Fetch every waiting message of the type and record the download: its id and file;
-        None when nothing is waiting."""
+                 type_code: str) -> str | None:
+        """Record a download of every message of the type now waiting; its id, or None when
+        nothing is waiting. Its file is :meth:`file`."""
         mt = _sendable_type(module, type_code, received=True)
-        ids: list[str] = []
+        waiting: list[MessageInfo] = []
         after = None
         while True:
             page = self._mailbox.list_pending(unit.id, module, type_code=mt.code,
                                               limit=MAX_PAGE, after=after)
-            ids += [info.id for info in page.items]
+            waiting += page.items
             after = page.next_after
             if after is None:
                 break
-        deliveries = self._fetch(unit.id, ids)
-        if not deliveries:
+        if not waiting:
             return None
         now = self._clock.now()
         download = CsvDownload(
             id=str(uuid.uuid4()), participant_id=unit.id, employee_id=employee_id,
             module=module.value, type_code=mt.code, created_at=now,
-            expires_at=max(d.info.deadline for d in deliveries))
+            expires_at=max(info.deadline for info in waiting))
         with transaction(self._sessions) as session:
             session.add(download)
             session.flush()
-            session.add_all(CsvDownloadMessage(download_id=download.id, message_id=d.info.id)
-                            for d in deliveries)
+            session.add_all(CsvDownloadMessage(download_id=download.id, message_id=info.id)
+                            for info in waiting)
             _audit(session, now, employee_id, unit.kvk_nummer, "csv.download",
-                   f"{download.id} {mt.code} {len(deliveries)}")
+                   f"{download.id} {mt.code} {len(waiting)}")
         log.info("csv download", extra={"download": download.id, "recipient": unit.id,
-                                        "type": mt.code, "count": len(deliveries)})
-        return download.id, _received_file(mt, deliveries)
+                                        "type": mt.code, "count": len(waiting)})
+        return download.id
 
-    def again(self, unit: ParticipantInfo, employee_id: str, download_id: str) -> CsvFile:
-        """The download's messages once more, as far as still waiting; InvalidState once it
-        is confirmed or past its deadline."""
+    def file(self, unit: ParticipantInfo, employee_id: str, download_id: str) -> CsvFile:
+        """The download's messages, fetched through the mailbox (as far as still waiting);
+        InvalidState once it is confirmed or past its deadline."""
         download, ids = self._download(unit.id, download_id)
         mt = lookup(Module(download.module), download.type_code)
         deliveries = self._fetch(unit.id, ids)
         if not deliveries:
             raise InvalidState("de berichten van deze download wachten niet meer")
-        now = self._clock.now()
         with transaction(self._sessions) as session:
-            _audit(session, now, employee_id, unit.kvk_nummer, "csv.download.again",
+            _audit(session, self._clock.now(), employee_id, unit.kvk_nummer, "csv.file",
                    f"{download.id} {len(deliveries)}")
         return _received_file(mt, deliveries)
 
