@@ -114,8 +114,13 @@ def confirm(participant_id: str, download_id: str) -> BaseResponse:
 def upload(participant_id: str) -> BaseResponse | tuple[str, int]:
     """Check the uploaded files whole, then send all their messages or none."""
     unit = my_unit(g.user, participant_id)
-    files = [(f.filename or "", f.stream.read(MAX_FILE_BYTES + 1))
-             for f in request.files.getlist("bestanden") if f.filename]
+    files = []
+    for storage in request.files.getlist("bestanden"):
+        try:
+            if storage.filename:  # a file field left empty has none
+                files.append((storage.filename, storage.stream.read(MAX_FILE_BYTES + 1)))
+        finally:
+            storage.close()  # the parser spooled a large file to disk: close it now
     result = exchange().upload(unit, files)
     if result.problems:
         return _page(unit, result.problems), 422
