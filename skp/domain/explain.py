@@ -82,6 +82,8 @@ def explain(error: SkpError) -> Explanation:
             match = re.fullmatch(pattern, error.message, flags=re.DOTALL)
             if match is not None:
                 groups = match.groupdict()
+                if groups.get("names"):  # "A or B" as the validator joins them
+                    groups["names"] = groups["names"].replace(" or ", " of ")
                 where = groups.get("where")
                 if where is None:
                     where = next((w for start, w in _WHERE_OF_MATCHING.items()
