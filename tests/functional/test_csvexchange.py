@@ -216,3 +216,22 @@ def test_only_csv_files_of_at_most_4_mb_and_a_few_at_once(exchange, people):
 def test_a_unit_may_upload_only_types_it_sends(exchange, people):
     result = exchange.upload(people.se, [("k.csv", kennisgevingen(people, 1))])
     assert [(p.line, p.column) for p in result.problems] == [(2, "Berichttype")]
+
+
+def test_a_download_past_its_deadline_is_gone_and_the_purge_takes_its_links(
+        exchange, mailbox, people, employee, requests, clock, settings, sessions):
+    from sqlalchemy import func, select
+
+    from skp.store.downloads import CsvDownloadMessage
+
+    download_id = exchange.download(people.se, employee.id, SR, "Saldoverzoek")
+    deadline = max(mailbox.message(i).deadline for i in requests)
+    clock.set(deadline)
+    assert exchange.open_downloads(people.se) == []
+    with pytest.raises(InvalidState):
+        exchange.file(people.se, employee.id, download_id)
+    assert mailbox.purge(deadline).expired == 2
+    later = deadline + settings.metadata_retention + dt.timedelta(days=1)
+    assert mailbox.purge(later).metadata == 2
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CsvDownloadMessage)) == 0
