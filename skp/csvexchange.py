@@ -423,8 +423,10 @@ def _letter(header: Sequence[str], column: str | None) -> str | None:
     return None
 
 
-def _order(problem: Problem) -> tuple[str, int, str]:
-    return problem.file, problem.line or 0, problem.letter or ""
+def _order(problem: Problem) -> tuple[str, int, int, str]:
+    """By file, line and column (B before AA)."""
+    letter = problem.letter or ""
+    return problem.file, problem.line or 0, len(letter), letter
 
 
 def _sendable_type(module: Module, type_code: str, *, received: bool) -> MessageType:
