@@ -249,9 +249,11 @@ class CsvExchange:
 
     # --- upload ---------------------------------------------------------------------------
 
-    def upload(self, unit: ParticipantInfo, files: Sequence[tuple[str, bytes]]) -> UploadResult:
+    def upload(self, unit: ParticipantInfo, files: Sequence[tuple[str, bytes]],
+               employee_id: str | None = None) -> UploadResult:
         """Check every file whole, then send all their messages or none (see the module
-        docstring); the problems found, each by file, line and column."""
+        docstring); the problems found, each by file, line and column. What ``employee_id``
+        sent is written to the audit trail."""
         problems: list[Problem] = []
         batch: list[Outgoing] = []
         origins: list[_Origin] = []
@@ -274,7 +276,12 @@ class CsvExchange:
             return UploadResult([], sorted(problems, key=_order))
         log.info("csv upload", extra={"sender": unit.id, "files": len(files),
                                       "count": len(receipts)})
-        return UploadResult(receipts, [])
+        result = UploadResult(receipts, [])
+        if employee_id is not None:
+            with transaction(self._sessions) as session:
+                _audit(session, self._clock.now(), employee_id, unit.kvk_nummer, "csv.upload",
+                       f"{unit.id} {len(receipts) - result.repeated} {result.repeated}")
+        return result
 
     def _read_file(self, unit: ParticipantInfo, name: str, data: bytes,
                    problems: list[Problem], batch: list[Outgoing],

@@ -126,6 +126,32 @@ class Sending(MailboxBase):
         and stores nothing either way. Any other error (a database failure, a crash) also
         leaves nothing stored. Documents are not part of a batch.
         """
+        try:
+            receipts, failures = self._batch(sender_id, messages, dry_run)
+        except sa_exc.IntegrityError:
+            # A concurrent send with one of the Kenmerken won the race: nothing of this batch
+            # was stored; once more, that message is a repeat.
+            receipts, failures = self._batch(sender_id, messages, dry_run)
+        if failures:
+            log.info("batch refused", extra={"sender": sender_id, "count": len(messages),
+                                             "failed": len(failures)})
+            raise BatchRefused(failures, len(messages))
+        if dry_run:
+            return receipts
+        for outgoing, receipt in zip(messages, receipts, strict=True):
+            log.info("sent", extra={"message_id": receipt.message_id,
+                                    "service": outgoing.module.value,
+                                    "type": outgoing.type_code, "sender": sender_id,
+                                    "recipient": outgoing.header.ontvanger,
+                                    "repeated": receipt.repeated, "batch": len(messages)})
+            if not receipt.repeated:
+                self._metrics.sent(outgoing.module, outgoing.type_code)
+        return receipts
+
+    def _batch(self, sender_id: str, messages: Sequence[Outgoing], dry_run: bool
+               ) -> tuple[list[Receipt], list[tuple[int, SkpError]]]:
+        """Check and store ``messages`` in one transaction, committed only when every one
+        passed and not ``dry_run``: the receipts, and each failure by index."""
         now = self._clock.now()
         receipts: list[Receipt] = []
         failures: list[tuple[int, SkpError]] = []
@@ -145,21 +171,7 @@ class Sending(MailboxBase):
                         raise _RollBack
             except _RollBack:
                 pass
-        if failures:
-            log.info("batch refused", extra={"sender": sender_id, "count": len(messages),
-                                             "failed": len(failures)})
-            raise BatchRefused(failures, len(messages))
-        if dry_run:
-            return receipts
-        for outgoing, receipt in zip(messages, receipts, strict=True):
-            log.info("sent", extra={"message_id": receipt.message_id,
-                                    "service": outgoing.module.value,
-                                    "type": outgoing.type_code, "sender": sender_id,
-                                    "recipient": outgoing.header.ontvanger,
-                                    "repeated": receipt.repeated, "batch": len(messages)})
-            if not receipt.repeated:
-                self._metrics.sent(outgoing.module, outgoing.type_code)
-        return receipts
+        return receipts, failures
 
     def _send_alone(self, sender_id: str, mt: MessageType, header: Header,
                     body: Mapping[str, Any], spool: Spool, now: dt.datetime) -> Receipt:

@@ -121,7 +121,7 @@ def upload(participant_id: str) -> BaseResponse | tuple[str, int]:
                 files.append((storage.filename, storage.stream.read(MAX_FILE_BYTES + 1)))
         finally:
             storage.close()  # the parser spooled a large file to disk: close it now
-    result = exchange().upload(unit, files)
+    result = exchange().upload(unit, files, g.user.employee_id)
     if result.problems:
         return _page(unit, result.problems), 422
     sent = len(result.receipts) - result.repeated
