@@ -86,8 +86,9 @@ message with its `CrossReferentienummer` filled in and the answer's columns empt
 - A download takes every message of the type waiting at that moment. Its file can be
   downloaded again until you confirm the download or the messages' deadline passes.
   **Confirming** confirms exactly the messages of that download (as SOAP's
-  `BevestigOntvangst`): the hub then deletes their content. Download and confirmation are
-  written to the audit trail (who, when, which download), never the content.
+  `BevestigOntvangst`): the hub then deletes their content. Download, confirmation and
+  upload are written to the audit trail (who, when, which download, how many), never the
+  content.
 - An upload takes up to 5 files of at most 4 MB each, only `.csv`. All files are checked
   completely first; every error is listed with file, line, column and what is wrong, never
   the cell's content. If there is any error, **nothing** is sent. Otherwise all messages are
