@@ -3,6 +3,7 @@ mailbox, re-downloadable until confirmed (which confirms exactly its messages) o
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from skp.domain import csvlayout
 from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.roles import Module
 from skp.errors import InvalidState, NotFound
-from skp.mailbox import MAX_PAGE, Delivery, MessageInfo
+from skp.mailbox import MAX_PAGE, PENDING, Delivery, MessageInfo
 from skp.organisations import _audit
 from skp.participants import ParticipantInfo
 from skp.store.downloads import CsvDownload, CsvDownloadMessage
@@ -140,9 +141,9 @@ class Downloads(ExchangeBase):
                                           CsvDownload.confirmed_at.is_(None),
                                           CsvDownload.expires_at > now)
                 .order_by(CsvDownload.created_at.desc()).limit(50)).all()
-            counts = {r.id: len(_message_ids(session, r.id)) for r in rows}
+            counts = {r.id: len(_message_ids(session, r.id, waiting_at=now)) for r in rows}
         result = []
-        for row in rows:
+        for row in (r for r in rows if counts[r.id]):  # all confirmed another way: done
             mt = lookup(Module(row.module), row.type_code)
             replies = tuple(r for r in message_types(mt.module)
                             if mt.code in r.answers and unit.role in r.senders
@@ -201,12 +202,16 @@ def _received_routing(info: MessageInfo) -> dict[str, str]:
             "OntvangenOp": when(info.received_at), "UiterlijkOphalenOp": when(info.deadline)}
 
 
-def _message_ids(session: Session, download_id: str) -> list[str]:
-    return list(session.scalars(
-        select(CsvDownloadMessage.message_id)
-        .join(Message, Message.id == CsvDownloadMessage.message_id)
-        .where(CsvDownloadMessage.download_id == download_id)
-        .order_by(Message.received_at, Message.id)))
+def _message_ids(session: Session, download_id: str, *,
+                 waiting_at: dt.datetime | None = None) -> list[str]:
+    """The download's messages, oldest first; with ``waiting_at`` only those still waiting
+    then (not confirmed, e.g. by SOAP or another download, nor past their deadline)."""
+    query = (select(CsvDownloadMessage.message_id)
+             .join(Message, Message.id == CsvDownloadMessage.message_id)
+             .where(CsvDownloadMessage.download_id == download_id))
+    if waiting_at is not None:
+        query = query.where(Message.state.in_(PENDING), Message.deadline_at > waiting_at)
+    return list(session.scalars(query.order_by(Message.received_at, Message.id)))
 
 
 def _canonical(raw: str) -> str | None:

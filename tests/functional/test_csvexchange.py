@@ -260,3 +260,14 @@ def test_a_batch_that_loses_a_race_for_a_kenmerk_is_sent_once_more(
     assert result.problems == [] and result.repeated == 1
     assert result.receipts[0].message_id == raced[1].message_id
     assert len(mailbox.list_pending(people.se.id, SR).items) == 2
+
+
+def test_a_download_whose_messages_were_confirmed_otherwise_is_no_longer_offered(
+        exchange, mailbox, people, employee, requests):
+    first = exchange.download(people.se, employee.id, SR, "Saldoverzoek")
+    second = exchange.download(people.se, employee.id, SR, "Saldoverzoek")
+    assert {d.id for d in exchange.open_downloads(people.se)} == {first, second}
+    mailbox.confirm(people.se.id, requests[0])  # e.g. over SOAP
+    assert {d.messages for d in exchange.open_downloads(people.se)} == {1}
+    assert exchange.confirm(people.se, employee.id, first) == 1
+    assert exchange.open_downloads(people.se) == []
