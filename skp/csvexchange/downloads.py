@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from skp.csvexchange.base import CsvFile, ExchangeBase, csv_type, when
 from skp.domain import csvlayout
 from skp.domain.catalogue import MessageType, lookup, message_types
+from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.errors import InvalidState, NotFound
 from skp.mailbox import MAX_PAGE, PENDING, Delivery, MessageInfo
@@ -113,15 +114,18 @@ class Downloads(ExchangeBase):
 
     def confirm(self, unit: ParticipantInfo, employee_id: str, download_id: str) -> int:
         """Confirm exactly the download's messages (the mailbox's confirm, as SOAP's
-        BevestigOntvangst); how many were confirmed now."""
+        BevestigOntvangst); how many were confirmed now. InvalidState, changing nothing, while
+        one of them was never fetched: its file must be downloaded first."""
         download, ids = self._download(unit.id, download_id)
+        now = self._clock.now()
+        if any(self._mailbox.message(i).at(now).state is State.QUEUED for i in ids):
+            raise InvalidState("download eerst het bestand; daarna kunt u bevestigen")
         confirmed = 0
         for message_id in ids:
             try:
                 confirmed += not self._mailbox.confirm(unit.id, message_id).repeated
             except (InvalidState, NotFound):
                 continue  # expired or purged meanwhile: nothing left to confirm
-        now = self._clock.now()
         with transaction(self._sessions) as session:
             row = session.get(CsvDownload, download.id, with_for_update=True)
             if row is not None and row.confirmed_at is None:

@@ -267,7 +267,11 @@ def test_a_download_whose_messages_were_confirmed_otherwise_is_no_longer_offered
     first = exchange.download(people.se, employee.id, SR, "Saldoverzoek")
     second = exchange.download(people.se, employee.id, SR, "Saldoverzoek")
     assert {d.id for d in exchange.open_downloads(people.se)} == {first, second}
+    with pytest.raises(InvalidState, match="download eerst het bestand"):
+        exchange.confirm(people.se, employee.id, first)  # nothing fetched: nothing confirmed
+    mailbox.fetch(people.se.id, requests[0])
     mailbox.confirm(people.se.id, requests[0])  # e.g. over SOAP
     assert {d.messages for d in exchange.open_downloads(people.se)} == {1}
+    exchange.file(people.se, employee.id, first)
     assert exchange.confirm(people.se, employee.id, first) == 1
     assert exchange.open_downloads(people.se) == []
