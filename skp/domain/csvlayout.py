@@ -388,7 +388,7 @@ def read(data: bytes) -> tuple[list[str], list[Row]]:
         raise CsvFileError("de kolommen moeten gescheiden zijn door een puntkomma (;)")
     seen: set[str] = set()
     for name in header:
-        if name in seen:
+        if name and name in seen:  # a spreadsheet may add empty columns at the end
             raise CsvFileError("een kolomnaam komt twee keer voor in de kopregel")
         seen.add(name)
     rows = []

@@ -87,6 +87,7 @@ def test_a_file_has_a_bom_semicolons_and_crlf_and_reads_back():
     assert [r.cells for r in rows] == [{"A": "x;y", "B": 'say "hi"\nthere'}, {"A": "z", "B": ""}]
     assert [r.line for r in rows] == [2, 4]  # the second record starts after the line break
     assert csvlayout.read("A;B\r\nè;x\r\n".encode("cp1252"))[1][0].cells["A"] == "è"
+    assert csvlayout.read(b"A;;\r\n1;;\r\n")[1][0].cells["A"] == "1"  # empty columns
 
 
 @pytest.mark.parametrize("value", ["=SUM(A1)", "+31", "-5", "@cmd", "\tx", "\rx", "'quoted",
