@@ -20,6 +20,7 @@ The tree::
     │   ├── BadRequest                Client.BadRequest      the HTTP request itself is malformed
     │   ├── RequestTimeout            Client.Timeout         the request or answer moved too slowly
     │   ├── LoginRefused              Client.LoginRefused    a portal login the hub does not accept
+    │   ├── BatchRefused              Client.BatchRefused    messages of a batch failed: none sent
     │   └── QuotaExceeded             (base of the two below)  a quota refused: retry later
     │       ├── RateLimited           Client.RateLimited     sender over its send rate
     │       └── MailboxFull           Client.MailboxFull     recipient's mailbox at its limit
@@ -161,6 +162,17 @@ class LoginRefused(ClientError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class BatchRefused(ClientError):
+    """Some messages of a batch (Mailbox.send_many) were refused, so none was sent:
+    ``failures`` holds each refused message's index and its error."""
+
+    code = "Client.BatchRefused"
+
+    def __init__(self, failures: list[tuple[int, SkpError]], count: int) -> None:
+        super().__init__(f"{len(failures)} of {count} messages were refused; none was sent")
+        self.failures = failures
 
 
 class ServerError(SkpError):

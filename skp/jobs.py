@@ -1,7 +1,8 @@
 """Scheduled jobs as plain functions; skp/scheduler.py wires them to APScheduler.
 
 The purge deletes what the mailbox no longer may keep (skp.mailbox.purge) and the portal's
-sessions that have ended (skp.portal.sessions), then turns the key epochs (skp.keystore.epochs:
+sessions that have ended (skp.portal.sessions) and the records of old CSV downloads
+(skp.csvexchange), then turns the key epochs (skp.keystore.epochs:
 a new KEK when the epoch is over, old ones destroyed) and checkpoints SQLite's WAL, so that
 what it deleted leaves the WAL at once. :func:`checkpoint_job` checkpoints between purges too.
 The notifications decide and send the units' e-mails (skp.notifications).
@@ -21,6 +22,7 @@ from typing import TypeVar
 
 from sqlalchemy import text
 
+from skp.csvexchange.downloads import forget
 from skp.hub import Hub
 from skp.keystore import KeyStore, epochs
 from skp.mailbox import PurgeResult
@@ -77,12 +79,15 @@ def _as_leader(hub: Hub, key: int, name: str, body: Callable[[], T]) -> T | None
 def _purge(hub: Hub) -> PurgeResult:
     log.info("purge started", extra={"pid": os.getpid()})
     result = hub.mailbox.purge()
-    ended = end_stale(hub.sessions, hub.clock.now())  # the portal's
+    now = hub.clock.now()
+    ended = end_stale(hub.sessions, now)  # the portal's
+    downloads = forget(hub.sessions, now, hub.settings.metadata_retention)
     log.info("purge finished", extra={"pid": os.getpid(), "expired": result.expired,
                                       "contexts": result.contexts,
-                                      "metadata": result.metadata, "portal_sessions": ended})
+                                      "metadata": result.metadata, "portal_sessions": ended,
+                                      "csv_downloads": downloads})
     if isinstance(hub.keyring, KeyStore):  # a bare KeyRing has no epochs to turn
-        epochs.turn(hub.keyring, hub.sessions, hub.settings, hub.clock.now())
+        epochs.turn(hub.keyring, hub.sessions, hub.settings, now)
     checkpoint_job(hub)
     return result
 

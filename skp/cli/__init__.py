@@ -138,6 +138,7 @@ def main() -> None:
 
 # The command modules register themselves on ``cli`` when imported.
 import skp.cli.certs  # noqa: E402
+import skp.cli.csv  # noqa: E402
 import skp.cli.keys  # noqa: E402
 import skp.cli.messages  # noqa: E402
 import skp.cli.participants  # noqa: E402

@@ -33,13 +33,14 @@ from skp.mailbox.types import (
     LogQuery,
     MessageFilter,
     MessageInfo,
+    Outgoing,
     Page,
     PurgeResult,
     Receipt,
 )
 
 __all__ = ["MAX_PAGE", "PENDING", "Backlog", "Confirmation", "Delivery", "LogQuery", "Mailbox",
-           "MessageFilter", "MessageInfo", "Page", "PurgeResult", "Receipt"]
+           "MessageFilter", "MessageInfo", "Outgoing", "Page", "PurgeResult", "Receipt"]
 
 
 class Mailbox(Sending, Delivering, Queries, Overview, Retention):

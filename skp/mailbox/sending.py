@@ -1,12 +1,14 @@
 """Sending: validate, route and seal a message, idempotent on the sender's Kenmerk; a
-Saldoverzoek opens a claim context and its answer closes it (skp.domain.matching)."""
+Saldoverzoek opens a claim context and its answer closes it (skp.domain.matching). Several
+messages go all or none in one transaction (`send_many`, for the portal's CSV upload)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row
@@ -23,6 +25,7 @@ from skp.domain.roles import Module
 from skp.domain.routing import Original, check_reply, check_route
 from skp.domain.validation import Body, Header, validate_body, validate_header
 from skp.errors import (
+    BatchRefused,
     KenmerkConflict,
     QuotaExceeded,
     SchemaInvalid,
@@ -33,7 +36,7 @@ from skp.errors import (
 )
 from skp.mailbox import content, quotas, statements
 from skp.mailbox.base import MailboxBase
-from skp.mailbox.types import Receipt
+from skp.mailbox.types import Outgoing, Receipt
 from skp.participants import ParticipantInfo
 from skp.store import segments
 from skp.store.models import ClaimContext, Message
@@ -54,10 +57,7 @@ class Sending(MailboxBase):
         decoded and sealed while the request arrived. The message gets the spool's id and data
         key; its documents are stored in segments (skp.attachments).
         """
-        try:
-            mt = lookup(module, type_code)
-        except KeyError:
-            raise SchemaInvalid(f"module {module} has no message type {type_code}") from None
+        mt = _type(module, type_code)
         header = validate_header(module, header)
         if spool is None:
             with Spool() as own:
@@ -93,23 +93,85 @@ class Sending(MailboxBase):
         # A reply ends its original's claim context and a Saldoverzoek opens one, and a
         # message's documents are stored: together with the message, in one transaction.
         with transaction(self._sessions) as session:
-            sender, recipient = statements.parties(session, sender_id, header.ontvanger)
-            repeat = _repeated(session, sender_id, mt, header)
-            if repeat is not None:
-                return repeat
-            original = (None if header.cross_referentienummer is None
-                        else session.get(Message, header.cross_referentienummer))
-            recipient, checked = _checked(mt, header, body, sender, recipient, spool, original)
-            self._quotas.check(session, sender.id, recipient.id, mt.module, now)
-            if original is not None:
-                checked = self._close_claim_context(session, original, mt, checked)
-            message = self._new_message(mt, header, sender, recipient, checked, spool, now)
-            session.add(message)
-            session.flush()  # the row must exist before its claim context and segments
-            segments.write(session, message.id, spool)
-            if mt.code == matching.REQUEST:
-                self._open_claim_context(session, message, checked)
-            return Receipt(message.id, message.received_at, message.deadline_at)
+            return self._store(session, sender_id, mt, header, body, spool, now)
+
+    def _store(self, session: Session, sender_id: str, mt: MessageType, header: Header,
+               body: Mapping[str, Any], spool: Spool, now: dt.datetime) -> Receipt:
+        """Check and store one message in the transaction of ``session``."""
+        sender, recipient = statements.parties(session, sender_id, header.ontvanger)
+        repeat = _repeated(session, sender_id, mt, header)
+        if repeat is not None:
+            return repeat
+        original = (None if header.cross_referentienummer is None
+                    else session.get(Message, header.cross_referentienummer))
+        recipient, checked = _checked(mt, header, body, sender, recipient, spool, original)
+        self._quotas.check(session, sender.id, recipient.id, mt.module, now)
+        if original is not None:
+            checked = self._close_claim_context(session, original, mt, checked)
+        message = self._new_message(mt, header, sender, recipient, checked, spool, now)
+        session.add(message)
+        session.flush()  # the row must exist before its claim context and segments
+        segments.write(session, message.id, spool)
+        if mt.code == matching.REQUEST:
+            self._open_claim_context(session, message, checked)
+        return Receipt(message.id, message.received_at, message.deadline_at)
+
+    def send_many(self, sender_id: str, messages: Sequence[Outgoing], *,
+                  dry_run: bool = False) -> list[Receipt]:
+        """Send all ``messages`` or none, in one transaction, each as :meth:`send` would
+        (idempotent on its Kenmerk; a Saldoverzoek antwoord expanded as there).
+
+        Every message is checked, also after one failed: :class:`~skp.errors.BatchRefused`
+        then lists each failure by its index, and nothing is stored. ``dry_run`` checks all
+        and stores nothing either way. Any other error (a database failure, a crash) also
+        leaves nothing stored. Documents are not part of a batch.
+        """
+        try:
+            receipts, failures = self._batch(sender_id, messages, dry_run)
+        except sa_exc.IntegrityError:
+            # A concurrent send with one of the Kenmerken won the race: nothing of this batch
+            # was stored; once more, that message is a repeat.
+            receipts, failures = self._batch(sender_id, messages, dry_run)
+        if failures:
+            log.info("batch refused", extra={"sender": sender_id, "count": len(messages),
+                                             "failed": len(failures)})
+            raise BatchRefused(failures, len(messages))
+        if dry_run:
+            return receipts
+        for outgoing, receipt in zip(messages, receipts, strict=True):
+            log.info("sent", extra={"message_id": receipt.message_id,
+                                    "service": outgoing.module.value,
+                                    "type": outgoing.type_code, "sender": sender_id,
+                                    "recipient": outgoing.header.ontvanger,
+                                    "repeated": receipt.repeated, "batch": len(messages)})
+            if not receipt.repeated:
+                self._metrics.sent(outgoing.module, outgoing.type_code)
+        return receipts
+
+    def _batch(self, sender_id: str, messages: Sequence[Outgoing], dry_run: bool
+               ) -> tuple[list[Receipt], list[tuple[int, SkpError]]]:
+        """Check and store ``messages`` in one transaction, committed only when every one
+        passed and not ``dry_run``: the receipts, and each failure by index."""
+        now = self._clock.now()
+        receipts: list[Receipt] = []
+        failures: list[tuple[int, SkpError]] = []
+        with contextlib.ExitStack() as spools:
+            try:
+                with transaction(self._sessions) as session:
+                    for index, outgoing in enumerate(messages):
+                        try:
+                            mt = _type(outgoing.module, outgoing.type_code)
+                            header = validate_header(outgoing.module, outgoing.header)
+                            spool = spools.enter_context(Spool())
+                            receipts.append(self._store(session, sender_id, mt, header,
+                                                        outgoing.body, spool, now))
+                        except SkpError as exc:
+                            failures.append((index, exc))
+                    if failures or dry_run:
+                        raise _RollBack
+            except _RollBack:
+                pass
+        return receipts, failures
 
     def _send_alone(self, sender_id: str, mt: MessageType, header: Header,
                     body: Mapping[str, Any], spool: Spool, now: dt.datetime) -> Receipt:
@@ -199,6 +261,17 @@ class Sending(MailboxBase):
             checked = matching.expand_non_matched(checked, claims)
         session.delete(context)
         return checked
+
+
+class _RollBack(Exception):
+    """Ends a batch's transaction without a commit."""
+
+
+def _type(module: Module, type_code: str) -> MessageType:
+    try:
+        return lookup(module, type_code)
+    except KeyError:
+        raise SchemaInvalid(f"module {module} has no message type {type_code}") from None
 
 
 def _repeated(db: Session | Connection, sender_id: str, mt: MessageType,

@@ -12,7 +12,7 @@ from sqlalchemy import Row
 from skp.domain import lifecycle
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
-from skp.domain.validation import Body
+from skp.domain.validation import Body, Header
 from skp.store.models import Message
 
 #: The states of a message whose content the hub still holds for its recipient.
@@ -29,6 +29,16 @@ class Receipt:
     received_at: dt.datetime
     deadline: dt.datetime
     repeated: bool = False  # True when the Kenmerk was sent before: nothing new was stored
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of a batch to send (Mailbox.send_many): no documents."""
+
+    module: Module
+    type_code: str
+    header: Header
+    body: Body
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@ administrator links employees to business units and manages the organisation's d
 
 A Flask application (:func:`create_app`) with a blueprint per area: ``auth`` (login through the
 eHerkenning broker over OpenID Connect, a development login, logout), ``home`` (the employee's
-business units), ``mailbox`` (a unit's messages: read, confirm, answer, send) and
-``organisation`` ("Mijn organisatie", for the administrator). It calls the
+business units), ``mailbox`` (a unit's messages: read, confirm, answer, send), ``csv`` (a
+unit's CSV down- and upload) and ``organisation`` ("Mijn organisatie", for the
+administrator). It calls the
 same services as the SOAP side; sessions live in the database; every form carries a CSRF
 token; every answer carries the security headers of :mod:`skp.portal.security`.
 """
@@ -21,7 +22,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from skp.config import Environment, Settings
 from skp.errors import ConfigError
 from skp.hub import Hub
-from skp.portal import auth, home, mailbox, organisation
+from skp.portal import auth, csv, home, mailbox, organisation
 from skp.portal.security import content_security_policy, secure
 from skp.portal.sessions import DatabaseSessions
 
@@ -40,12 +41,14 @@ def create_app(hub: Hub) -> Flask:
         TEMPLATES_AUTO_RELOAD=False)
     app.extensions["skp.hub"] = hub
     app.session_interface = DatabaseSessions(hub.sessions, hub.clock)
+    app.before_request(csv.allow_upload)  # before the CSRF check, which reads the form
     CSRFProtect(app)
     auth.init(app, settings)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(organisation.blueprint)
     app.register_blueprint(mailbox.blueprint)
+    app.register_blueprint(csv.blueprint)
     policy = content_security_policy(settings.portal.oidc_issuer)
     app.after_request(lambda response: secure(response, policy))
 

@@ -255,6 +255,8 @@ class ExpiredCount(Base):
     count: Mapped[int] = mapped_column(BigInteger, comment="Messages expired so far")
 
 
-# The organisations' tables share this metadata (one schema, one migration history).
+# The organisations', the notifications' and the CSV downloads' tables share this metadata
+# (one schema, one migration history).
+import skp.store.downloads  # noqa: E402
 import skp.store.notification  # noqa: E402
 import skp.store.organisation  # noqa: E402, F401
