@@ -45,7 +45,7 @@ class Hub:
         keyring = keyring or sealing.FileKeyRing(settings.kek_file)
         clock = clock or SystemClock()
         sessions = make_sessions(engine)
-        metrics = Metrics(sessions, clock)
+        metrics = Metrics(sessions, clock, directory=settings.metrics_directory)
         from skp.partner import PARTNERS  # the built-in test partners: shown only when run
 
         hidden = () if settings.test_partner else (p.id for p in PARTNERS)

@@ -26,14 +26,21 @@ counts the same refusals by fault code, together with those of every other opera
 The backlog, the certificates and the expired count are read from the database at scrape time,
 with one query each, so they are the same whichever server process answers the scrape (and
 count what ``skp purge`` did from cron); the other counters count what this process did.
+
+The worker processes of one ``skp serve`` (``SKP_WORKERS``) count into files in one directory
+of that run (prometheus_client's multiprocess mode, :func:`share`): a scrape, whichever worker
+answers it, sums the counters and histograms of every worker, those that have exited included,
+under the same names, and reads the database's series once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Literal, Protocol, TypeVarTuple, get_args
 
 from prometheus_client import (
@@ -42,6 +49,8 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
+    values,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import Row, Select, func, select
@@ -118,7 +127,12 @@ class Metrics:
     """The hub's metrics in a registry of their own; :meth:`render` is the scrape."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, *,
-                 operations: Iterable[str] | None = None) -> None:
+                 operations: Iterable[str] | None = None,
+                 directory: Path | None = None) -> None:
+        """``directory``: count into the files of the run in it, shared by every worker
+        process of one ``skp serve`` (:func:`share`)."""
+        if directory is not None:
+            share(directory)
         self.registry = CollectorRegistry()
         self.operations = frozenset(known_operations() if operations is None else operations)
         labels = ("module", "type")
@@ -144,9 +158,16 @@ class Metrics:
             for mt in message_types(module):
                 for counter in (self._sent, self._fetched, self._confirmed):
                     counter.labels(module.value, mt.code)
-        self.registry.register(BacklogCollector(sessions, clock))
-        self.registry.register(ExpiredCollector(sessions))
-        self.registry.register(CertificateCollector(sessions, clock))
+        self._scraped = self.registry
+        if directory is not None:  # every process's counts from the files, the database once
+            self._scraped = CollectorRegistry()
+            multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+                self._scraped, path=str(directory))
+        for collector in (BacklogCollector(sessions, clock), ExpiredCollector(sessions),
+                          CertificateCollector(sessions, clock)):
+            self.registry.register(collector)
+            if self._scraped is not self.registry:
+                self._scraped.register(collector)
 
     # --- MailboxMetrics --------------------------------------------------------------------
 
@@ -178,7 +199,20 @@ class Metrics:
 
     def render(self) -> tuple[bytes, str]:
         """The scrape: the text exposition format and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        return generate_latest(self._scraped), CONTENT_TYPE_LATEST
+
+
+def share(directory: Path) -> None:
+    """Count every metric made from now on into ``directory``, as do the processes started
+    from now on (the environment passes it on): prometheus_client's multiprocess mode, which
+    it otherwise chooses once, when it is first imported."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+def process_gone(directory: Path, pid: int) -> None:
+    """A process that counted into ``directory`` has exited: its counts stay in the sums."""
+    multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
 
 
 class BacklogCollector:
