@@ -100,7 +100,7 @@ def main() -> None:
             url = f"sqlite:///{Path(tmp) / 'book.sqlite3'}"
             figures("SQLite", register(url, args.participants), args.participants, args.repeat)
     if "postgresql" in only:
-        with postgres_schema("addressbook") as url:
+        with postgres_schema("skp_bench_addressbook") as url:
             figures("PostgreSQL", register(url, args.participants), args.participants,
                     args.repeat)
 

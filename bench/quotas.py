@@ -151,7 +151,7 @@ def database(name: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="skp-bench-quotas-") as tmp:
             yield f"sqlite:///{tmp}/skp.sqlite3"
     else:
-        with postgres_schema("quotas") as url:
+        with postgres_schema("skp_bench_quotas") as url:
             yield url
 
 

@@ -101,7 +101,7 @@ def main() -> None:
         variants = {f"{n} active": f"import os; os.environ['SKP_ACTIVE_REQUESTS'] = '{n}'"
                     for n in args.active.split(",")}
     with tempfile.TemporaryDirectory(prefix="skp-whatif-") as name, \
-            postgres_schema("whatif") as url, contextlib.ExitStack() as stack:
+            postgres_schema("skp_bench_whatif") as url, contextlib.ExitStack() as stack:
         tmp = Path(name)
         pki = make_pki(tmp / "pki", traffic.NAMES)
         settings = bench_settings(url, tmp, pki)
