@@ -82,6 +82,8 @@ MALLOC = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "262144",
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true",
+                        help="1 round of 1 s loads, 2 clients, the first two variants")
     parser.add_argument("--seconds", type=float, default=8.0, help="each load")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", help="comma-separated variant names")
@@ -93,6 +95,9 @@ def main() -> None:
                         help="milliseconds added between server and database, each way")
     args = parser.parse_args()
     stop_on_sigterm()
+    if args.smoke:
+        args.rounds, args.seconds, args.clients = 1, 1.0, 2
+        args.only = args.only or ",".join(list(VARIANTS)[:2])
     if not 1 <= args.clients <= traffic.CREDITORS:
         parser.error(f"--clients must be 1 to {traffic.CREDITORS}, one creditor each")
     variants = {k: v for k, v in VARIANTS.items()
