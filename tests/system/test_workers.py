@@ -22,7 +22,7 @@ import requests
 from skp import pki
 from tests.conftest import postgres_schema
 from tests.edge.wire import ping_request
-from tests.system.serving import wait_for
+from tests.system.serving import free_port, wait_for
 
 SKP = str(Path(sys.executable).parent / "skp")
 LISTEN = re.compile(rb"listening on 127\.0\.0\.1:(\d+);")
@@ -202,6 +202,28 @@ def test_metrics_sum_over_the_workers_and_survive_a_dead_one(state, hub):
         {line.split("}")[0] for line in text.splitlines()
          if line.startswith("skp_certificate_expiry_seconds{")}) > 0
     assert text.count("# TYPE skp_backlog_messages gauge") == 1
+
+
+def test_the_workers_serve_the_portal_too(state, tmp_path):
+    env, certs = state
+    portal = free_port()
+    env = {**env, "SKP_PORTAL": "true", "SKP_PORTAL_BIND_PORT": str(portal),
+           "SKP_PORTAL_PUBLIC_URL": f"https://localhost:{portal}",
+           "SKP_PORTAL_SECRET_FILE": str(tmp_path / "portal-secret")}
+    hub = Hub(env, tmp_path / "serve.log")
+    try:
+        assert f"the portal serves https://localhost:{portal}".encode() in hub.log.read_bytes()
+        for _ in range(4):  # on new connections: whichever worker takes them
+            with requests.Session() as session:
+                session.trust_env = False
+                page = session.get(f"https://localhost:{portal}/inloggen", timeout=30,
+                                   verify=str(certs / "ca.pem"),
+                                   headers={"Connection": "close"})
+            assert page.status_code == 200
+        assert healthz(certs, hub.port) == 200
+    finally:
+        hub.stop()
+    assert hub.process.returncode == 0
 
 
 def test_sqlite_refuses_more_than_one_worker(tmp_path):
