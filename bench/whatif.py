@@ -62,11 +62,10 @@ def configure(*args, **kwargs):
     return handler
 __import__("skp.logs").logs.configure = configure
 """
-#: No round trip to check a pooled connection before each transaction (pool_pre_ping).
+#: No round trip to check a pooled connection, not even one that rested (skp.store.db).
 NO_PRE_PING = """
 import skp.store.db
-_create = skp.store.db.create_engine
-skp.store.db.create_engine = lambda url, **kw: _create(url, **{**kw, "pool_pre_ping": False})
+skp.store.db.PING_AFTER = float("inf")
 """
 VARIANTS = {
     "as is": "",
