@@ -16,6 +16,7 @@ import socket
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -110,9 +111,12 @@ def _work(state: State, port: int | None, inherited: str) -> None:
         portal = make_portal_server(hub, listening=adopt(portal_fd))
         portal.prepare()
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the supervisor's: it replaces us
-    os.write(ready, b"r")
-    os.close(ready)
-    _run(hub, server, portal)
+
+    def tell_ready() -> None:
+        os.write(ready, b"r")
+        os.close(ready)
+
+    _run(hub, server, portal, ready=tell_ready)
 
 
 def _supervise(state: State, port: int | None, count: int) -> None:
@@ -209,9 +213,10 @@ def _announce(state: State, hub: Hub, listen: str, count: int, portal: Any) -> N
         click.echo(f"the portal serves {settings.portal.public_url} (on {where[0]}:{where[1]})")
 
 
-def _run(hub: Hub, server: Server, portal: Any) -> None:
+def _run(hub: Hub, server: Server, portal: Any,
+         ready: Callable[[], None] = lambda: None) -> None:
     """Serve until SIGTERM or SIGINT; then the requests in flight are answered (within
-    SKP_DRAIN_TIMEOUT) before the process ends."""
+    SKP_DRAIN_TIMEOUT) before the process ends. ``ready`` is called once SIGTERM drains."""
     stopping: list[threading.Thread] = []
 
     def leave(*_: Any) -> None:
@@ -225,6 +230,7 @@ def _run(hub: Hub, server: Server, portal: Any) -> None:
 
     signal.signal(signal.SIGTERM, leave)
     signal.signal(signal.SIGINT, leave)
+    ready()
     # What start-up built lives as long as the process: keep it out of every later collection.
     gc.freeze()
     if portal is not None:
