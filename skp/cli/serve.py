@@ -121,13 +121,18 @@ def _work(state: State, port: int | None, inherited: str) -> None:
 
 def _supervise(state: State, port: int | None, count: int) -> None:
     """Bind, start ``count`` workers and supervise them; run the scheduled jobs here."""
-    from skp import metrics, scheduler
+    from skp import metrics, scheduler, tls
     from skp.server.sockets import listen
     from skp.server.supervisor import Supervisor, WorkerFailed
 
     settings = state.settings
     if port is not None:
         listening_on(settings, port or 1)  # refuses now what it would refuse once bound
+    # What each worker would refuse at start-up, refused here once, in one line.
+    tls.server_context(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+    if settings.portal.enabled:
+        tls.portal_context(settings.portal.tls_cert or settings.tls_cert,
+                           settings.portal.tls_key or settings.tls_key)
     host, wanted = settings.bind_host, settings.bind_port if port is None else port
     hub_socket = _listen(listen, host, wanted, "")
     listening = [hub_socket]

@@ -226,6 +226,17 @@ def test_the_workers_serve_the_portal_too(state, tmp_path):
     assert hub.process.returncode == 0
 
 
+def test_a_bad_certificate_is_one_line_before_any_worker_starts(state):
+    env, certs = state
+    bad = {**env, "SKP_TLS_CERT": str(certs / "ca.key")}
+    refused = subprocess.run([SKP, "serve"], env=bad, capture_output=True,  # noqa: S603
+                             text=True, timeout=120, check=False)
+    assert refused.returncode == 2
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith(f"Error: the server certificate {certs / 'ca.key'}")
+    assert "SKP_TLS_CERT" in line and "worker" not in refused.stdout
+
+
 def test_sqlite_refuses_more_than_one_worker(tmp_path):
     env = {**os.environ, "SKP_DATABASE_URL": f"sqlite:///{tmp_path / 'skp.sqlite3'}"}
     env.pop("SKP_WORKERS", None)
