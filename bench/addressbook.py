@@ -92,7 +92,10 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--only", default="sqlite,postgresql")
+    parser.add_argument("--smoke", action="store_true", help="200 participants, 2 repeats")
     args = parser.parse_args()
+    if args.smoke:
+        args.participants, args.repeat = 200, 2
     only = args.only.split(",")
     out(f"participants: {args.participants}")
     if "sqlite" in only:
@@ -100,7 +103,7 @@ def main() -> None:
             url = f"sqlite:///{Path(tmp) / 'book.sqlite3'}"
             figures("SQLite", register(url, args.participants), args.participants, args.repeat)
     if "postgresql" in only:
-        with postgres_schema("addressbook") as url:
+        with postgres_schema("skp_bench_addressbook") as url:
             figures("PostgreSQL", register(url, args.participants), args.participants,
                     args.repeat)
 

@@ -1,13 +1,15 @@
 """What the benchmarks share: output, a throwaway PKI, databases, the hub server in a
-subprocess, keep-alive clients and percentiles.
+subprocess, keep-alive clients (in processes of their own) and percentiles.
 
-Every loop here is bounded in count and in time, and all traffic goes to 127.0.0.1.
+Every loop here is bounded in count and in time, and all traffic goes to 127.0.0.1. The tests
+take their PostgreSQL schemas from here too (:func:`postgres_schema`, tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import multiprocessing
 import os
 import re
 import signal
@@ -21,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import requests
 import trustme
@@ -116,9 +118,9 @@ def session(identity: Identity) -> requests.Session:
 # --- databases -----------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def postgres_schema(purpose: str) -> Iterator[str]:
-    """The URL of a fresh PostgreSQL schema of this run's own, dropped afterwards."""
-    schema = f"skp_bench_{purpose}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema named after ``prefix``, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -181,13 +183,14 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "SKP_MAILBOX_LIMIT": str(settings.mailbox_limit),
         "SKP_MAX_CONNECTIONS_PER_ADDRESS": str(settings.max_connections_per_address),
         "SKP_PURGE_INTERVAL": "86400",  # no purge during a measurement
+        "SKP_WORKERS": str(settings.workers or 1),
         "PYTHONUNBUFFERED": "1",
     }
 
 
 @dataclass
 class Server:
-    """`skp serve` running in a subprocess."""
+    """`skp serve` running in a subprocess; with workers, its CPU time is theirs too."""
 
     process: subprocess.Popen[bytes]
     url: str
@@ -208,26 +211,45 @@ class Server:
         return sum(self.cpu_times())
 
     def cpu_times(self) -> tuple[float, float]:
-        """User and system CPU time the server process used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        tick = os.sysconf("SC_CLK_TCK")
-        return int(fields[11]) / tick, int(fields[12]) / tick
+        """User and system CPU time the server process and its live workers used so far,
+        and the workers that have exited."""
+        user = system = 0.0
+        for pid in (self.pid, *self.workers()):
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                tick = os.sysconf("SC_CLK_TCK")
+                # utime, stime, and (the supervisor's) cutime, cstime of reaped children
+                user += (int(fields[11]) + int(fields[13])) / tick
+                system += (int(fields[12]) + int(fields[14])) / tick
+        return user, system
+
+    def workers(self) -> list[int]:
+        """The worker processes of a supervisor (none for a single process)."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        with contextlib.suppress(OSError):
+            return [int(pid) for pid in children.read_text().split()]
+        return []
 
 
 @contextlib.contextmanager
 def serving(settings: Settings, directory: Path, *, prelude: str = "",
-            env: Mapping[str, str] | None = None, timeout: float = 60) -> Iterator[Server]:
-    """Run `skp serve --port 0` with ``settings`` until the block ends; output in a file.
+            env: Mapping[str, str] | None = None, timeout: float = 60,
+            command: list[str] | None = None) -> Iterator[Server]:
+    """Run `skp serve --port 0` with ``settings`` (``settings.workers`` worker processes,
+    by default 1) until the block ends; output in a file.
 
     ``prelude`` (Python source) runs in the server process before the CLI, and ``env`` adds
     to its environment: for trying out a change without editing skp (bench/whatif.py).
+    ``command`` runs instead of `skp serve --port 0`, with the same environment: a server
+    that prints ``listening on <address>`` once it listens (bench/spyneping.py).
     """
     log = directory / f"serve-{uuid.uuid4().hex[:6]}.log"
-    command = [str(Path(sys.executable).with_name("skp"))]
+    program = [str(Path(sys.executable).with_name("skp"))]
     if prelude:
-        command = [sys.executable, "-c", f"{prelude}\nfrom skp.cli import main\nmain()"]
+        program = [sys.executable, "-c", f"{prelude}\nfrom skp.cli import main\nmain()"]
+    command = command or [*program, "serve", "--port", "0"]
     with log.open("wb") as sink:
-        process = subprocess.Popen([*command, "serve", "--port", "0"],  # noqa: S603 - our CLI
+        process = subprocess.Popen(command,  # noqa: S603 - our CLI
                                    env={**server_environment(settings), **(env or {})},
                                    stdout=sink, stderr=subprocess.STDOUT,
                                    start_new_session=True)
@@ -241,9 +263,9 @@ def serving(settings: Settings, directory: Path, *, prelude: str = "",
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=45)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
 
 
@@ -340,3 +362,47 @@ class Clients(Generic[T]):
             for name, values in result.latencies.items():
                 total.latencies.setdefault(name, []).extend(values)
         return total
+
+
+def drive_apart(clients: Clients[Any], seconds: float, *, processes: int = 2) -> Load:
+    """:meth:`Clients.drive` with the client threads spread over ``processes`` processes of
+    their own (forked), so that the load generator shares no interpreter lock with anything
+    else; their counts and latencies summed, over the longest of their timed spans."""
+    context = multiprocessing.get_context("fork")
+    processes = max(1, min(processes, clients.count))
+    share = [clients.count // processes + (k < clients.count % processes)
+             for k in range(processes)]
+    offsets = [sum(share[:k]) for k in range(processes)]
+    results: Any = context.SimpleQueue()
+    children = [context.Process(target=_drive_part, daemon=True,
+                                args=(clients, offset, count, seconds, results))
+                for offset, count in zip(offsets, share, strict=True)]
+    for child in children:
+        child.start()
+    parts: list[Load | str] = [results.get() for _ in children]
+    for child in children:
+        child.join(timeout=seconds + 120)
+    problems = [part for part in parts if isinstance(part, str)]
+    if problems:
+        raise RuntimeError("a load process failed:\n" + problems[0])
+    loads = [part for part in parts if isinstance(part, Load)]
+    total = Load(max(load.seconds for load in loads))
+    for load in loads:
+        total.steps += load.steps
+        total.ops += load.ops
+        total.errors += load.errors
+        total.first_error = total.first_error or load.first_error
+        for name, values in load.latencies.items():
+            total.latencies.setdefault(name, []).extend(values)
+    return total
+
+
+def _drive_part(clients: Clients[Any], offset: int, count: int, seconds: float,
+                results: Any) -> None:
+    """In a load process: client threads ``offset`` … ``offset + count - 1``."""
+    try:
+        part = Clients(count, lambda i: clients.setup(offset + i), clients.step,
+                       clients.teardown)
+        results.put(part.drive(seconds))
+    except BaseException:
+        results.put(traceback.format_exc())

@@ -151,7 +151,7 @@ def database(name: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="skp-bench-quotas-") as tmp:
             yield f"sqlite:///{tmp}/skp.sqlite3"
     else:
-        with postgres_schema("quotas") as url:
+        with postgres_schema("skp_bench_quotas") as url:
             yield url
 
 
@@ -159,9 +159,12 @@ def main() -> None:
     stop_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=300, help="timed sends per case")
+    parser.add_argument("--smoke", action="store_true", help="10 sends per case")
     parser.add_argument("--only", default="sqlite,postgresql",
                         help="comma-separated: sqlite, postgresql")
     args = parser.parse_args()
+    if args.smoke:
+        args.sends = 10
     for name in args.only.split(","):
         with database(name) as url:
             run(name, url, max(args.sends, 3))

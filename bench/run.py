@@ -1,11 +1,16 @@
 """The hub's figures from one run on this machine (docs/performance.md explains them).
 
-Run: ``.venv/bin/python bench/run.py`` (about 7 minutes; ``--quick`` about 1).
+Run: ``.venv/bin/python bench/run.py`` (about 8 minutes; ``--quick`` about 2; ``--smoke``,
+seconds and tiny backlogs, only proves that every part still runs).
 
 1. Traffic over mutual TLS against ``skp serve`` in a subprocess, on PostgreSQL and on SQLite,
-   from keep-alive clients (threads of this process, one ``requests.Session`` each): SOAP
-   ``Ping`` (the framework ceiling), then send -> list -> fetch -> confirm cycles of a
-   Kennisgeving (four operations each), and the ratio of mailbox operations to Pings.
+   from keep-alive clients (threads, one ``requests.Session`` each, in ``--load-processes``
+   processes of their own, so the load shares no interpreter lock with the server or this
+   process): SOAP ``Ping`` (the framework ceiling), then send -> list -> fetch -> confirm
+   cycles of a Kennisgeving (four operations each), and the ratio of mailbox operations to
+   Pings. On PostgreSQL also the mailbox cycles with 2 worker processes (``SKP_WORKERS=2``)
+   against 1, and skp's Ping against a bare spyne Ping on the same server and TLS
+   (bench/spyneping.py).
 2. The server's memory while it takes and hands out one message of about 4 MB.
 3. On PostgreSQL, in this process through the Mailbox service: fetch and list latency with
    1 000 and with 1 000 000 messages queued for one recipient (rows sealed one by one and
@@ -21,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import datetime as dt
 import os
 import platform
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -42,11 +49,13 @@ import traffic
 from envelopes import CONVERSATION, KENMERK, MESSAGE_ID, RECIPIENT, Envelopes, message_ids
 from harness import (
     PG_URL,
+    Clients,
     Load,
     Pki,
     Server,
     bench_settings,
     build_hub,
+    drive_apart,
     make_pki,
     ms,
     out,
@@ -78,36 +87,57 @@ PARTS = ("postgresql", "sqlite", "backlog")
 
 def traffic_figures(name: str, url: str, tmp: Path, pki: Pki, args: argparse.Namespace
                     ) -> None:
-    """Ping and mailbox cycles against one database; the ratio line."""
+    """Ping and mailbox cycles against one database; the ratio lines."""
     directory = tmp / name
     directory.mkdir()
     settings = bench_settings(url, directory, pki)
     hub = build_hub(settings)
     ids = traffic.register(hub, pki)
-    app_costs(name, hub, pki, ids)
+    app_costs(name, hub, pki, ids, seconds=min(args.seconds, 4.0))
     hub.engine.dispose()
     with serving(settings, directory) as server:
-        ping = loaded(server, traffic.ping_clients(server.url, pki, args.clients).drive,
-                      args.seconds)
-        out(f"[{name}] Ping: {ping.load.steps_per_second:.0f} req/s ({args.clients} clients, "
-            f"{args.seconds:g} s), {ping.load.summary('Ping')}, server CPU "
-            f"{ping.cpu_per(ping.load.steps)} per request ({ping.busy:.0%} of a core), "
-            f"{ping.load.errors} errors{ping.error}")
+        ping = ping_figures(f"[{name}] Ping", server, pki, args)
         cycle = traffic.Cycle.of(server.url, pki, ids)
-        mail = loaded(server, cycle.clients(args.clients).drive, args.seconds)
-        load = mail.load
-        out(f"[{name}] mailbox: {load.steps_per_second:.1f} cycles/s = "
-            f"{load.ops_per_second:.0f} operations/s ({args.clients} clients, "
-            f"{args.seconds:g} s), server CPU {mail.cpu_per(load.ops)} per operation "
-            f"({mail.busy:.0%} of a core), {load.errors} errors{mail.error}")
-        out(f"[{name}]   " + "; ".join(load.summary(op) for op in
-                                        ("send", "list", "fetch", "confirm")))
-        ratio = load.ops_per_second / ping.load.steps_per_second
+        mail = mailbox_figures(f"[{name}] mailbox", server, cycle, args)
+        ratio = mail.load.ops_per_second / ping.load.steps_per_second
         out(f"ratio ops/ping: {ratio:.2f} ({name})")
-        if args.profile and name == "postgresql":
-            profile(server, cycle, tmp, args)
     if name == "postgresql":
+        two = dataclasses.replace(settings, workers=2)
+        with serving(two, directory) as server:
+            cycle = traffic.Cycle.of(server.url, pki, ids)
+            both = mailbox_figures(f"[{name}] mailbox, 2 workers", server, cycle, args)
+            if args.profile:
+                profile(server, cycle, tmp, args)
+        ratio = both.load.ops_per_second / mail.load.ops_per_second
+        out(f"ratio workers 2/1: {ratio:.2f} ({name})")
+        spyne_ping = Path(__file__).with_name("spyneping.py")
+        with serving(settings, directory, command=[sys.executable, str(spyne_ping)]) as bare:
+            bare_ping = ping_figures("[spyne] bare Ping", bare, pki, args)
+        ratio = ping.load.steps_per_second / bare_ping.load.steps_per_second
+        out(f"ratio skp/spyne ping: {ratio:.2f} (1 process each, the same server and TLS)")
         big_message(settings, pki, ids, directory)
+
+
+def ping_figures(label: str, server: Server, pki: Pki, args: argparse.Namespace) -> Measured:
+    ping = loaded(server, lambda: traffic.ping_clients(server.url, pki, args.clients), args)
+    out(f"{label}: {ping.load.steps_per_second:.0f} req/s ({args.clients} clients, "
+        f"{args.seconds:g} s), {ping.load.summary('Ping')}, server CPU "
+        f"{ping.cpu_per(ping.load.steps)} per request ({ping.busy:.0%} of a core), "
+        f"{ping.load.errors} errors{ping.error}")
+    return ping
+
+
+def mailbox_figures(label: str, server: Server, cycle: traffic.Cycle,
+                    args: argparse.Namespace) -> Measured:
+    mail = loaded(server, lambda: cycle.clients(args.clients), args)
+    load = mail.load
+    out(f"{label}: {load.steps_per_second:.1f} cycles/s = "
+        f"{load.ops_per_second:.0f} operations/s ({args.clients} clients, "
+        f"{args.seconds:g} s), server CPU {mail.cpu_per(load.ops)} per operation "
+        f"({mail.busy:.0%} of a core), {load.errors} errors{mail.error}")
+    out(f"{label}:   " + "; ".join(load.summary(op) for op in
+                                   ("send", "list", "fetch", "confirm")))
+    return mail
 
 
 def app_costs(name: str, hub: Any, pki: Pki, ids: dict[str, str], seconds: float = 4.0
@@ -181,21 +211,28 @@ class Measured:
                 "kernel)")
 
 
-def loaded(server: Server, drive: Callable[[float], Load], seconds: float) -> Measured:
+def loaded(server: Server, clients: Callable[[], Clients[Any]], args: argparse.Namespace
+           ) -> Measured:
+    """``clients()`` driven for ``args.seconds`` from the load processes, after an untimed
+    second that warms up every worker (each does its first requests of a kind slowly); the
+    server's CPU over the timed part."""
+    drive_apart(clients(), 1.0, processes=args.load_processes)
     user, system = server.cpu_times()
-    load = drive(seconds)
+    load = drive_apart(clients(), args.seconds, processes=args.load_processes)
     after = server.cpu_times()
     return Measured(load, after[0] - user, after[1] - system)
 
 
 def profile(server: Server, cycle: traffic.Cycle, tmp: Path, args: argparse.Namespace) -> None:
-    """Mailbox cycles again with py-spy sampling the server; where its CPU time goes."""
+    """Mailbox cycles again with py-spy sampling the server's workers; where their CPU time
+    goes."""
     output = tmp / "mailbox-cycle.pyspy.txt"
     sampler = spy.record(server.pid, args.seconds, output)
-    load = cycle.clients(args.clients).drive(args.seconds)
+    load = drive_apart(cycle.clients(args.clients), args.seconds,
+                       processes=args.load_processes)
     _, problem = sampler.communicate(timeout=args.seconds + 60)
-    out(f"[postgresql] profile (py-spy, 200 Hz) of the mailbox cycle: "
-        f"{load.ops_per_second:.0f} operations/s while sampled")
+    out(f"[postgresql] profile (py-spy, 200 Hz, every worker) of the mailbox cycle with "
+        f"2 workers: {load.ops_per_second:.0f} operations/s while sampled")
     if not output.exists():
         out(f"  py-spy failed: {problem.decode(errors='replace')[-500:]}")
         return
@@ -270,7 +307,7 @@ def backlog_figures(tmp: Path, pki: Pki, args: argparse.Namespace) -> None:
     """Fetch and list latency at two queue lengths, then the purge, on PostgreSQL."""
     directory = tmp / "backlog"
     directory.mkdir()
-    with postgres_schema("backlog") as url:
+    with postgres_schema("skp_bench_backlog") as url:
         settings = bench_settings(url, directory, pki)
         hub = build_hub(settings, clock=FrozenClock(RECEIVED + dt.timedelta(hours=1)))
         ids = {}
@@ -344,7 +381,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="4 s loads and 100 000 queued messages (about 1 minute)")
     parser.add_argument("--seconds", type=float, help="each load (default 10, quick 4)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="1 s loads and tiny backlogs: that every part runs, no figures")
     parser.add_argument("--clients", type=int, default=8, help="keep-alive client threads")
+    parser.add_argument("--load-processes", type=int, default=2,
+                        help="processes the client threads are spread over")
     parser.add_argument("--small", type=int, default=1_000, help="the short backlog")
     parser.add_argument("--large", type=int, help="the long backlog (1 000 000; quick 100 000)")
     parser.add_argument("--fetches", type=int, default=300, help="timed fetches per backlog")
@@ -359,6 +400,10 @@ def main() -> None:
     parser.add_argument("--profile-dir", type=Path, help="keep py-spy's output here")
     args = parser.parse_args()
     stop_on_sigterm()
+    if args.smoke:
+        args.seconds, args.clients = args.seconds or 1.0, min(args.clients, 2)
+        args.small, args.large, args.fetches = 30, args.large or 100, 10
+        args.latency_seconds, args.purge_seconds = 1.0, args.purge_seconds or 10.0
     args.seconds = args.seconds or (4.0 if args.quick else 10.0)
     args.large = args.large or (100_000 if args.quick else 1_000_000)
     args.purge_seconds = args.purge_seconds or (60.0 if args.quick else 240.0)
@@ -378,12 +423,12 @@ def main() -> None:
         f"{platform.python_version()}, {os.cpu_count()} CPUs, cheroot {cheroot.__version__}, "
         f"PostgreSQL {pg}, SQLite {sqlite3.sqlite_version}; server `skp serve` in a subprocess "
         f"({Settings().server_threads} threads, JSON request log to a file), clients are "
-        "threads of this process")
+        f"threads of {args.load_processes} processes of their own")
     with tempfile.TemporaryDirectory(prefix="skp-bench-") as name:
         tmp = Path(name)
         pki = make_pki(tmp / "pki", traffic.NAMES)
         if "postgresql" in args.only:
-            with postgres_schema("traffic") as url:
+            with postgres_schema("skp_bench_traffic") as url:
                 traffic_figures("postgresql", url, tmp, pki, args)
         if "sqlite" in args.only:
             traffic_figures("sqlite", f"sqlite:///{tmp / 'skp.sqlite3'}", tmp, pki, args)

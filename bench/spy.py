@@ -38,7 +38,7 @@ PARTS = (
     ("request log (logging, JSON)", r"\(logging/__init__\.py"),
     ("metrics (prometheus_client)", r"observe_request \(skp/metrics\.py"),
 )
-REQUEST = re.compile(r"__call__ \(skp/server\.py")
+REQUEST = re.compile(r"__call__ \(skp/server/app\.py")
 #: The outermost frame of a complete stack: a thread's start, or the main module.
 ROOTS = ("Thread._bootstrap", "<module>")
 
@@ -53,10 +53,12 @@ def available() -> bool:
 
 def record(pid: int, seconds: float, output: Path, *, rate: int = 200
            ) -> subprocess.Popen[bytes]:
-    """Start py-spy on ``pid`` for ``seconds``; it writes collapsed stacks to ``output``."""
+    """Start py-spy on ``pid`` and its subprocesses (the workers of ``skp serve``) for
+    ``seconds``; it writes collapsed stacks to ``output``."""
     return subprocess.Popen(  # noqa: S603 - a fixed command line of the venv's py-spy
         [str(PY_SPY), "record", "--pid", str(pid), "--duration", str(round(seconds)),
          "--rate", str(rate), "--format", "raw", "--nolineno", "--nonblocking", "--gil",
+         "--subprocesses",
          "--output", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -66,7 +68,10 @@ def stacks(path: Path) -> Counter[tuple[str, ...]]:
     for line in path.read_text().splitlines():
         frames, _, count = line.rpartition(" ")
         if frames and count.isdigit():
-            found[tuple(frames.split(";"))] += int(count)
+            stack = frames.split(";")
+            if stack[0].startswith("process "):  # --subprocesses: which worker, dropped
+                stack = stack[1:]
+            found[tuple(stack)] += int(count)
     return found
 
 

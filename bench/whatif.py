@@ -62,11 +62,10 @@ def configure(*args, **kwargs):
     return handler
 __import__("skp.logs").logs.configure = configure
 """
-#: No round trip to check a pooled connection before each transaction (pool_pre_ping).
+#: No round trip to check a pooled connection, not even one that rested (skp.store.db).
 NO_PRE_PING = """
 import skp.store.db
-_create = skp.store.db.create_engine
-skp.store.db.create_engine = lambda url, **kw: _create(url, **{**kw, "pool_pre_ping": False})
+skp.store.db.PING_AFTER = float("inf")
 """
 VARIANTS = {
     "as is": "",
@@ -82,6 +81,8 @@ MALLOC = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "262144",
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true",
+                        help="1 round of 1 s loads, 2 clients, the first two variants")
     parser.add_argument("--seconds", type=float, default=8.0, help="each load")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", help="comma-separated variant names")
@@ -93,6 +94,9 @@ def main() -> None:
                         help="milliseconds added between server and database, each way")
     args = parser.parse_args()
     stop_on_sigterm()
+    if args.smoke:
+        args.rounds, args.seconds, args.clients = 1, 1.0, 2
+        args.only = args.only or ",".join(list(VARIANTS)[:2])
     if not 1 <= args.clients <= traffic.CREDITORS:
         parser.error(f"--clients must be 1 to {traffic.CREDITORS}, one creditor each")
     variants = {k: v for k, v in VARIANTS.items()
@@ -101,7 +105,7 @@ def main() -> None:
         variants = {f"{n} active": f"import os; os.environ['SKP_ACTIVE_REQUESTS'] = '{n}'"
                     for n in args.active.split(",")}
     with tempfile.TemporaryDirectory(prefix="skp-whatif-") as name, \
-            postgres_schema("whatif") as url, contextlib.ExitStack() as stack:
+            postgres_schema("skp_bench_whatif") as url, contextlib.ExitStack() as stack:
         tmp = Path(name)
         pki = make_pki(tmp / "pki", traffic.NAMES)
         settings = bench_settings(url, tmp, pki)

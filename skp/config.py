@@ -266,6 +266,13 @@ class Settings:
     test_partner: bool = False
     portal: PortalSettings = PortalSettings()
     notify: NotifySettings = NotifySettings()
+    #: Worker processes of ``skp serve``; None: the number of CPUs on PostgreSQL, 1 on SQLite.
+    workers: int | None = None
+    #: Seconds a stopping worker lets its requests in flight finish before it closes them.
+    drain_timeout: int = 30
+    #: Where the worker processes of one ``skp serve`` keep their metrics, summed at a scrape
+    #: (prometheus_client's multiprocess mode); the supervisor sets it for its workers.
+    metrics_directory: Path | None = None
 
     def __post_init__(self) -> None:
         if self.key_store is KeyStoreKind.PKCS11 and (self.pkcs11.library is None
@@ -276,6 +283,21 @@ class Settings:
             raise ConfigError("SKP_TEST_PARTNER=true is for development hubs only (its "
                               "participants answer everything), and SKP_ENVIRONMENT is "
                               "production: unset SKP_TEST_PARTNER")
+        if (self.workers or 1) > 1 and self.database_url.startswith("sqlite"):
+            raise ConfigError(f"SKP_WORKERS={self.workers} (or --workers) needs PostgreSQL: "
+                              "a SQLite hub is served by one process; set SKP_WORKERS=1 or "
+                              "SKP_DATABASE_URL to a PostgreSQL database")
+
+    @property
+    def processes(self) -> int:
+        """The worker processes ``skp serve`` runs: SKP_WORKERS, by default one per CPU on
+        PostgreSQL and one on SQLite."""
+        if self.workers is not None:
+            return self.workers
+        if self.database_url.startswith("sqlite"):
+            return 1
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -352,6 +374,14 @@ class Settings:
             test_partner=get("SKP_TEST_PARTNER", _boolean, False, "true or false"),
             portal=PortalSettings.from_env(get),
             notify=NotifySettings.from_env(get),
+            workers=get("SKP_WORKERS", _positive_int, None,
+                        "a number of worker processes, at least 1 (default: one per CPU on "
+                        "PostgreSQL, 1 on SQLite)"),
+            drain_timeout=get("SKP_DRAIN_TIMEOUT", _positive_int, 30,
+                              "a number of seconds, at least 1 (default 30)"),
+            metrics_directory=get("PROMETHEUS_MULTIPROC_DIR", Path, None,
+                                  "a directory, or unset it (skp serve sets it for its "
+                                  "workers)"),
         )
 
 

@@ -46,7 +46,7 @@ class Hub:
         keyring = keyring or open_key_store(settings)
         clock = clock or SystemClock()
         sessions = make_sessions(engine)
-        metrics = Metrics(sessions, clock,
+        metrics = Metrics(sessions, clock, directory=settings.metrics_directory,
                           keystore=keyring if isinstance(keyring, KeyStore) else None)
         from skp.partner import PARTNERS  # the built-in test partners: shown only when run
 

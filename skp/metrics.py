@@ -37,14 +37,21 @@ with one query each, so they are the same whichever server process answers the s
 count what ``skp purge`` did from cron); the KEKs are read from the key store at scrape time
 (alert when the oldest outlives the longest deadline plus an epoch: the destruction stopped).
 The other counters count what this process did.
+
+The worker processes of one ``skp serve`` (``SKP_WORKERS``) count into files in one directory
+of that run (prometheus_client's multiprocess mode, :func:`share`): a scrape, whichever worker
+answers it, sums the counters and histograms of every worker, those that have exited included,
+under the same names, and reads the database's series once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Literal, Protocol, TypeVarTuple, get_args
 
 from prometheus_client import (
@@ -53,8 +60,11 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
+    values,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
@@ -132,7 +142,11 @@ class Metrics:
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, *,
                  operations: Iterable[str] | None = None,
-                 keystore: KeyStore | None = None) -> None:
+                 directory: Path | None = None, keystore: KeyStore | None = None) -> None:
+        """``directory``: count into the files of the run in it, shared by every worker
+        process of one ``skp serve`` (:func:`share`)."""
+        if directory is not None:
+            share(directory)
         self.registry = CollectorRegistry()
         self.operations = frozenset(known_operations() if operations is None else operations)
         labels = ("module", "type")
@@ -158,12 +172,20 @@ class Metrics:
             for mt in message_types(module):
                 for counter in (self._sent, self._fetched, self._confirmed):
                     counter.labels(module.value, mt.code)
-        self.registry.register(BacklogCollector(sessions, clock))
-        self.registry.register(ExpiredCollector(sessions))
-        self.registry.register(CertificateCollector(sessions, clock))
+        self._scraped = self.registry
+        if directory is not None:  # every process's counts from the files, the database once
+            self._scraped = CollectorRegistry()
+            multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+                self._scraped, path=str(directory))
+        collectors: list[Collector] = [
+            BacklogCollector(sessions, clock), ExpiredCollector(sessions),
+            CertificateCollector(sessions, clock), NotificationCollector(sessions, clock)]
         if keystore is not None:
-            self.registry.register(KeyStoreCollector(keystore, clock))
-        self.registry.register(NotificationCollector(sessions, clock))
+            collectors.append(KeyStoreCollector(keystore, clock))
+        for collector in collectors:
+            self.registry.register(collector)
+            if self._scraped is not self.registry:
+                self._scraped.register(collector)
 
     # --- MailboxMetrics --------------------------------------------------------------------
 
@@ -195,7 +217,20 @@ class Metrics:
 
     def render(self) -> tuple[bytes, str]:
         """The scrape: the text exposition format and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        return generate_latest(self._scraped), CONTENT_TYPE_LATEST
+
+
+def share(directory: Path) -> None:
+    """Count every metric made from now on into ``directory``, as do the processes started
+    from now on (the environment passes it on): prometheus_client's multiprocess mode, which
+    it otherwise chooses once, when it is first imported."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+def process_gone(directory: Path, pid: int) -> None:
+    """A process that counted into ``directory`` has exited: its counts stay in the sums."""
+    multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
 
 
 class BacklogCollector:

@@ -6,17 +6,14 @@ unreachable PostgreSQL fails the run; elsewhere those tests are skipped with the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
-import uuid
-from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bench.harness import PG_URL, postgres_schema
 from skp.clock import FrozenClock
 from skp.config import Settings
 from skp.domain.roles import Module, Role
@@ -26,8 +23,6 @@ from skp.sealing import MemoryKeyRing
 from skp.store.db import make_engine, make_sessions, migrate
 from skp.store.models import Base
 
-PG_URL = os.environ.get("SKP_TEST_POSTGRES_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: Monday 23 November 2026, 10:00 in Amsterdam.
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -52,21 +47,6 @@ def pg_url():
         pytest.skip(f"PostgreSQL at {PG_URL} is unreachable: {problem}")
     with postgres_schema(f"skp_test_{os.getpid()}") as url:
         yield url
-
-
-@contextlib.contextmanager
-def postgres_schema(prefix: str) -> Iterator[str]:
-    """The URL of a fresh PostgreSQL schema named after ``prefix``, dropped afterwards."""
-    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -145,4 +125,4 @@ def people(participants):
     return People
 
 
-__all__ = ["MONDAY", "PG_URL", "Module"]
+__all__ = ["MONDAY", "PG_URL", "Module", "postgres_schema"]

@@ -145,5 +145,6 @@ import skp.cli.participants  # noqa: E402
 import skp.cli.pki  # noqa: E402
 import skp.cli.requests  # noqa: E402
 import skp.cli.run  # noqa: E402
+import skp.cli.serve  # noqa: E402
 import skp.cli.testtool  # noqa: E402
 import skp.cli.wsdl  # noqa: E402, F401

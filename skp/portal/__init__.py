@@ -12,6 +12,8 @@ token; every answer carries the security headers of :mod:`skp.portal.security`.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -84,8 +86,16 @@ def _secret(settings: Settings) -> bytes:
                               "(e.g. `head -c 32 /dev/urandom > file`, mode 0600) and set "
                               "SKP_PORTAL_SECRET_FILE")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_bytes(secrets.token_bytes(32))
+        # Published whole or not at all: the worker processes of `skp serve` start at once,
+        # and the first one's secret must be every one's.
+        draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        draft.touch(mode=0o600)
+        try:
+            draft.write_bytes(secrets.token_bytes(32))
+            with contextlib.suppress(FileExistsError):  # another process was first
+                os.link(draft, path)
+        finally:
+            draft.unlink()
     secret = path.read_bytes()
     if len(secret) < 32:
         raise ConfigError(f"the portal's secret file {path} holds fewer than 32 bytes")

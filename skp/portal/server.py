@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import logging
+import socket
 
-from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from skp import tls
 from skp.hub import Hub
 from skp.portal import create_app
+from skp.server.sockets import SharedServer
 
 
-def make_portal_server(hub: Hub, *, port: int | None = None) -> wsgi.Server:
-    """A cheroot server for the portal of ``hub``, not yet started."""
+def make_portal_server(hub: Hub, *, port: int | None = None,
+                       listening: socket.socket | None = None) -> SharedServer:
+    """A cheroot server for the portal of ``hub``, not yet started; on ``listening`` when
+    given (a worker's inherited socket: skp.server.sockets)."""
     settings = hub.settings
     portal = settings.portal
     cert, key = portal.tls_cert or settings.tls_cert, portal.tls_key or settings.tls_key
-    server = wsgi.Server((portal.bind_host, portal.bind_port if port is None else port),
-                         create_app(hub), numthreads=8, server_name="skp-portal")
+    server = SharedServer((portal.bind_host, portal.bind_port if port is None else port),
+                          create_app(hub), numthreads=8, server_name="skp-portal",
+                          shutdown_timeout=settings.drain_timeout)
+    server.listening = listening
     adapter = BuiltinSSLAdapter(str(cert), str(key))
     adapter.context = tls.portal_context(cert, key)
     server.ssl_adapter = adapter

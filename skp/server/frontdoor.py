@@ -50,6 +50,7 @@ class _Waiting:
     handshaking: bool
     buffer: bytearray = field(default_factory=bytearray)
     searched: int = 0  # the bytes of the buffer searched for the head's end
+    kept: bool = False  # kept alive after an answer (not a new connection)
 
 
 class FrontDoor:
@@ -68,6 +69,8 @@ class FrontDoor:
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ)
         self._stopping = False
+        self._draining = False
+        self._drained = threading.Event()
         self._thread = threading.Thread(target=self._run, name="skp-front-door", daemon=True)
 
     def start(self) -> None:
@@ -78,6 +81,13 @@ class FrontDoor:
         self._wake()
         self._thread.join(timeout=5)
 
+    def drain(self, timeout: float) -> None:
+        """Before a stop: close the idle kept-alive connections, and wait (at most
+        ``timeout`` seconds) until each other one has handed on its request or ended."""
+        self._draining = True
+        self._wake()
+        self._drained.wait(timeout)
+
     def handshake(self, conn: Any) -> None:
         """A new connection, its TLS socket not yet handshaken."""
         self._add(_Waiting(conn, time.monotonic() + self._timeout, handshaking=True))
@@ -86,7 +96,7 @@ class FrontDoor:
         """A kept-alive connection waiting for its next request; ``buffered`` are the bytes
         of it already read."""
         self._add(_Waiting(conn, time.monotonic() + self._timeout, handshaking=False,
-                           buffer=bytearray(buffered)))
+                           buffer=bytearray(buffered), kept=True))
 
     def _add(self, waiting: _Waiting) -> None:
         waiting.conn.socket.setblocking(False)
@@ -122,6 +132,12 @@ class FrontDoor:
                 for item in [w for w in waiting if w.deadline <= now]:
                     waiting.discard(item)
                     self._expire(item)
+            if self._draining:
+                for item in [w for w in waiting if w.kept and not w.buffer]:
+                    waiting.discard(item)  # idle between requests: nothing is lost
+                    self._close(item)
+                if not waiting:
+                    self._drained.set()
         for item in waiting:
             self._close(item)
 

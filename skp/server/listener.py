@@ -31,7 +31,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from cheroot import connections, wsgi
+from cheroot import connections
 from cheroot import server as cheroot_server
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
@@ -41,6 +41,7 @@ from skp.errors import BadRequest, RequestTimeout
 from skp.server import head
 from skp.server.frontdoor import FrontDoor, refusal
 from skp.server.pacing import Pace, Paced, Reader, Writer
+from skp.server.sockets import SharedServer
 
 log = logging.getLogger("skp.server")
 
@@ -180,7 +181,10 @@ class _Connections(connections.ConnectionManager):
 
     @property
     def can_add_keepalive_connection(self) -> bool:
-        return True  # an idle connection costs the front door a descriptor, no thread
+        # An idle connection costs the front door a descriptor, no thread; once the server
+        # drains, an answer says Connection: close.
+        server: Server = self.server
+        return not server.draining
 
     def _from_server_socket(self, server_socket: socket.socket) -> None:
         try:
@@ -210,8 +214,9 @@ class _Connections(connections.ConnectionManager):
         return None
 
 
-class Server(wsgi.Server):
-    """cheroot's WSGI server with the front door and the limits per address."""
+class Server(SharedServer):
+    """cheroot's WSGI server with the front door and the limits per address; on stopping,
+    the requests in flight have ``SKP_DRAIN_TIMEOUT`` to finish."""
 
     ConnectionClass = _Connection
     _connections: connections.ConnectionManager
@@ -221,12 +226,14 @@ class Server(wsgi.Server):
         # The listen queue as long as the kernel allows (cheroot's default is 5): a burst of
         # new connections waits there while the front door accepts, instead of being dropped.
         super().__init__(bind_addr, app, numthreads=settings.server_threads, server_name="skp",
-                         timeout=settings.head_timeout, request_queue_size=socket.SOMAXCONN)
+                         timeout=settings.head_timeout, request_queue_size=socket.SOMAXCONN,
+                         shutdown_timeout=settings.drain_timeout)
         self.settings, self.refused = settings, refused
         self._open: dict[str, int] = {}
         self._lock = threading.Lock()
         self._exempt = frozenset(settings.trusted_proxies)
         self._refusals: dict[str, float] = {}
+        self.draining = False
 
     def prepare(self) -> None:
         super().prepare()
@@ -237,6 +244,12 @@ class Server(wsgi.Server):
         self._connections.close()  # cheroot's own manager: replaced before it ever ran
         self._connections = _Connections(self, self._front)
         self._front.start()
+
+    def drain(self) -> None:
+        """The connections accepted before the stop get their request handled (those in
+        their handshake or head within ``SKP_HEAD_TIMEOUT``); idle kept-alive ones close."""
+        self.draining = True
+        self._front.drain(self.settings.head_timeout + 1)
 
     def stop(self) -> None:
         super().stop()
@@ -277,11 +290,14 @@ class Server(wsgi.Server):
 
 
 def make_server(app: Any, settings: Settings, *, port: int | None = None,
-                refused: Callable[[str], None] = lambda code: None) -> Server:
+                refused: Callable[[str], None] = lambda code: None,
+                listening: socket.socket | None = None) -> Server:
     """The hub's server for the WSGI ``app``, with mutual TLS, not yet started; ``refused``
-    is told the fault code of every request refused before it reached ``app``."""
+    is told the fault code of every request refused before it reached ``app``. It listens on
+    ``listening`` when given (a worker's inherited socket: skp.server.sockets)."""
     server = Server(settings, (settings.bind_host, settings.bind_port if port is None else port),
                     app, refused)
+    server.listening = listening
     # Ours first: it says which file does not load (the adapter loads the pair again).
     context = tls.server_context(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
     adapter = BuiltinSSLAdapter(str(settings.tls_cert), str(settings.tls_key))

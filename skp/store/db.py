@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,12 +26,21 @@ from alembic.script import ScriptDirectory
 from psycopg import pq
 from sqlalchemy import Engine, LargeBinary, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DatabaseError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.errors import ConfigError, Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: Seconds a pooled PostgreSQL connection may rest before it is checked with a round trip.
+PING_AFTER = 1.0
+_USED = "skp_used"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -42,8 +52,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     SQLite: WAL, foreign keys on, a busy timeout, and every writing transaction
     ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing on a lock upgrade.
-    PostgreSQL: pre-ping so a restarted server does not hand out dead connections, and
-    ``bytea`` results in binary format (:func:`_binary_bytea`).
+    PostgreSQL: a connection that rested in the pool is checked before it is handed out, so a
+    restarted server does not hand out dead connections (:func:`_ping_rested`), and ``bytea``
+    results in binary format (:func:`_binary_bytea`).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -55,7 +66,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "checkout", _ping_rested(engine))
+    event.listen(engine, "checkin", _rested_from)
     if engine.dialect.driver == "psycopg":
         event.listen(engine, "before_cursor_execute", _binary_bytea)
     return engine
@@ -78,6 +91,31 @@ def _opener(path: Path) -> Any:
         return connection
 
     return connect
+
+
+def _ping_rested(engine: Engine) -> Any:
+    """A pool checkout hook: a connection that rested more than :data:`PING_AFTER` seconds
+    gets a round trip first (what ``pool_pre_ping`` does before every checkout), and is
+    replaced if the server does not answer. One used a moment ago is handed out as it is: a
+    busy hub pays no round trip per request, and a connection that broke since then fails the
+    request that uses it with ``Server.Unavailable``, and the pool renews every connection it
+    opened before the failure (a server restart)."""
+    dialect = engine.dialect
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_USED, 0.0) <= PING_AFTER:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the pooled connection does not answer") from exc
+
+    return checkout
+
+
+def _rested_from(_dbapi_connection: Any, record: Any) -> None:
+    """A pool checkin hook: when the connection was last used."""
+    record.info[_USED] = time.monotonic()
 
 
 def private(path: Path) -> None:

@@ -96,7 +96,7 @@ def one_connection(engine: Engine) -> Iterator[None]:
     after the other.
 
     For a request: its identity lookup and its operation check the connection out of the
-    pool once, and on PostgreSQL pay the pool's pre-ping round trip once (docs/performance.md).
+    pool once, and on PostgreSQL pay at most one round trip to check it (skp.store.db).
     """
     with _outages(_Progress()), engine.connect() as connection:
         token = _lent.set(connection)

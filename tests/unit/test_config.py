@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,34 @@ def test_notification_settings():
 def test_inconsistent_notification_settings_are_refused(env, hint):
     with pytest.raises(ConfigError, match=hint):
         Settings.from_env(env)
+
+
+PG = "postgresql+psycopg://skp@db/skp"
+
+
+def test_workers_default_to_one_per_cpu_on_postgresql_and_one_on_sqlite():
+    assert Settings.from_env({}).processes == 1
+    cpus = len(os.sched_getaffinity(0))
+    assert Settings.from_env({"SKP_DATABASE_URL": PG}).processes == cpus
+    assert Settings.from_env({"SKP_DATABASE_URL": PG, "SKP_WORKERS": "3"}).processes == 3
+    assert Settings.from_env({"SKP_WORKERS": "1"}).processes == 1
+
+
+def test_sqlite_refuses_more_than_one_worker():
+    with pytest.raises(ConfigError, match=r"SKP_WORKERS=2 \(or --workers\) needs PostgreSQL"):
+        Settings.from_env({"SKP_WORKERS": "2"})
+    with pytest.raises(ConfigError, match="needs PostgreSQL"):
+        dataclasses.replace(Settings(), workers=4)
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "two"])
+def test_workers_must_be_a_positive_number(raw):
+    with pytest.raises(ConfigError, match=f"SKP_WORKERS='{raw}' is invalid"):
+        Settings.from_env({"SKP_DATABASE_URL": PG, "SKP_WORKERS": raw})
+
+
+def test_drain_timeout_and_the_metrics_directory():
+    settings = Settings.from_env({"SKP_DRAIN_TIMEOUT": "5", "PROMETHEUS_MULTIPROC_DIR": "/run/m"})
+    assert settings.drain_timeout == 5
+    assert settings.metrics_directory == Path("/run/m")
+    assert Settings.from_env({}).metrics_directory is None
