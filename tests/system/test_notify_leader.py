@@ -14,11 +14,12 @@ from pathlib import Path
 
 import trustme
 
-from skp import pki, sealing
+from skp import pki
 from skp.clock import FrozenClock
 from skp.config import Settings
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.hub import Hub
+from skp.keystore import file as keyfile
 from skp.store.db import migrate
 from skp.store.models import Base
 from tests.functional.smtp import SmtpServer, write_ca
@@ -31,7 +32,7 @@ UNITS = 3
 def test_two_servers_send_each_notification_once(pg_url, pg_engine, tmp_path):
     migrate(pg_engine)
     kek = tmp_path / "kek.json"
-    ring = sealing.create_keyring_file(kek)
+    ring = keyfile.create_keyring_file(kek)
     pki.init_dev(tmp_path / "certs")
     ca = trustme.CA()
     smtp = SmtpServer(ca)
