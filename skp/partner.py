@@ -22,6 +22,7 @@ import uuid
 
 from skp.demo import DemoParticipant
 from skp.domain import matching
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
@@ -62,6 +63,14 @@ _CREDITOR_ANSWERS = {
 }
 
 
+#: By partner id: the request types that partner answers.
+ANSWERS: dict[str, frozenset[str]] = {
+    SE.id: frozenset({*_CREDITOR_ANSWERS, matching.REQUEST}),
+    WSK.id: frozenset(_FUND_RESULTS),
+    SHV.id: frozenset(),
+}
+
+
 def ensure_partners(participants: Participants) -> list[Partner]:
     """Register the partners (without certificates: they act inside the hub) if missing."""
     added = []
@@ -70,7 +79,8 @@ def ensure_partners(participants: Participants) -> list[Partner]:
             participants.get(partner.id)
         except NotFound:
             participants.add(name=partner.name, role=partner.role,
-                             modules=ROLE_MODULES[partner.role], participant_id=partner.id)
+                             modules=ROLE_MODULES[partner.role], participant_id=partner.id,
+                             standing=Standing.ACTIVE)
             added.append(partner)
     return added
 

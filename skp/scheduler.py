@@ -1,5 +1,6 @@
-"""APScheduler wiring inside ``skp serve``: the purge every ``SKP_PURGE_INTERVAL`` and, when
-``SKP_TEST_PARTNER`` is on, the test partner every few seconds."""
+"""APScheduler wiring inside ``skp serve``: the purge every ``SKP_PURGE_INTERVAL``, the
+acceptance runs every ``SKP_ACCEPTANCE_INTERVAL`` and, when ``SKP_TEST_PARTNER`` is on, the
+test partner every few seconds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import datetime as dt
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from skp.hub import Hub
-from skp.jobs import purge_job
+from skp.jobs import acceptance_job, purge_job
 from skp.partner import TestPartner, ensure_partners
 
 #: How often the test partner looks at its mailboxes.
@@ -21,6 +22,10 @@ def start(hub: Hub) -> BackgroundScheduler:
     now = dt.datetime.now(dt.UTC)  # scheduling is wall-clock time, whatever the hub's clock
     scheduler.add_job(purge_job, "interval", args=[hub], id="purge", max_instances=1,
                       coalesce=True, seconds=hub.settings.purge_interval.total_seconds(),
+                      next_run_time=now)
+    scheduler.add_job(acceptance_job, "interval", args=[hub], id="acceptance",
+                      max_instances=1, coalesce=True,
+                      seconds=hub.settings.acceptance_interval.total_seconds(),
                       next_run_time=now)
     if hub.settings.test_partner:
         ensure_partners(hub.participants)

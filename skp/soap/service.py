@@ -22,8 +22,10 @@ from typing import Any
 from spyne import Application, Fault, Integer32, ServiceBase, Unicode, const, rpc
 from spyne.protocol.soap import Soap11
 
+from skp.acceptance import observer
 from skp.addressbook import Entry, Search
 from skp.domain.addressbook import MAX_ENTRIES
+from skp.domain.admission import Standing
 from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.roles import Module, Role
 from skp.domain.validation import Header
@@ -80,7 +82,11 @@ def _hub(ctx: Any) -> Hub:
 
 
 def _caller(ctx: Any, module: Module | None) -> ParticipantInfo:
-    caller: ParticipantInfo = ctx.transport.req_env["skp.participant"]
+    environ = ctx.transport.req_env
+    caller: ParticipantInfo = environ["skp.participant"]
+    environ[observer.OPERATION] = ctx.descriptor.name
+    if caller.standing is Standing.IN_ACCEPTANCE:  # may answer a fault on purpose
+        _hub(ctx).acceptance.observer.intercept(caller.id, ctx.descriptor.name, environ)
     if module is not None and module not in caller.modules:
         raise ModuleNotEnabled(f"module {module} is not enabled for you; ask the hub's "
                                "operator to switch it on")
@@ -116,10 +122,14 @@ def _send_op(types: ModuleTypes, mt: MessageType) -> Callable[..., Any]:
                         conversatie_referentienummer=Header_.ConversatieReferentienummer,
                         cross_referentienummer=Header_.CrossReferentienummer,
                         versie=Header_.Versie)
-        spool = ctx.transport.req_env["skp.spool"]
+        environ = ctx.transport.req_env
+        environ[observer.HEADER] = (header.cross_referentienummer,
+                                    header.conversatie_referentienummer)
+        spool = environ["skp.spool"]
         receipt = _hub(ctx).mailbox.send(caller.id, mt.module, mt.code, header,
                                          to_body(mt.fields, Bericht, spool), spool)
         _note(ctx, receipt.message_id)
+        environ[observer.REPEATED] = receipt.repeated
         return types.receipt(BerichtId=receipt.message_id, OntvangenOp=receipt.received_at,
                              UiterlijkOphalenOp=receipt.deadline, Herhaald=receipt.repeated)
 
