@@ -181,7 +181,7 @@ def _seen(session: Session, query: object) -> list[Seen]:
     firsts = dict(session.execute(
         select(Message.conversation_id, func.min(Message.received_at))
         .where(Message.conversation_id.in_({m.conversation_id for m in rows}))
-        .group_by(Message.conversation_id)).tuples().all()) if rows else {}
+        .group_by(Message.conversation_id)).all()) if rows else {}
     return sorted((Seen(m.id, m.module.value, m.type_code, m.sender_id, m.recipient_id,
                         m.kenmerk, m.conversation_id, m.cross_reference_id, m.state.value,
                         m.received_at, m.fetched_at, m.confirmed_at,

@@ -42,6 +42,8 @@ class StepView:
     deadline: dt.datetime | None
     finished_at: dt.datetime | None
     lines: tuple[str, ...]
+    #: What the participant is asked to start from its own system in this step.
+    starts: tuple[Start, ...] = ()
 
     def time_left(self, now: dt.datetime) -> dt.timedelta | None:
         """How long the participant still has, while the step waits for it."""
@@ -54,7 +56,7 @@ class StepView:
         step = load_step(row.script)
         return cls(row.seq, step.routine, step.key, step.kind, step.expectation,
                    Outcome(row.outcome), row.started_at, row.deadline_at, row.finished_at,
-                   tuple(line for line in row.lines.split("\n") if line))
+                   tuple(line for line in row.lines.split("\n") if line), step.starts)
 
 
 @dataclass(frozen=True)

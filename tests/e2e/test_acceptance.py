@@ -1,0 +1,138 @@
+"""Acceptance from the hub's side, end to end: the reference adapter (tests/e2e/adapter.py, on
+skp.client over real mutual TLS against the real server) passes every routine of each role,
+and each variant with one classic mistake fails exactly the routine that should catch it, with
+a line saying what was expected and what was seen.
+
+The runs are driven by the acceptance job's body (skp.jobs.acceptance_job), called in a loop
+as the scheduler would, with short step limits so that a failing step ends quickly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+
+from skp.client import Identity as ClientIdentity
+from skp.clock import SystemClock
+from skp.config import Settings
+from skp.domain.acceptance import Routine
+from skp.domain.admission import Standing
+from skp.domain.roles import ROLE_MODULES, Module, Role
+from skp.domain.verdicts import Outcome
+from skp.hub import Hub
+from skp.jobs import acceptance_job
+from skp.sealing import MemoryKeyRing
+from skp.store.acceptance import RunState
+from skp.store.db import make_engine, migrate
+from tests.e2e.adapter import Adapter
+from tests.e2e.conftest import Identity
+
+LIMIT = dt.timedelta(seconds=4)
+
+
+@pytest.fixture(scope="module")
+def clock():
+    return SystemClock()
+
+
+@pytest.fixture(scope="module")
+def hub(pki, clock, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("acceptance")
+    settings = Settings(tls_cert=pki.server_cert, tls_key=pki.server_key,
+                        tls_client_ca=pki.ca_file, server_threads=8,
+                        max_connections_per_address=64, send_rate=5000,
+                        acceptance_step_limit=LIMIT, acceptance_burst=12)
+    engine = make_engine(f"sqlite:///{directory / 'skp.sqlite3'}")
+    migrate(engine)
+    hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate(), clock=clock)
+    yield hub
+    engine.dispose()
+
+
+@pytest.fixture
+def participant(hub, pki, tmp_path):
+    """register(role, modules) -> (info, client identity): a new participant with its own
+    certificate, registered (not yet active)."""
+
+    def register(role: Role, modules=None):
+        name = f"p{time.monotonic_ns()}"
+        cert = Identity(pki.authority, name, tmp_path)
+        info = hub.participants.add(name=f"Adapter {role}", role=role,
+                                    modules=ROLE_MODULES[role] if modules is None else modules)
+        hub.participants.add_certificate(info.id, cert.pem)
+        return info, ClientIdentity(cert.cert, cert.key, pki.ca_file)
+
+    return register
+
+
+def run_to_end(hub, run_id, adapter, timeout=90.0):
+    """Tick the acceptance job until the run ends; the run."""
+    deadline = time.monotonic() + timeout
+    adapter.start()
+    try:
+        while time.monotonic() < deadline:
+            acceptance_job(hub)
+            run = hub.acceptance.runs.get(run_id)
+            if run.state is not RunState.RUNNING:
+                return run
+            time.sleep(0.1)
+        raise AssertionError(f"the run did not end within {timeout} s")
+    finally:
+        adapter.stop()
+        assert not adapter.errors, adapter.errors
+
+
+def accept(hub, server, participant, role, modules=None, mistake=None, routines=None):
+    info, identity = participant(role, modules)
+    run = hub.acceptance.runs.start(info.id, routines)
+    assert hub.participants.get(info.id).standing is Standing.IN_ACCEPTANCE
+    adapter = Adapter(server, identity, role, info.modules,
+                      lambda: hub.acceptance.runs.get(run.id).awaited, mistake=mistake)
+    return info, run_to_end(hub, run.id, adapter)
+
+
+def failures(run):
+    return {routine: run.routine_outcome(routine) for routine in run.routines}
+
+
+@pytest.mark.parametrize("role", [Role.SE, Role.WSK, Role.SHV_FASE2, Role.BEWINDVOERDER,
+                                  Role.SHV_FASE1, Role.SHV_OVERIG])
+def test_the_reference_adapter_passes_every_routine_of_its_role(hub, server, participant, role):
+    info, run = accept(hub, server, participant, role)
+    lines = [line for step in run.steps for line in step.lines]
+    assert run.state is RunState.PASSED, lines
+    assert all(step.outcome is Outcome.PASSED for step in run.steps)
+    assert hub.participants.get(info.id).standing is Standing.ACCEPTED
+    hub.participants.activate(info.id)
+    assert hub.participants.get(info.id).standing is Standing.ACTIVE
+
+
+#: The mistake, the routine that must catch it, and what its report line says.
+CAUGHT = [
+    ("confirms-without-fetching", Routine.RECIPIENT, "fetched before it is confirmed"),
+    ("never-confirms", Routine.RECIPIENT, "fetched, never confirmed"),
+    ("wrong-cross-reference", Routine.ANSWERING, "refused with Client.InvalidReply"),
+    ("new-conversation", Routine.ANSWERING, "refused with Client.InvalidReply"),
+    ("new-kenmerk", Routine.ROBUSTNESS, "stored twice"),
+    ("gives-up", Routine.ROBUSTNESS, "seen no poll since"),
+    ("loses-one", Routine.RECIPIENT, "1 never fetched"),
+]
+
+
+@pytest.mark.parametrize(("mistake", "routine", "seen"), CAUGHT, ids=[c[0] for c in CAUGHT])
+def test_each_mistake_fails_exactly_the_routine_that_catches_it(hub, server, participant,
+                                                                mistake, routine, seen):
+    info, run = accept(hub, server, participant, Role.SE, {Module.SCHULDREGELING},
+                       mistake=mistake)
+    outcomes = failures(run)
+    assert run.state is RunState.FAILED
+    assert outcomes.pop(routine) is Outcome.FAILED
+    assert set(outcomes.values()) == {Outcome.PASSED}, [
+        (s.key, s.lines) for s in run.steps if s.outcome is Outcome.FAILED]
+    lines = [line for step in run.steps if step.routine is routine for line in step.lines]
+    assert any(line.startswith("expected") and "; seen" in line and seen in line
+               for line in lines), lines
+    assert hub.participants.get(info.id).standing is Standing.REGISTERED
