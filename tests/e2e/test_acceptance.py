@@ -10,7 +10,6 @@ as the scheduler would, with short step limits so that a failing step ends quick
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 
 import pytest
