@@ -77,7 +77,7 @@ th, td { border: 1px solid #767676; padding: .4rem; text-align: left; vertical-a
 <thead><tr><th scope="col">Step</th><th scope="col">Expected</th>
 <th scope="col">Outcome</th><th scope="col">Seen</th></tr></thead>
 <tbody>
-{% for step in run.steps if step.routine is routine %}
+{% for step in run.steps if step.routine == routine %}
 <tr><th scope="row">{{ step.key }}</th><td>{{ step.expectation }}</td>
 <td class="{{ step.outcome.value }}">{{ step.outcome }}</td>
 <td>{% if step.lines %}<ul>{% for line in step.lines %}<li>{{ line }}</li>{% endfor %}</ul>

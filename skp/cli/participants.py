@@ -19,8 +19,8 @@ EXTENSION = click.Choice(["0", "7", "14", "28"])
 
 def show_participant(info: ParticipantInfo) -> None:
     click.echo(f"{info.id}  {info.name}")
-    click.echo(f"  role {info.role}, {info.standing.label}"
-               f"{'' if info.active else ' (no access)'}, "
+    standing = info.standing.label if info.active else f"INACTIVE ({info.standing.label})"
+    click.echo(f"  role {info.role}, {standing}, "
                f"extension {info.extension_days} days, uses BSN: "
                f"{'yes' if info.uses_bsn else 'no'}")
     click.echo(f"  modules: {', '.join(sorted(info.modules)) or '-'}")

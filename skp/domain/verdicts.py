@@ -116,14 +116,12 @@ def _due(facts: Facts) -> bool:
     return facts.now >= facts.deadline
 
 
-def _verdict(problems: list[str], done: bool, facts: Facts) -> Verdict:
-    """Failed at once on a mistake that cannot be undone (``problems`` found early), passed
-    when ``done``, failed at the deadline, else waiting."""
-    if done and not problems:
-        return Verdict(Outcome.PASSED)
-    if problems and (done or _due(facts)):
+def _verdict(problems: list[str], done: bool) -> Verdict:
+    """Failed on a problem (a mistake that cannot be undone, or what was missing at the
+    deadline), passed when ``done``, else waiting."""
+    if problems:
         return Verdict(Outcome.FAILED, tuple(problems))
-    return Verdict(Outcome.WAITING, tuple(problems))
+    return Verdict(Outcome.PASSED if done else Outcome.WAITING)
 
 
 def _received(step: Step, facts: Facts) -> Verdict:
@@ -132,7 +130,7 @@ def _received(step: Step, facts: Facts) -> Verdict:
              f"before any fetch (Client.InvalidState at {c.at:%H:%M:%S})"
              for c in facts.calls for m in facts.sent
              if c.operation == "BevestigOntvangst" and c.outcome == "Client.InvalidState"
-             and c.message_id == m.id and m.fetched_at is None]
+             and c.message_id == m.id and (m.fetched_at is None or c.at < m.fetched_at)]
     if early:
         return Verdict(Outcome.FAILED, tuple(dict.fromkeys(early)))
     missing = [m for m in facts.sent if m.confirmed_at is None]
@@ -173,7 +171,7 @@ def _answered(facts: Facts) -> Verdict:
                             f"{request.conversation_id}; seen {reply.conversation_id}")
         else:
             answered += 1
-    return _verdict(problems, answered == len(facts.sent), facts)
+    return _verdict(problems, answered == len(facts.sent))
 
 
 def _refusals(facts: Facts, request: Seen) -> str:
@@ -224,7 +222,7 @@ def _initiated(step: Step, facts: Facts) -> Verdict:
                     f"{_name(a)} " + ("fetched, never confirmed" if a.fetched_at
                                       else "never fetched") for a in answers
                     if not a.confirmed_at)))
-    return _verdict(problems, done == len(step.starts), facts)
+    return _verdict(problems, done == len(step.starts))
 
 
 def _repeated(facts: Facts) -> Verdict:
