@@ -4,10 +4,10 @@ would on ``skp.client``, and its variants that each make one classic mistake.
 It polls every module of its participant: lists what is pending (page by page), fetches each
 message, answers a request it may answer (CrossReferentienummer = the request's hub id, in the
 request's conversation, Kenmerk derived from the request so a repeat carries the same one),
-and confirms. Messages a person would start from the organisation's own system it takes from
-``awaited()``: the acceptance step that waits for the participant (as the report, the portal
-page and ``Acceptatiestatus`` show it). A send whose connection closes without an answer is
-sent again unchanged: the hub answers a repeated Kenmerk with the first receipt.
+and confirms. Messages a person would start from the organisation's own system it takes
+from the hub's ``Acceptatiestatus``: what the waiting acceptance step asks it to start. A send
+whose connection closes without an answer is sent again unchanged: the hub answers a repeated
+Kenmerk with the first receipt.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +43,12 @@ LOST_AT = 10
 
 class Adapter(threading.Thread):
     def __init__(self, url: str, identity: Identity, role: Role, modules: frozenset[Module],
-                 awaited: Callable[[], Any], *, mistake: str | None = None,
+                 *, mistake: str | None = None,
                  interval: float = 0.05) -> None:
         super().__init__(daemon=True)
         self.role, self.mistake, self.interval = role, mistake, interval
         self._clients = {m: Client(url, m, identity, wsdl=Path(f"wsdl/{m.value}.wsdl"),
                                    timeout=10) for m in sorted(modules)}
-        self._awaited = awaited
         self._answered: set[str] = set()
         self._begun: dict[tuple[str, str, str], str] = {}  # start → its conversation
         self._lost: set[str] = set()
@@ -125,16 +123,20 @@ class Adapter(threading.Thread):
                    conversation=conversation, cross_reference=cross)
 
     def start_what_is_awaited(self) -> None:
-        step = self._awaited()
-        for start in getattr(step, "starts", ()):
-            key = (step.key, start.module, start.type_code)
-            if key in self._begun:
+        status = next(iter(self._clients.values())).call("Acceptatiestatus")
+        for step in status.get("Stap") or []:
+            if step["Uitkomst"] != "waiting":
                 continue
-            self._begun[key] = str(uuid.uuid4())
-            mt = lookup(start.module, start.type_code)
-            self._send(self._clients[start.module], start.type_code,
-                       example_body(mt, sender_role=self.role), recipient=start.partner_id,
-                       kenmerk=f"st-{uuid.uuid4().hex[:20]}", conversation=self._begun[key])
+            for start in step.get("Starten") or []:
+                module, code = Module(start["Module"]), start["Berichttype"]
+                key = (step["Stap"], module, code)
+                if key in self._begun:
+                    continue
+                self._begun[key] = str(uuid.uuid4())
+                self._send(self._clients[module], code,
+                           example_body(lookup(module, code), sender_role=self.role),
+                           recipient=start["Ontvanger"], kenmerk=f"st-{uuid.uuid4().hex[:20]}",
+                           conversation=self._begun[key])
 
     def _send(self, client: Client, code: str, body: dict[str, Any], **header: Any) -> None:
         for _ in range(5):

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 import pytest
 
+from skp.client import Client
 from skp.client import Identity as ClientIdentity
 from skp.clock import SystemClock
 from skp.config import Settings
@@ -23,6 +25,7 @@ from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.domain.verdicts import Outcome
 from skp.hub import Hub
 from skp.jobs import acceptance_job
+from skp.partner import SE as PARTNER
 from skp.sealing import MemoryKeyRing
 from skp.store.acceptance import RunState
 from skp.store.db import make_engine, migrate
@@ -30,6 +33,7 @@ from tests.e2e.adapter import Adapter
 from tests.e2e.conftest import Identity
 
 LIMIT = dt.timedelta(seconds=4)
+PARTNER_SE = PARTNER.id
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +92,7 @@ def accept(hub, server, participant, role, modules=None, mistake=None, routines=
     info, identity = participant(role, modules)
     run = hub.acceptance.runs.start(info.id, routines)
     assert hub.participants.get(info.id).standing is Standing.IN_ACCEPTANCE
-    adapter = Adapter(server, identity, role, info.modules,
-                      lambda: hub.acceptance.runs.get(run.id).awaited, mistake=mistake)
+    adapter = Adapter(server, identity, role, info.modules, mistake=mistake)
     return info, run_to_end(hub, run.id, adapter)
 
 
@@ -135,3 +138,32 @@ def test_each_mistake_fails_exactly_the_routine_that_catches_it(hub, server, par
     assert any(line.startswith("expected") and "; seen" in line and seen in line
                for line in lines), lines
     assert hub.participants.get(info.id).standing is Standing.REGISTERED
+
+
+def test_acceptatiestatus_shows_the_run_what_is_awaited_and_the_time_left(hub, server,
+                                                                         participant):
+    info, identity = participant(Role.SHV_FASE1, {Module.SCHULDINVENTARISATIE})
+    client = Client(server, Module.SCHULDINVENTARISATIE, identity,
+                    wsdl=Path("wsdl/schuldinventarisatie.wsdl"))
+    assert client.call("Acceptatiestatus") == {
+        "Deelnemerstatus": "registered", "RunId": None, "Uitkomst": None, "GestartOp": None,
+        "BeeindigdOp": None, "Verwacht": None, "Routine": [], "Stap": []}
+    run = hub.acceptance.runs.start(info.id, [Routine.INITIATING])
+    acceptance_job(hub)
+    status = client.call("Acceptatiestatus")
+    assert (status["Deelnemerstatus"], status["RunId"], status["Uitkomst"]) == (
+        "in_acceptance", run.id, "running")
+    assert status["Routine"] == [{"Naam": "initiating", "Uitkomst": "waiting"}]
+    (step,) = status["Stap"]
+    assert step["Uitkomst"] == "waiting" and step["Verwachting"] == status["Verwacht"]
+    assert 0 < step["ResterendeSeconden"] <= LIMIT.total_seconds()
+    assert step["Starten"] == [{"Module": "schuldinventarisatie", "Berichttype": "Saldoverzoek",
+                                "Ontvanger": PARTNER_SE}]
+    time.sleep(LIMIT.total_seconds())
+    acceptance_job(hub)
+    status = client.call("Acceptatiestatus")
+    assert (status["Deelnemerstatus"], status["Uitkomst"]) == ("registered", "failed")
+    (step,) = status["Stap"]
+    assert step["Uitkomst"] == "failed" and step["Starten"] == []
+    assert step["Bevinding"][0].startswith("expected a Saldoverzoek of module "
+                                           "schuldinventarisatie")
