@@ -154,7 +154,7 @@ class ModuleTypes:
             ("Tijd", required(DateTime)),
         ])
         #: Acceptatiestatus: the caller's lifecycle and its latest acceptance run.
-        outcome = self._enum("Stapuitkomst", ("pending", "waiting", "passed", "failed"), "")
+        outcome = self._enum("Uitkomst", ("pending", "waiting", "passed", "failed"), "")
         self.acceptance_start = self._complex("AcceptatieStart", [
             ("Module", required(Unicode)),
             ("Berichttype", required(Unicode)),
@@ -179,7 +179,7 @@ class ModuleTypes:
                 "registered", "in_acceptance", "accepted", "active", "deactivated"), ""))),
             ("RunId", optional(Unicode)),
             ("Uitkomst", optional(Unicode, **self._enum(
-                "Runuitkomst", ("running", "passed", "failed"), ""))),
+                "Uitkomst", ("running", "passed", "failed"), "AcceptatieOverzicht"))),
             ("GestartOp", optional(DateTime)),
             ("BeeindigdOp", optional(DateTime)),
             ("Verwacht", optional(Unicode)),
