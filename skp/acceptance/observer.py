@@ -44,25 +44,25 @@ class Observer:
     def intercept(self, participant_id: str, operation: str, environ: dict[str, Any]) -> None:
         """Note the participant's running run in ``environ``; raise the fault the run's step
         armed for ``operation``, once."""
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             found = session.execute(select(AcceptanceRun.id, AcceptanceRun.faults).where(
                 AcceptanceRun.participant_id == participant_id,
                 AcceptanceRun.state == RunState.RUNNING)).first()
-            if found is None:
-                return
-            environ[RUN] = found.id
-            items = [item for item in found.faults.split(";") if item]
-            code = None
-            for n, item in enumerate(items):
-                operations, _, fault = item.partition("=")
-                if operation in operations.split("|"):
-                    rest = ";".join(items[:n] + items[n + 1:])
-                    if session.execute(update(AcceptanceRun).where(
-                            AcceptanceRun.id == found.id, AcceptanceRun.faults == found.faults)
-                            .values(faults=rest)).rowcount:  # type: ignore[attr-defined]
-                        code = fault
-                    break
-        if code is None:
+        if found is None:
+            return
+        environ[RUN] = found.id
+        items = [item for item in found.faults.split(";") if item]
+        armed = next((n for n, item in enumerate(items)
+                      if operation in item.partition("=")[0].split("|")), None)
+        if armed is None:
+            return
+        code = items[armed].partition("=")[2]
+        rest = ";".join(items[:armed] + items[armed + 1:])
+        with transaction(self._sessions) as session:  # once: the first request takes it
+            taken = session.execute(update(AcceptanceRun).where(
+                AcceptanceRun.id == found.id, AcceptanceRun.faults == found.faults)
+                .values(faults=rest)).rowcount  # type: ignore[attr-defined]
+        if not taken:
             return
         raise _FAULTS[code](f"the hub answers {code} on purpose: the acceptance routine "
                             "checks that your adapter keeps working after it")
