@@ -6,10 +6,12 @@ run moves the participant through its lifecycle."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from sqlalchemy import select, text
 
+from skp import scheduler
 from skp.config import Settings
 from skp.domain.acceptance import Routine
 from skp.domain.admission import Standing
@@ -112,3 +114,20 @@ def test_faults_are_answered_once_and_recorded_without_content(hub, sessions):
     assert (call.operation, call.outcome, call.message_id) == (
         "Berichtenlijst", "Server.Unavailable", None)
     assert observer.drop(run.id) is False  # the lost receipt was armed only in its own step
+
+
+def test_the_scheduler_drives_the_runs_every_interval(engine, sessions, keyring, clock):
+    settings = Settings(acceptance_interval=dt.timedelta(seconds=3600))
+    hub = Hub.build(settings, engine=engine, keyring=keyring, clock=clock)
+    creditor = hub.participants.add(name="Energie BV", role=Role.SE,
+                                    modules=[Module.SCHULDINVENTARISATIE])
+    run = hub.acceptance.runs.start(creditor.id, [Routine.RECIPIENT])
+    jobs = scheduler.start(hub)
+    try:
+        assert jobs.get_job("acceptance").trigger.interval == dt.timedelta(hours=1)
+        deadline = time.monotonic() + 10
+        while hub.acceptance.runs.get(run.id).steps[0].outcome is Outcome.PENDING:
+            assert time.monotonic() < deadline, "the first acceptance turn did not run"
+            time.sleep(0.05)
+    finally:
+        jobs.shutdown(wait=True)
