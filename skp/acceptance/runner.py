@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.acceptance.views import load_step
@@ -127,7 +127,7 @@ class Runner:
             try:
                 receipt = self._mailbox.send(
                     delivery.partner_id, delivery.module, delivery.type_code,
-                    Header(kenmerk=f"acc-{run_id[:8]}-{seq}-{n}", ontvanger=participant_id,
+                    Header(kenmerk=f"acc-{run_id}-{seq}-{n}", ontvanger=participant_id,
                            conversatie_referentienummer=str(uuid.uuid4())), body)
             except SkpError as exc:  # e.g. the participant's mailbox is full
                 refused = (f"expected the test partner's {delivery.type_code} delivered to "
@@ -176,8 +176,8 @@ class Runner:
         log.info("acceptance run finished", extra={"run": run.id, "outcome": run.state.value})
 
 
-def _seen(session: Session, query: object) -> list[Seen]:
-    rows: Sequence[Message] = session.scalars(query).all()  # type: ignore[call-overload]
+def _seen(session: Session, query: Select[Message]) -> list[Seen]:
+    rows: Sequence[Message] = session.scalars(query).all()
     firsts = dict(session.execute(
         select(Message.conversation_id, func.min(Message.received_at))
         .where(Message.conversation_id.in_({m.conversation_id for m in rows}))
