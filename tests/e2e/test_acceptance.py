@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from skp.client import Client
 from skp.client import Identity as ClientIdentity
@@ -21,6 +23,8 @@ from skp.clock import SystemClock
 from skp.config import Settings
 from skp.domain.acceptance import Routine
 from skp.domain.admission import Standing
+from skp.domain.catalogue import lookup
+from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.domain.verdicts import Outcome
 from skp.hub import Hub
@@ -167,3 +171,27 @@ def test_acceptatiestatus_shows_the_run_what_is_awaited_and_the_time_left(hub, s
     assert step["Uitkomst"] == "failed" and step["Starten"] == []
     assert step["Bevinding"][0].startswith("expected a Saldoverzoek of module "
                                            "schuldinventarisatie")
+
+
+def test_the_lost_receipt_is_a_connection_closed_after_the_commit(hub, server, participant):
+    info, identity = participant(Role.SE, {Module.SCHULDREGELING})
+    run = hub.acceptance.runs.start(info.id, [Routine.ROBUSTNESS])
+    acceptance_job(hub)
+    awaited = hub.acceptance.runs.get(run.id).awaited
+    assert awaited.key == "lost-receipt"
+    (start,) = awaited.starts
+    client = Client(server, Module.SCHULDREGELING, identity,
+                    wsdl=Path("wsdl/schuldregeling.wsdl"))
+    message = {"body": example_body(lookup(start.module, start.type_code)),
+               "recipient": start.partner_id, "kenmerk": "K-lost-1",
+               "conversation": str(uuid.uuid4())}
+    with pytest.raises(requests.ConnectionError, match=r"Connection aborted|RemoteDisconnected"):
+        client.send(start.type_code, **message)
+    stored = hub.mailbox.status(info.id, kenmerk="K-lost-1")  # committed before the close
+    receipt = client.send(start.type_code, **message)  # the same Kenmerk again: answered
+    assert (receipt["BerichtId"], receipt["Herhaald"]) == (stored.id, True)
+    again = client.send(start.type_code, **message)  # and only once dropped
+    assert again["BerichtId"] == stored.id
+    acceptance_job(hub)
+    lost = next(s for s in hub.acceptance.runs.get(run.id).steps if s.key == "lost-receipt")
+    assert lost.outcome is Outcome.PASSED
