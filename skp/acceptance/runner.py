@@ -5,7 +5,8 @@ running run, begins its next step (the partners send what the step delivers; the
 lost receipt or its faults) and judges the waiting one from the metadata of the messages and
 the participant's observed requests (skp.domain.verdicts). Steps run one after another; a run
 ends when every step is judged, passed only when all passed, and moves the participant on
-(skp.domain.admission.finish_run).
+(skp.domain.admission.finish_run); the requests observed for it are deleted then, its steps
+and their verdicts kept.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.acceptance.views import load_step
@@ -171,6 +172,8 @@ class Runner:
         run.state = RunState.PASSED if passed else RunState.FAILED
         run.finished_at = now
         run.drop_send, run.faults = False, ""
+        # The verdicts are the report; the observed requests they were judged from go.
+        session.execute(delete(AcceptanceCall).where(AcceptanceCall.run_id == run.id))
         self._participants.move(session, run.participant_id,
                                 lambda standing: admission.finish_run(standing, passed))
         log.info("acceptance run finished", extra={"run": run.id, "outcome": run.state.value})
