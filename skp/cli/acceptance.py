@@ -12,7 +12,18 @@ from skp.acceptance.report import html, junit
 from skp.cli import CliError, State, cli, pass_state
 from skp.domain.acceptance import Routine
 
-ROUTINE = click.Choice([r.value for r in Routine])
+
+def _routines(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+              ) -> list[Routine]:
+    """The routines of ``--routines``, comma-separated or repeated."""
+    found = []
+    for part in (p.strip() for value in values for p in value.split(",")):
+        try:
+            found.append(Routine(part))
+        except ValueError:
+            raise click.BadParameter(f"{part!r} is not a routine; the routines are "
+                                     f"{', '.join(r.value for r in Routine)}") from None
+    return found
 
 
 def _left(left: dt.timedelta | None) -> str:
@@ -44,14 +55,14 @@ def acceptance() -> None:
 
 @acceptance.command("start")
 @click.argument("participant_id")
-@click.option("--routine", "routines", type=ROUTINE, multiple=True,
-              help="Only this routine (repeat for several; default every routine that "
-                   "applies to the participant's role and modules).")
+@click.option("--routines", "--routine", "routines", multiple=True, callback=_routines,
+              help="Only these routines, comma-separated or repeated: recipient, answering, "
+                   "initiating, robustness (default: every routine that applies to the "
+                   "participant's role and modules).")
 @pass_state
-def start(state: State, participant_id: str, routines: tuple[str, ...]) -> None:
+def start(state: State, participant_id: str, routines: list[Routine]) -> None:
     """Start a run for a participant; the scheduler of `skp serve` drives it."""
-    run = state.hub.acceptance.runs.start(
-        participant_id, [Routine(r) for r in routines] or None)
+    run = state.hub.acceptance.runs.start(participant_id, routines or None)
     show_run(run, state.hub.clock.now())
 
 

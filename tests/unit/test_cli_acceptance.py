@@ -71,7 +71,9 @@ def test_activate_without_acceptance_is_audited(skp, env):
 
 def test_a_run_is_started_driven_to_its_end_and_reported(skp, env, tmp_path):
     participant, _ = add(skp, "SHV_FASE1", "schuldinventarisatie")
-    out = skp("acceptance", "start", participant, "--routine", "initiating",
+    bad = skp("acceptance", "start", participant, "--routines", "initiating,speed", expect=2)
+    assert "'speed' is not a routine" in bad
+    out = skp("acceptance", "start", participant, "--routines", "initiating",
               "--routine", "robustness")
     run_id = UUID.search(out).group(0)
     assert "initiating: pending" in out and "robustness: pending" in out
