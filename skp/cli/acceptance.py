@@ -76,7 +76,10 @@ def status(state: State, run_id: str | None, participant_id: str | None) -> None
     if run_id is not None:
         show_run(runs.get(run_id), state.hub.clock.now())
         return
-    for run in runs.runs(participant_id):
+    found = runs.runs(participant_id)
+    if not found:
+        click.echo("no acceptance runs yet: start one with `skp acceptance start`")
+    for run in found:
         click.echo(f"{run.id}  {run.state:<8} {run.started_at:%Y-%m-%d %H:%M}  "
                    f"{run.participant_id}  {run.participant_name}")
 
