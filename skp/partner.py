@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+from collections.abc import Callable
 
 from skp.demo import DemoParticipant
 from skp.domain import matching
@@ -90,9 +91,13 @@ class TestPartner:
 
     __test__ = False  # not a pytest test class, despite its name
 
-    def __init__(self, mailbox: Mailbox) -> None:
+    def __init__(self, mailbox: Mailbox,
+                 observe: Callable[[Delivery], None] | None = None) -> None:
+        """``observe`` sees each delivery the partners fetch, before they answer it (the
+        acceptance runner reads a Saldoverzoek antwoord's Matching there)."""
         self._mailbox = mailbox
         self._matched = itertools.cycle((True, False))
+        self._observe = observe
 
     def work(self) -> int:
         """Fetch, answer and confirm everything waiting for the partners; the number done."""
@@ -100,6 +105,8 @@ class TestPartner:
         for partner in PARTNERS:
             for module in ROLE_MODULES[partner.role]:
                 while (delivery := self._mailbox.fetch_next(partner.id, module)) is not None:
+                    if self._observe is not None:
+                        self._observe(delivery)
                     self._answer(partner, delivery)
                     self._mailbox.confirm(partner.id, delivery.info.id)
                     done += 1

@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from skp.acceptance.views import load_step
 from skp.clock import Clock
 from skp.config import Settings
-from skp.domain import admission
+from skp.domain import admission, matching
 from skp.domain.acceptance import Kind, Step
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.validation import Header
-from skp.domain.verdicts import Call, Facts, Outcome, Seen, judge
+from skp.domain.verdicts import MATCHING, Call, Facts, Outcome, Seen, judge
 from skp.errors import SkpError
-from skp.mailbox import Mailbox
+from skp.mailbox import Delivery, Mailbox
 from skp.participants import Participants
 from skp.partner import PARTNERS, TestPartner
 from skp.store.acceptance import AcceptanceCall, AcceptanceRun, AcceptanceStep, RunState
@@ -52,7 +52,7 @@ class Runner:
         self._participants = participants
         self._settings = settings
         self._clock = clock
-        self._partner = TestPartner(mailbox)
+        self._partner = TestPartner(mailbox, observe=self._observe)
 
     def tick(self) -> int:
         """Advance every running run once; the number of runs still running."""
@@ -71,6 +71,22 @@ class Runner:
                     "run": run_id, "error": type(exc).__name__})
                 running += 1
         return running
+
+    def _observe(self, delivery: Delivery) -> None:
+        """Keep the Matching of a Saldoverzoek antwoord a partner received from a participant
+        under test: the answering routine asks for a matched and a not-matched one. A code,
+        never the claims."""
+        info = delivery.info
+        if info.type_code != matching.REPLY:
+            return
+        with transaction(self._sessions) as session:
+            run_id = session.scalars(select(AcceptanceRun.id).where(
+                AcceptanceRun.participant_id == info.sender_id,
+                AcceptanceRun.state == RunState.RUNNING)).first()
+            if run_id is not None:
+                session.add(AcceptanceCall(
+                    run_id=run_id, at=self._clock.now(), operation=MATCHING,
+                    outcome=str(delivery.body.get("Matching", "?"))[:64], message_id=info.id))
 
     def advance(self, run_id: str) -> bool:
         """Begin and judge the run's steps as far as they go now; whether it still runs."""

@@ -227,6 +227,9 @@ def _answering(participant: Party, partners: Sequence[Partner], limit: str) -> l
             # A Saldoverzoek twice: the adapter shows a matched and a not-matched answer.
             sent += [delivery] * (2 if delivery.type_code == "Saldoverzoek" else 1)
             lines.append(f"{delivery.type_code} with {' or '.join(answers)}")
+        if any(d.type_code == "Saldoverzoek" for d, _ in requests):
+            lines.append("of the two Saldoverzoeken answered with a SaldoverzoekAntwoord, one "
+                         "matched (GEMATCHT) and one not matched (NIET_GEMATCHT)")
         steps.append(Step(
             Routine.ANSWERING, f"answer-{module}", Kind.ANSWER,
             f"answer each request of module {module} within {limit} ({'; '.join(lines)}), "

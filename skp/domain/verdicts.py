@@ -13,6 +13,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from skp.domain import matching
 from skp.domain.acceptance import Kind, Step
 from skp.domain.catalogue import lookup, message_types
 from skp.domain.roles import Module
@@ -32,6 +33,9 @@ class Outcome(enum.StrEnum):
 #: The outcome the hub records for a send whose answer it dropped on purpose.
 DROPPED = "dropped"
 OK = "ok"
+#: The operation of the record that a partner received a Saldoverzoek antwoord; its outcome
+#: is the answer's Matching code.
+MATCHING = "Matching"
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,30 @@ def _answered(facts: Facts) -> Verdict:
                             f"{request.conversation_id}; seen {reply.conversation_id}")
         else:
             answered += 1
-    return _verdict(problems, answered == len(facts.sent))
+    done = answered == len(facts.sent)
+    if done and not problems:
+        return _matched_and_not(facts)
+    return _verdict(problems, done)
+
+
+def _matched_and_not(facts: Facts) -> Verdict:
+    """Where a Saldoverzoek came twice and both were answered with a Saldoverzoek antwoord:
+    one matched (GEMATCHT) and one not (NIET_GEMATCHT), as the partner read them."""
+    requests = {m.id for m in facts.sent if m.type_code == matching.REQUEST}
+    replies = [m for m in facts.own if m.cross_reference_id in requests]
+    if len(requests) < 2 or any(m.type_code != matching.REPLY for m in replies):
+        return Verdict(Outcome.PASSED)
+    codes = {c.message_id: c.outcome for c in facts.calls if c.operation == MATCHING}
+    seen = [codes.get(m.id) for m in replies]
+    if None in seen:  # the partner has not read them yet
+        return Verdict(Outcome.FAILED, ("expected the test partner to receive your Saldoverzoek "
+                                        "antwoorden; seen them not fetched",)) if _due(
+            facts) else Verdict(Outcome.WAITING)
+    if set(seen) >= {"GEMATCHT", "NIET_GEMATCHT"}:
+        return Verdict(Outcome.PASSED)
+    return Verdict(Outcome.FAILED, (
+        "expected one Saldoverzoek answered as matched (GEMATCHT) and one as not matched "
+        f"(NIET_GEMATCHT); seen {', '.join(str(c) for c in seen)}",))
 
 
 def _refusals(facts: Facts, request: Seen) -> str:

@@ -87,8 +87,10 @@ class AcceptanceCall(Base):
     run_id: Mapped[str] = mapped_column(
         ForeignKey("acceptance_run.id", ondelete="CASCADE"), comment="Run")
     at: Mapped[dt.datetime] = mapped_column(comment="When the request was answered")
-    operation: Mapped[str] = mapped_column(String(64), comment="SOAP operation")
-    outcome: Mapped[str] = mapped_column(String(64), comment="ok, a fault code, or dropped")
+    operation: Mapped[str] = mapped_column(
+        String(64), comment="SOAP operation; Matching: a partner received a Saldoverzoek antwoord")
+    outcome: Mapped[str] = mapped_column(
+        String(64), comment="ok, a fault code, or dropped; for Matching its code")
     message_id: Mapped[str | None] = mapped_column(String(64), comment="Hub message id")
     repeated: Mapped[bool] = mapped_column(default=False, comment="A send of a known Kenmerk")
     cross_reference: Mapped[str | None] = mapped_column(

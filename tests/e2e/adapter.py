@@ -12,6 +12,7 @@ Kenmerk with the first receipt.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import uuid
@@ -34,6 +35,7 @@ MISTAKES = (
     "new-kenmerk",  # re-sends with a new Kenmerk after a lost receipt
     "gives-up",  # stops polling after the first fault
     "loses-one",  # loses one message of a burst
+    "always-matched",  # answers every Saldoverzoek as matched
 )
 
 #: The "loses-one" variant loses the message it sees as this many-th: with the script of a
@@ -53,6 +55,7 @@ class Adapter(threading.Thread):
         self._begun: dict[tuple[str, str, str], str] = {}  # start → its conversation
         self._lost: set[str] = set()
         self._seen: set[str] = set()
+        self._not_matched = itertools.cycle((False, True))
         self._halt = threading.Event()
         self.gave_up: SkpFault | None = None
         self.errors: list[BaseException] = []
@@ -118,7 +121,10 @@ class Adapter(threading.Thread):
         cross = str(uuid.uuid4()) if self.mistake == "wrong-cross-reference" else message_id(meta)
         conversation = (str(uuid.uuid4()) if self.mistake == "new-conversation"
                         else meta["ConversatieReferentienummer"])
-        self._send(client, reply.code, example_body(reply, sender_role=self.role),
+        # A Saldoverzoek antwoord alternately matched and not (a full example is not matched).
+        full = (reply.code == "SaldoverzoekAntwoord" and next(self._not_matched)
+                and self.mistake != "always-matched")
+        self._send(client, reply.code, example_body(reply, full=full, sender_role=self.role),
                    recipient=meta["Afzender"], kenmerk=f"re-{meta['BerichtId'][:28]}",
                    conversation=conversation, cross_reference=cross)
 

@@ -125,6 +125,7 @@ CAUGHT = [
     ("new-kenmerk", Routine.ROBUSTNESS, "stored twice"),
     ("gives-up", Routine.ROBUSTNESS, "seen no poll since"),
     ("loses-one", Routine.RECIPIENT, "1 never fetched"),
+    ("always-matched", Routine.ANSWERING, "seen GEMATCHT, GEMATCHT"),
 ]
 
 

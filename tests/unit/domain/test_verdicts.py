@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from skp.domain.acceptance import INVALID_STATE, UNAVAILABLE, Kind, Routine, Start, Step
-from skp.domain.verdicts import DROPPED, OK, Call, Facts, Outcome, Seen, judge
+from skp.domain.verdicts import DROPPED, MATCHING, OK, Call, Facts, Outcome, Seen, judge
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 LIMIT = dt.timedelta(minutes=15)
@@ -93,6 +93,27 @@ def test_refused_answers_are_reported_at_the_deadline():
     assert line.startswith("expected a reply (")
     assert line.endswith("seen VerstuurSaldoverzoekAntwoord refused with Client.InvalidReply "
                          "(CrossReferentienummer x, conversation c9)")
+
+
+def test_two_saldoverzoeken_are_answered_one_matched_and_one_not():
+    requests = [message(f"r{n}", "Saldoverzoek", conversation=f"c{n}") for n in (1, 2)]
+    replies = [message(f"a{n}", "SaldoverzoekAntwoord", sender="me", cross=f"r{n}",
+                       conversation=f"c{n}") for n in (1, 2)]
+    assert judge(ANSWER, facts(3, sent=requests, own=replies)).outcome is Outcome.WAITING
+
+    def read(*codes):
+        return [Call(at(2), MATCHING, code, f"a{n}") for n, code in enumerate(codes, 1)]
+
+    both = facts(3, sent=requests, own=replies, calls=read("GEMATCHT", "NIET_GEMATCHT"))
+    assert judge(ANSWER, both).outcome is Outcome.PASSED
+    same = judge(ANSWER, facts(3, sent=requests, own=replies,
+                               calls=read("GEMATCHT", "GEMATCHT")))
+    assert same.outcome is Outcome.FAILED
+    assert same.lines == ("expected one Saldoverzoek answered as matched (GEMATCHT) and one "
+                          "as not matched (NIET_GEMATCHT); seen GEMATCHT, GEMATCHT",)
+    refusal = [message("a1", "GeenMedewerking", sender="me", cross="r1", conversation="c1"),
+               replies[1]]
+    assert judge(ANSWER, facts(3, sent=requests, own=refusal)).outcome is Outcome.PASSED
 
 
 INITIATE = Step(Routine.INITIATING, "initiate", Kind.INITIATE, "start",
