@@ -104,11 +104,22 @@ def failures(run):
     return {routine: run.routine_outcome(routine) for routine in run.routines}
 
 
-@pytest.mark.parametrize("role", [Role.SE, Role.WSK, Role.SHV_FASE2, Role.BEWINDVOERDER,
-                                  Role.SHV_FASE1, Role.SHV_OVERIG])
+#: The routines of each role with every module it may use.
+ROUTINES = {
+    Role.SE: (Routine.RECIPIENT, Routine.ANSWERING, Routine.ROBUSTNESS),
+    Role.WSK: (Routine.RECIPIENT, Routine.ANSWERING, Routine.ROBUSTNESS),
+    Role.SHV_FASE2: tuple(Routine),
+    Role.BEWINDVOERDER: (Routine.INITIATING, Routine.ROBUSTNESS),
+    Role.SHV_FASE1: (Routine.INITIATING, Routine.ROBUSTNESS),
+    Role.SHV_OVERIG: (Routine.INITIATING, Routine.ROBUSTNESS),
+}
+
+
+@pytest.mark.parametrize("role", list(ROUTINES))
 def test_the_reference_adapter_passes_every_routine_of_its_role(hub, server, participant, role):
     info, run = accept(hub, server, participant, role)
     lines = [line for step in run.steps for line in step.lines]
+    assert run.routines == ROUTINES[role]
     assert run.state is RunState.PASSED, lines
     assert all(step.outcome is Outcome.PASSED for step in run.steps)
     assert hub.participants.get(info.id).standing is Standing.ACCEPTED
