@@ -261,9 +261,13 @@ def _repeated(facts: Facts) -> Verdict:
         return Verdict(Outcome.WAITING)
     original = next((m for m in facts.own if m.id == dropped.message_id), None)
     kenmerk = original.kenmerk if original else "?"
+    # The same message again under another Kenmerk: its type, recipient, conversation and
+    # cross-reference, after the drop.
     twice = [m for m in facts.own if original is not None and m.id != original.id
-             and m.type_code == original.type_code and m.received_at >= dropped.at
-             and m.recipient_id == original.recipient_id]
+             and m.received_at >= dropped.at
+             and (m.type_code, m.recipient_id, m.conversation_id, m.cross_reference_id) == (
+                 original.type_code, original.recipient_id, original.conversation_id,
+                 original.cross_reference_id)]
     if twice:
         return Verdict(Outcome.FAILED, (
             f"expected the repeat after the lost receipt to carry Kenmerk {kenmerk}; seen a "

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 
 from skp.client import Client, Identity, SkpFault
+from skp.domain.acceptance import unprompted
 from skp.domain.catalogue import lookup, message_types
 from skp.domain.examples import example_body
 from skp.domain.roles import Module, Role
@@ -113,6 +114,8 @@ class Adapter(threading.Thread):
 
     def _answer(self, module: Module, client: Client, meta: dict[str, Any]) -> None:
         request = meta["Berichttype"]
+        if not unprompted(lookup(module, request)):
+            return  # an answer to our own message: a person decides what follows, if anything
         reply = next((r for r in message_types(module) if request in r.answers
                       and self.role in r.senders and not r.code.startswith("GeenMedewerking")),
                      None)

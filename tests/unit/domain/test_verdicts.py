@@ -151,6 +151,10 @@ def test_a_repeat_with_a_new_kenmerk_is_stored_twice():
     (line,) = judge(LOST, facts(3, own=[mine, again], calls=[dropped])).lines
     assert line == ("expected the repeat after the lost receipt to carry Kenmerk K-1; seen a "
                     "new message s2 with Kenmerk K-2: stored twice")
+    other = message("s3", "Statusverzoek", sender="me", recipient="partner", kenmerk="K-3",
+                    received=2, conversation="c2")  # another case: not the same message
+    assert judge(LOST, facts(3, own=[mine, other], calls=[dropped])).outcome is (
+        Outcome.WAITING)
 
 
 FAULTS = Step(Routine.ROBUSTNESS, "faults", Kind.FAULTS, "poll on",
