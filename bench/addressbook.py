@@ -45,7 +45,7 @@ def register(url: str, count: int) -> AddressBook:
         people.append({"id": key, "name": name, "search_name": folded(name), "role": role,
                        "kvk_nummer": f"{10_000_000 + i}", "vestigingsnummer": None,
                        "uses_bsn": i % 7 == 0, "extension_days": 0, "active": i % 50 != 0,
-                       "created_at": now})
+                       "standing": "active" if i % 50 else "deactivated", "created_at": now})
         modules += [{"participant_id": key, "module": m} for m in ROLE_MODULES[role]]
     with engine.begin() as conn:
         conn.execute(insert(Participant), people)

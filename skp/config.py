@@ -264,6 +264,12 @@ class Settings:
     metrics_clients: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     #: Run the built-in test partner (skp/partner.py); for development hubs only.
     test_partner: bool = False
+    #: How long an acceptance step waits for the adapter (a person at a keyboard starts some).
+    acceptance_step_limit: dt.timedelta = dt.timedelta(minutes=15)
+    #: How many messages the partners send at once in the acceptance burst.
+    acceptance_burst: int = 50
+    #: How often the scheduler advances the running acceptance runs.
+    acceptance_interval: dt.timedelta = dt.timedelta(seconds=5)
     portal: PortalSettings = PortalSettings()
     notify: NotifySettings = NotifySettings()
     #: Worker processes of ``skp serve``; None: the number of CPUs on PostgreSQL, 1 on SQLite.
@@ -372,6 +378,14 @@ class Settings:
             metrics_clients=get("SKP_METRICS_CLIENTS", _networks, ("127.0.0.1/32", "::1/128"),
                                 "a comma-separated list of networks, e.g. 10.0.0.0/24"),
             test_partner=get("SKP_TEST_PARTNER", _boolean, False, "true or false"),
+            acceptance_step_limit=get(
+                "SKP_ACCEPTANCE_STEP_LIMIT", _seconds, dt.timedelta(minutes=15),
+                "a number of seconds an acceptance step waits, at least 1 (default 900)"),
+            acceptance_burst=get("SKP_ACCEPTANCE_BURST", _positive_int, 50,
+                                 "a number of messages, at least 1 (default 50)"),
+            acceptance_interval=get(
+                "SKP_ACCEPTANCE_INTERVAL", _seconds, dt.timedelta(seconds=5),
+                "a number of seconds between acceptance ticks, at least 1 (default 5)"),
             portal=PortalSettings.from_env(get),
             notify=NotifySettings.from_env(get),
             workers=get("SKP_WORKERS", _positive_int, None,

@@ -11,6 +11,7 @@ from typing import Any
 
 from skp import pki
 from skp.client import Client, Identity
+from skp.domain.admission import Standing
 from skp.domain.calendar import AMSTERDAM
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
@@ -90,6 +91,7 @@ def add_demo(participants: Participants, certs: Path) -> list[tuple[DemoParticip
             participants.get(demo.id)
         except NotFound:
             participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
+                             standing=Standing.ACTIVE,
                              uses_bsn=demo.uses_bsn, participant_id=demo.id,
                              kvk_nummer=demo.kvk_nummer,
                              vestigingsnummer=demo.vestigingsnummer)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp import sealing
+from skp.acceptance import Acceptance, Observer, Runner, Runs
 from skp.addressbook import AddressBook
 from skp.clock import Clock, SystemClock
 from skp.config import Settings
@@ -36,6 +37,7 @@ class Hub:
     metrics: Metrics
     addressbook: AddressBook
     organisations: Organisations
+    acceptance: Acceptance
 
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine | None = None,
@@ -52,10 +54,13 @@ class Hub:
 
         hidden = () if settings.test_partner else (p.id for p in PARTNERS)
         participants = Participants(sessions, clock)
-        return cls(settings, engine, sessions, keyring, clock,
-                   Mailbox(sessions, keyring, settings, clock, metrics=metrics),
-                   participants, metrics, AddressBook(sessions, hidden),
-                   Organisations(sessions, participants, clock))
+        mailbox = Mailbox(sessions, keyring, settings, clock, metrics=metrics)
+        acceptance = Acceptance(Runs(sessions, participants, settings, clock),
+                                Runner(sessions, mailbox, participants, settings, clock),
+                                Observer(sessions, clock))
+        return cls(settings, engine, sessions, keyring, clock, mailbox, participants, metrics,
+                   AddressBook(sessions, hidden), Organisations(sessions, participants, clock),
+                   acceptance)
 
     def healthy(self) -> bool:
         """Whether the database answers."""

@@ -5,7 +5,8 @@ sessions that have ended (skp.portal.sessions) and the records of old CSV downlo
 (skp.csvexchange), then turns the key epochs (skp.keystore.epochs:
 a new KEK when the epoch is over, old ones destroyed) and checkpoints SQLite's WAL, so that
 what it deleted leaves the WAL at once. :func:`checkpoint_job` checkpoints between purges too.
-The notifications decide and send the units' e-mails (skp.notifications).
+The notifications decide and send the units' e-mails (skp.notifications); the acceptance
+job advances the running acceptance runs (skp.acceptance.runner).
 
 Each job runs in one place at a time, its leader: with several hub processes on PostgreSQL the
 job takes a PostgreSQL advisory lock of its own and skips its turn when another process holds
@@ -38,8 +39,10 @@ T = TypeVar("T")
 PURGE_LOCK = 0x736B70_01
 #: The advisory lock key of the notifications.
 NOTIFY_LOCK = 0x736B70_02
+#: The advisory lock key of the acceptance runner: one leader drives the runs.
+ACCEPTANCE_LOCK = 0x736B70_03
 
-_local_locks = {PURGE_LOCK: threading.Lock(), NOTIFY_LOCK: threading.Lock()}
+_local_locks = {key: threading.Lock() for key in (PURGE_LOCK, NOTIFY_LOCK, ACCEPTANCE_LOCK)}
 
 
 def purge_job(hub: Hub) -> PurgeResult | None:
@@ -50,6 +53,12 @@ def purge_job(hub: Hub) -> PurgeResult | None:
 def notify_job(hub: Hub, notifier: Notifier) -> RunResult | None:
     """Decide and send the notifications; None when another process is doing so right now."""
     return _as_leader(hub, NOTIFY_LOCK, "notifications", notifier.run)
+
+
+def acceptance_job(hub: Hub) -> int | None:
+    """Advance the running acceptance runs once (skp.acceptance.runner); the number still
+    running, None when another process leads them right now."""
+    return _as_leader(hub, ACCEPTANCE_LOCK, "acceptance", hub.acceptance.runner.tick)
 
 
 def _as_leader(hub: Hub, key: int, name: str, body: Callable[[], T]) -> T | None:

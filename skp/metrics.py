@@ -85,7 +85,7 @@ Columns = TypeVarTuple("Columns")
 
 #: The mailbox operations every module's service has besides ``Verstuur<Berichttype>``.
 MAILBOX_OPERATIONS = ("Berichtenlijst", "HaalBerichtOp", "BevestigOntvangst", "Status",
-                      "Logboek", "ZoekDeelnemers", "Deelnemer", "Ping")
+                      "Logboek", "ZoekDeelnemers", "Deelnemer", "Ping", "Acceptatiestatus")
 #: Operation labels of the requests that are not SOAP calls.
 ROUTES = ("wsdl", "healthz", "metrics", "deelnemers")
 #: The label of every operation outside the known set (keeps the label set bounded).

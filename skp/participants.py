@@ -20,12 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from skp.certificates import load_bundle
 from skp.clock import Clock, SystemClock
-from skp.domain import register
+from skp.domain import admission, register
+from skp.domain.admission import Standing
 from skp.domain.retention import validate_extension
 from skp.domain.roles import Module, Role, may_enable
 from skp.domain.routing import Party
 from skp.errors import AuthenticationError, NotAllowed, NotFound, SchemaInvalid
 from skp.store.models import Certificate, Participant, ParticipantModule
+from skp.store.organisation import AuditEvent
 from skp.store.session import statements, transaction
 from skp.store.types import canonical_id
 
@@ -41,6 +43,7 @@ class ParticipantInfo:
     active: bool
     kvk_nummer: str | None = None
     vestigingsnummer: str | None = None
+    standing: Standing = Standing.ACTIVE
 
     @property
     def party(self) -> Party:
@@ -52,7 +55,7 @@ class ParticipantInfo:
         """From a participant, or from a row of its columns with its ``modules``."""
         return cls(row.id, row.name, row.role, row.module_set if modules is None else modules,
                    row.uses_bsn, row.extension_days, row.active, row.kvk_nummer,
-                   row.vestigingsnummer)
+                   row.vestigingsnummer, Standing(row.standing))
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,12 @@ class Participants:
     def add(self, *, name: str, role: Role, modules: Iterable[Module] = (),
             uses_bsn: bool = False, extension_days: int = 0, kvk_nummer: str | None = None,
             vestigingsnummer: str | None = None, participant_id: str | None = None,
-            ) -> ParticipantInfo:
-        """Register a participant with the given modules switched on."""
+            standing: Standing = Standing.REGISTERED) -> ParticipantInfo:
+        """Register a participant with the given modules switched on: ``registered`` (its
+        certificates work, to be tested and accepted), or ``active`` for one the hub vouches for
+        itself (the test partners, the demo cast)."""
+        if standing not in (Standing.REGISTERED, Standing.ACTIVE):
+            raise SchemaInvalid("a participant is registered as registered or active")
         wanted = frozenset(modules)
         for module in wanted:
             _check_module(role, module)
@@ -105,7 +112,7 @@ class Participants:
             extension_days=_extension(extension_days),
             kvk_nummer=_optional(register.kvk_nummer, kvk_nummer),
             vestigingsnummer=_optional(register.vestigingsnummer, vestigingsnummer),
-            active=True, created_at=self._clock.now(),
+            active=True, standing=standing, created_at=self._clock.now(),
             modules=[ParticipantModule(module=m) for m in sorted(wanted)],
         )
         with transaction(self._sessions) as session:
@@ -166,18 +173,42 @@ class Participants:
             return ParticipantInfo.of(row)
 
     def deactivate(self, participant_id: str) -> ParticipantInfo:
-        return self._set_active(participant_id, False)
+        return self._move(participant_id, admission.deactivate)
 
     def reactivate(self, participant_id: str) -> ParticipantInfo:
         """Give a deactivated participant access again (with its unexpired, unrevoked
         certificates)."""
-        return self._set_active(participant_id, True)
+        return self._move(participant_id, admission.reactivate)
 
-    def _set_active(self, participant_id: str, active: bool) -> ParticipantInfo:
+    def activate(self, participant_id: str, *, without_acceptance: bool = False
+                 ) -> ParticipantInfo:
+        """Make an accepted participant active; one without a passed acceptance run only
+        ``without_acceptance``, which the audit trail records."""
         with transaction(self._sessions) as session:
             row = _row(session, participant_id)
-            row.active = active
+            before = Standing(row.standing)
+            row.standing = admission.activate(before, without_acceptance=without_acceptance)
+            row.active = row.standing.has_access
+            if before is not Standing.ACTIVE:
+                session.add(AuditEvent(
+                    at=self._clock.now(), actor="operator", kvk_nummer=row.kvk_nummer,
+                    action=("participant.activated" if before is Standing.ACCEPTED
+                            else "participant.activated_without_acceptance"),
+                    subject=f"participant:{row.id} was:{before}"))
             return ParticipantInfo.of(row)
+
+    def move(self, session: Session, participant_id: str,
+             change: Callable[[Standing], Standing]) -> Participant:
+        """Change a participant's standing by the rule ``change``, in ``session``."""
+        row = _row(session, participant_id)
+        row.standing = change(Standing(row.standing))
+        row.active = row.standing.has_access
+        return row
+
+    def _move(self, participant_id: str, change: Callable[[Standing], Standing]
+              ) -> ParticipantInfo:
+        with transaction(self._sessions) as session:
+            return ParticipantInfo.of(self.move(session, participant_id, change))
 
     def add_certificate(self, participant_id: str, data: bytes) -> CertificateInfo:
         """Register a client certificate (PEM or DER) for a participant."""

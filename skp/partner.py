@@ -19,9 +19,11 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+from collections.abc import Callable
 
 from skp.demo import DemoParticipant
 from skp.domain import matching
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
@@ -62,6 +64,14 @@ _CREDITOR_ANSWERS = {
 }
 
 
+#: By partner id: the request types that partner answers.
+ANSWERS: dict[str, frozenset[str]] = {
+    SE.id: frozenset({*_CREDITOR_ANSWERS, matching.REQUEST}),
+    WSK.id: frozenset(_FUND_RESULTS),
+    SHV.id: frozenset(),
+}
+
+
 def ensure_partners(participants: Participants) -> list[Partner]:
     """Register the partners (without certificates: they act inside the hub) if missing."""
     added = []
@@ -70,7 +80,8 @@ def ensure_partners(participants: Participants) -> list[Partner]:
             participants.get(partner.id)
         except NotFound:
             participants.add(name=partner.name, role=partner.role,
-                             modules=ROLE_MODULES[partner.role], participant_id=partner.id)
+                             modules=ROLE_MODULES[partner.role], participant_id=partner.id,
+                             standing=Standing.ACTIVE)
             added.append(partner)
     return added
 
@@ -80,9 +91,13 @@ class TestPartner:
 
     __test__ = False  # not a pytest test class, despite its name
 
-    def __init__(self, mailbox: Mailbox) -> None:
+    def __init__(self, mailbox: Mailbox,
+                 observe: Callable[[Delivery], None] | None = None) -> None:
+        """``observe`` sees each delivery the partners fetch, before they answer it (the
+        acceptance runner reads a Saldoverzoek antwoord's Matching there)."""
         self._mailbox = mailbox
         self._matched = itertools.cycle((True, False))
+        self._observe = observe
 
     def work(self) -> int:
         """Fetch, answer and confirm everything waiting for the partners; the number done."""
@@ -90,6 +105,8 @@ class TestPartner:
         for partner in PARTNERS:
             for module in ROLE_MODULES[partner.role]:
                 while (delivery := self._mailbox.fetch_next(partner.id, module)) is not None:
+                    if self._observe is not None:
+                        self._observe(delivery)
                     self._answer(partner, delivery)
                     self._mailbox.confirm(partner.id, delivery.info.id)
                     done += 1

@@ -1,7 +1,8 @@
 """APScheduler wiring inside ``skp serve``: the purge (with the key epochs) every
 ``SKP_PURGE_INTERVAL``, SQLite's WAL checkpoint every ``SKP_WAL_CHECKPOINT_INTERVAL``, the
-e-mail notifications every ``SKP_NOTIFY_POLL`` when ``SKP_SMTP_HOST`` is set and, when
-``SKP_TEST_PARTNER`` is on, the test partner every few seconds."""
+e-mail notifications every ``SKP_NOTIFY_POLL`` when ``SKP_SMTP_HOST`` is set, the acceptance
+runs every ``SKP_ACCEPTANCE_INTERVAL`` and, when ``SKP_TEST_PARTNER`` is on, the test partner
+every few seconds."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import datetime as dt
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from skp.hub import Hub
-from skp.jobs import checkpoint_job, notify_job, purge_job
+from skp.jobs import acceptance_job, checkpoint_job, notify_job, purge_job
 from skp.mail import SmtpTransport
 from skp.notifications import Notifier
 from skp.partner import TestPartner, ensure_partners
@@ -36,6 +37,10 @@ def start(hub: Hub) -> BackgroundScheduler:
         scheduler.add_job(notify_job, "interval", args=[hub, notifier], id="notify",
                           max_instances=1, coalesce=True, seconds=notify.poll.total_seconds(),
                           next_run_time=now)
+    scheduler.add_job(acceptance_job, "interval", args=[hub], id="acceptance",
+                      max_instances=1, coalesce=True,
+                      seconds=hub.settings.acceptance_interval.total_seconds(),
+                      next_run_time=now)
     if hub.settings.test_partner:
         ensure_partners(hub.participants)
         scheduler.add_job(TestPartner(hub.mailbox).work, "interval", id="test-partner",

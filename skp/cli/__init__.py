@@ -137,6 +137,7 @@ def main() -> None:
 
 
 # The command modules register themselves on ``cli`` when imported.
+import skp.cli.acceptance  # noqa: E402
 import skp.cli.certs  # noqa: E402
 import skp.cli.csv  # noqa: E402
 import skp.cli.keys  # noqa: E402

@@ -19,7 +19,8 @@ EXTENSION = click.Choice(["0", "7", "14", "28"])
 
 def show_participant(info: ParticipantInfo) -> None:
     click.echo(f"{info.id}  {info.name}")
-    click.echo(f"  role {info.role}, {'active' if info.active else 'INACTIVE'}, "
+    standing = info.standing.label if info.active else f"INACTIVE ({info.standing.label})"
+    click.echo(f"  role {info.role}, {standing}, "
                f"extension {info.extension_days} days, uses BSN: "
                f"{'yes' if info.uses_bsn else 'no'}")
     click.echo(f"  modules: {', '.join(sorted(info.modules)) or '-'}")
@@ -60,8 +61,7 @@ def add(state: State, name: str, role: str, modules: tuple[str, ...], uses_bsn: 
 def list_(state: State) -> None:
     """All participants, by name."""
     for info in state.hub.participants.all():
-        click.echo(f"{info.id}  {info.role:<13} {'' if info.active else '(inactive) '}"
-                   f"{info.name}")
+        click.echo(f"{info.id}  {info.role:<13} {info.standing:<13} {info.name}")
 
 
 @participants.command("show")
@@ -120,6 +120,18 @@ def update(state: State, participant_id: str, name: str | None, kvk: str | None,
     show_participant(state.hub.participants.update(
         participant_id, name=name, kvk_nummer=kvk, vestigingsnummer=vestiging,
         uses_bsn=uses_bsn))
+
+
+@participants.command("activate")
+@click.argument("participant_id")
+@click.option("--without-acceptance", is_flag=True,
+              help="Activate without a passed acceptance run (recorded in the audit trail).")
+@pass_state
+def activate(state: State, participant_id: str, without_acceptance: bool) -> None:
+    """Activate an accepted participant: refused without a passed acceptance run (skp
+    acceptance) unless --without-acceptance is given."""
+    show_participant(state.hub.participants.activate(
+        participant_id, without_acceptance=without_acceptance))
 
 
 @participants.command("reactivate")

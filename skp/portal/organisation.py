@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 from skp.domain.organisation import ContactRole, RequestKind, formatted_iban
 from skp.domain.roles import MODULE_INFO, Module, may_enable
 from skp.errors import NotFound
-from skp.portal.access import admin_required, organisations
+from skp.portal.access import admin_required, hub, organisations
 from skp.portal.forms import ContactForm, IbanForm, NotifyForm, RequestForm, sentence
 
 blueprint = Blueprint("organisation", __name__, url_prefix="/organisatie")
@@ -103,8 +103,11 @@ def unit(participant_id: str) -> str | BaseResponse:
             return redirect(here + "#aanvragen")
     elif action is not None and action not in ("iban", "notify", "request"):
         abort(400)
+    now = hub().clock.now()
     return render_template(
         "organisation/unit.html", unit=found, iban_form=iban_form, notify_form=notify_form,
+        standing=hub().participants.get(found.id).standing, now=now,
+        run=hub().acceptance.runs.latest(found.id), outcomes=_OUTCOMES,
         request_form=request_form,
         accounts=[(a, formatted_iban(a.iban)) for a in org.bank_accounts(kvk, found.id)],
         subscriptions=org.subscriptions(kvk, found.id),
@@ -158,6 +161,15 @@ def remove_contact(contact_id: str) -> BaseResponse:
         abort(404)
     flash("De contactpersoon is verwijderd.")
     return redirect(url_for(".overview") + "#contactpersonen")
+
+
+#: The lifecycle states and the outcomes of acceptance, as the page says them.
+_OUTCOMES = {
+    "registered": "aangemeld, nog niet geaccepteerd", "in_acceptance": "in acceptatie",
+    "accepted": "geaccepteerd, wacht op activering", "active": "actief",
+    "deactivated": "gedeactiveerd", "running": "loopt", "passed": "geslaagd",
+    "failed": "niet geslaagd", "pending": "nog niet begonnen", "waiting": "wacht op u",
+}
 
 
 def _titles() -> dict[str, str]:

@@ -50,13 +50,16 @@ from cryptography.exceptions import InvalidSignature
 from spyne.server.wsgi import WsgiApplication
 
 from skp import logs, published, xmlsafe
+from skp.acceptance import observer
 from skp.attachments import Spool
 from skp.domain.catalogue import message_types
 from skp.domain.fields import documents
 from skp.domain.roles import Module
+from skp.domain.verdicts import DROPPED
 from skp.errors import AuthenticationError, BadRequest, RequestTimeout, SkpError, TooLarge
 from skp.hub import Hub
 from skp.participants import ParticipantInfo
+from skp.server import head
 from skp.soap.answer import Answer
 from skp.soap.documents import wsdl_document
 from skp.soap.faults import SoapFault, translate
@@ -184,6 +187,8 @@ class HubApp:
                 })
             self.hub.metrics.observe_request(_operation(environ), duration,
                                              None if outcome == "ok" else outcome)
+            if observer.RUN in environ:  # a participant in acceptance: the judge sees it
+                self.hub.acceptance.observer.record(environ, outcome)
             logs.current_request.reset(context)
             spool = environ.get("skp.spool")
             if spool is not None:
@@ -241,12 +246,26 @@ class HubApp:
                 answered: list[tuple[str, list[tuple[str, str]]]] = []
                 body = b"".join(self.soap[path](
                     environ, lambda status, headers, *_: answered.append((status, headers))))
+                if self._drops(environ, answered[0][0]):
+                    # The lost receipt of acceptance: committed, and the connection closes
+                    # without the answer (skp.server.listener reads the marker).
+                    environ["skp.outcome"] = DROPPED
+                    start_response("200 OK", [(head.DROP_ANSWER, "1")])
+                    return []
             return _answer(environ, start_response, *answered[0], body)
         except SkpError as exc:  # spyne answers the operation's own errors as faults
             fault = translate(exc, environ["skp.request_id"], self.soap[path].app.tns)
             environ["skp.outcome"] = fault.code
             return _fault_response(fault, start_response, _status(exc),
                                    close=isinstance(exc, TooLarge))
+
+    def _drops(self, environ: dict[str, Any], status: str) -> bool:
+        """Whether to drop this answer on purpose: a new message was committed from a
+        participant whose acceptance step asks for a lost receipt."""
+        run = environ.get(observer.RUN)
+        return bool(run and status.startswith("200") and not environ.get(observer.REPEATED)
+                    and str(environ.get(observer.OPERATION, "")).startswith("Verstuur")
+                    and self.hub.acceptance.observer.drop(run))
 
     def _participant_list(self, environ: dict[str, Any],
                           start_response: StartResponse) -> list[bytes]:

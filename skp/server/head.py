@@ -118,3 +118,8 @@ def _framing(framing: dict[str, bytes], http11: bool) -> Refusal | None:
     if coding is not None and (not http11 or coding.lower() != b"chunked"):
         return Refusal("400 Bad Request", "the only transfer coding is chunked, in HTTP/1.1")
     return None
+
+
+#: The marker of an answer the hub drops on purpose (acceptance's lost receipt): the listener
+#: closes the connection without writing the answer. It never leaves the process.
+DROP_ANSWER = "X-Skp-Drop-Answer"

@@ -112,6 +112,10 @@ class _Request(cheroot_server.HTTPRequest):
             self.conn.wfile.write(b"0\r\n\r\n")
 
     def send_headers(self) -> None:
+        if (head.DROP_ANSWER.encode(), b"1") in self.outheaders:
+            # Acceptance's lost receipt: the connection ends without a byte of the answer.
+            self.close_connection = True
+            return
         if (b"Connection", b"close") in self.outheaders or not self._body_read():
             self.close_connection = True
         super().send_headers()

@@ -2,7 +2,8 @@
 
 Operations (SOAP 1.1 document/literal, wrapped): ``Verstuur<Berichttype>`` per message type,
 ``Berichtenlijst``, ``HaalBerichtOp``, ``BevestigOntvangst``, ``Status``, ``Logboek``, the
-address book's ``ZoekDeelnemers`` and ``Deelnemer``, and ``Ping``. The caller is the
+address book's ``ZoekDeelnemers`` and ``Deelnemer``, ``Ping``, and ``Acceptatiestatus`` (the
+caller's lifecycle and latest acceptance run: skp.acceptance). The caller is the
 participant the server identified from the client certificate (``environ["skp.participant"]``);
 nothing in a message body can change who is calling.
 
@@ -22,11 +23,14 @@ from typing import Any
 from spyne import Application, Fault, Integer32, ServiceBase, Unicode, const, rpc
 from spyne.protocol.soap import Soap11
 
+from skp.acceptance import StepView, observer
 from skp.addressbook import Entry, Search
 from skp.domain.addressbook import MAX_ENTRIES
+from skp.domain.admission import Standing
 from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.roles import Module, Role
 from skp.domain.validation import Header
+from skp.domain.verdicts import Outcome
 from skp.errors import ModuleNotEnabled, SchemaInvalid, SkpError
 from skp.hub import Hub
 from skp.mailbox import MAX_PAGE, LogQuery, MessageInfo
@@ -80,7 +84,11 @@ def _hub(ctx: Any) -> Hub:
 
 
 def _caller(ctx: Any, module: Module | None) -> ParticipantInfo:
-    caller: ParticipantInfo = ctx.transport.req_env["skp.participant"]
+    environ = ctx.transport.req_env
+    caller: ParticipantInfo = environ["skp.participant"]
+    environ[observer.OPERATION] = ctx.descriptor.name
+    if caller.standing is Standing.IN_ACCEPTANCE:  # may answer a fault on purpose
+        _hub(ctx).acceptance.observer.intercept(caller.id, ctx.descriptor.name, environ)
     if module is not None and module not in caller.modules:
         raise ModuleNotEnabled(f"module {module} is not enabled for you; ask the hub's "
                                "operator to switch it on")
@@ -116,10 +124,14 @@ def _send_op(types: ModuleTypes, mt: MessageType) -> Callable[..., Any]:
                         conversatie_referentienummer=Header_.ConversatieReferentienummer,
                         cross_referentienummer=Header_.CrossReferentienummer,
                         versie=Header_.Versie)
-        spool = ctx.transport.req_env["skp.spool"]
+        environ = ctx.transport.req_env
+        environ[observer.HEADER] = (header.cross_referentienummer,
+                                    header.conversatie_referentienummer)
+        spool = environ["skp.spool"]
         receipt = _hub(ctx).mailbox.send(caller.id, mt.module, mt.code, header,
                                          to_body(mt.fields, Bericht, spool), spool)
         _note(ctx, receipt.message_id)
+        environ[observer.REPEATED] = receipt.repeated
         return types.receipt(BerichtId=receipt.message_id, OntvangenOp=receipt.received_at,
                              UiterlijkOphalenOp=receipt.deadline, Herhaald=receipt.repeated)
 
@@ -210,9 +222,41 @@ def _mailbox_ops(types: ModuleTypes) -> dict[str, Any]:
                           Rol=caller.role.value, Module=sorted(caller.modules),
                           Tijd=_hub(ctx).clock.now())
 
+    @operation(_returns=types.acceptance, _out_variable_name="AcceptatieOverzicht")
+    def Acceptatiestatus(ctx: Any) -> Any:
+        caller = _caller(ctx, None)
+        hub = _hub(ctx)
+        standing = hub.participants.get(caller.id).standing  # as it is now, after the lookup
+        run = hub.acceptance.runs.latest(caller.id)
+        if run is None:
+            return types.acceptance(Deelnemerstatus=standing.value)
+        now = hub.clock.now()
+
+        def step(s: StepView) -> Any:
+            left = s.time_left(now)
+            return types.acceptance_step(
+                Routine=s.routine.value, Stap=s.key, Verwachting=s.expectation,
+                Uitkomst=s.outcome.value,
+                UiterlijkOp=s.deadline if s.outcome is Outcome.WAITING else None,
+                ResterendeSeconden=None if left is None else int(left.total_seconds()),
+                Bevinding=list(s.lines),
+                Starten=[types.acceptance_start(Module=x.module.value, Berichttype=x.type_code,
+                                                Ontvanger=x.partner_id)
+                         for x in (s.starts if s.outcome is Outcome.WAITING else ())])
+
+        awaited = run.awaited
+        return types.acceptance(
+            Deelnemerstatus=standing.value, RunId=run.id, Uitkomst=run.state.value,
+            GestartOp=run.started_at, BeeindigdOp=run.finished_at,
+            Verwacht=awaited.expectation if awaited else None,
+            Routine=[types.acceptance_routine(Naam=r.value,
+                                              Uitkomst=run.routine_outcome(r).value)
+                     for r in run.routines],
+            Stap=[step(s) for s in run.steps])
+
     return {"Berichtenlijst": Berichtenlijst, "HaalBerichtOp": HaalBerichtOp,
             "BevestigOntvangst": BevestigOntvangst, "Status": Status, "Logboek": Logboek,
-            "Ping": Ping}
+            "Ping": Ping, "Acceptatiestatus": Acceptatiestatus}
 
 
 

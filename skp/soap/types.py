@@ -65,7 +65,7 @@ def many(cls: Any, **facets: Any) -> Any:
 
 #: The operations every module's service has besides its ``Verstuur<Berichttype>``.
 MAILBOX_OPERATIONS = ("Berichtenlijst", "HaalBerichtOp", "BevestigOntvangst", "Status",
-                      "Logboek", "Ping")
+                      "Logboek", "Ping", "Acceptatiestatus")
 #: The address book's operations, in every module's service too.
 ADDRESSBOOK_OPERATIONS = ("ZoekDeelnemers", "Deelnemer")
 
@@ -152,6 +152,39 @@ class ModuleTypes:
             ("Rol", required(Unicode)),
             ("Module", many(Unicode)),
             ("Tijd", required(DateTime)),
+        ])
+        #: Acceptatiestatus: the caller's lifecycle and its latest acceptance run.
+        outcome = self._enum("Uitkomst", ("pending", "waiting", "passed", "failed"), "")
+        self.acceptance_start = self._complex("AcceptatieStart", [
+            ("Module", required(Unicode)),
+            ("Berichttype", required(Unicode)),
+            ("Ontvanger", required(Unicode)),
+        ])
+        self.acceptance_step = self._complex("AcceptatieStap", [
+            ("Routine", required(Unicode)),
+            ("Stap", required(Unicode)),
+            ("Verwachting", required(Unicode)),
+            ("Uitkomst", required(Unicode, **outcome)),
+            ("UiterlijkOp", optional(DateTime)),
+            ("ResterendeSeconden", optional(Integer32, ge=0)),
+            ("Bevinding", many(Unicode)),
+            ("Starten", many(self.acceptance_start)),
+        ])
+        self.acceptance_routine = self._complex("AcceptatieRoutine", [
+            ("Naam", required(Unicode)),
+            ("Uitkomst", required(Unicode, **outcome)),
+        ])
+        self.acceptance = self._complex("AcceptatieOverzicht", [
+            ("Deelnemerstatus", required(Unicode, **self._enum("Deelnemerstatus", (
+                "registered", "in_acceptance", "accepted", "active", "deactivated"), ""))),
+            ("RunId", optional(Unicode)),
+            ("Uitkomst", optional(Unicode, **self._enum(
+                "Uitkomst", ("running", "passed", "failed"), "AcceptatieOverzicht"))),
+            ("GestartOp", optional(DateTime)),
+            ("BeeindigdOp", optional(DateTime)),
+            ("Verwacht", optional(Unicode)),
+            ("Routine", many(self.acceptance_routine)),
+            ("Stap", many(self.acceptance_step)),
         ])
         #: The facets of the enumerations of roles and modules (address book).
         self.roles = self._enum("Rol", tuple(r.value for r in Role), "")

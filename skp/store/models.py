@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from skp.domain.addressbook import folded
+from skp.domain.admission import Standing
 from skp.domain.lifecycle import State
 from skp.domain.retention import EXTENSION_DAYS
 from skp.domain.roles import Module, Role
@@ -64,6 +65,7 @@ class Participant(Base):
         CheckConstraint(
             f"extension_days IN ({', '.join(str(d) for d in sorted(EXTENSION_DAYS))})",
             name="extension_days"),
+        CheckConstraint("active = (standing <> 'deactivated')", name="active_standing"),
         Index(None, "search_name", "id"),
         Index(None, "kvk_nummer"),
         {"comment": "Participants: organisations or business units with their own certificate"},
@@ -83,6 +85,10 @@ class Participant(Base):
     extension_days: Mapped[int] = mapped_column(
         default=0, comment="Verlengen afhandeltermijn: 0, 7, 14 or 28 calendar days")
     active: Mapped[bool] = mapped_column(default=True, comment="Inactive: no access")
+    standing: Mapped[Standing] = mapped_column(
+        _enum(Standing, "standing"), default=Standing.REGISTERED,
+        server_default=Standing.ACTIVE.value,
+        comment="Lifecycle: registered, in_acceptance, accepted, active, deactivated")
     created_at: Mapped[dt.datetime] = mapped_column(comment="When the participant was added")
 
     modules: Mapped[list[ParticipantModule]] = relationship(
@@ -255,8 +261,9 @@ class ExpiredCount(Base):
     count: Mapped[int] = mapped_column(BigInteger, comment="Messages expired so far")
 
 
-# The organisations', the notifications' and the CSV downloads' tables share this metadata
-# (one schema, one migration history).
+# The organisations', the notifications', the CSV downloads' and the acceptance runs' tables
+# share this metadata (one schema, one migration history).
+import skp.store.acceptance  # noqa: E402
 import skp.store.downloads  # noqa: E402
 import skp.store.notification  # noqa: E402
 import skp.store.organisation  # noqa: E402, F401
