@@ -8,6 +8,7 @@ import zeep
 from lxml import etree
 
 from skp.domain.addressbook import PUBLIC_FIELDS
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module, Role
@@ -112,7 +113,8 @@ def test_the_kennisgeving_that_fits_the_recipients_bsn(connect, pki, people, typ
 
 
 def test_the_published_list_is_a_page_for_registered_callers(server, hub, pki, people):
-    hub.participants.add(name="<script>Incasso & Co</script>", role=Role.SE, modules=[SR])
+    hub.participants.add(standing=Standing.ACTIVE,
+                         name="<script>Incasso & Co</script>", role=Role.SE, modules=[SR])
     page = session_for(pki.people["se"], pki.ca_file).get(f"{server}/deelnemers", timeout=10)
     assert page.status_code == 200
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"

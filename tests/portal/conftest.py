@@ -26,6 +26,7 @@ import trustme
 from skp.clock import FrozenClock
 from skp.config import PortalSettings, Settings
 from skp.demo import CAST
+from skp.domain.admission import Standing
 from skp.domain.roles import ROLE_MODULES
 from skp.hub import Hub
 from skp.portal.server import make_portal_server
@@ -161,7 +162,7 @@ def organisations(portal):
     """The demo organisations' participants; every table is emptied afterwards."""
     portal.clock.set(dt.datetime.now(dt.UTC))
     for demo in CAST:
-        portal.hub.participants.add(name=demo.name, role=demo.role,
+        portal.hub.participants.add(standing=Standing.ACTIVE, name=demo.name, role=demo.role,
                                     modules=ROLE_MODULES[demo.role], participant_id=demo.id,
                                     kvk_nummer=demo.kvk_nummer,
                                     vestigingsnummer=demo.vestigingsnummer)

@@ -14,6 +14,7 @@ import pytest
 from skp.clock import FrozenClock
 from skp.config import PortalSettings, Settings
 from skp.demo import CAST
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.lifecycle import State
@@ -36,7 +37,8 @@ def hub(engine, sessions, keyring, tmp_path):
     hub = Hub.build(settings, engine=engine, keyring=keyring,
                     clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
     for demo in CAST:
-        hub.participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
+        hub.participants.add(standing=Standing.ACTIVE,
+                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
                              participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
                              vestigingsnummer=demo.vestigingsnummer)
     return hub

@@ -12,6 +12,7 @@ import pytest
 from skp.clock import FrozenClock
 from skp.config import Environment, PortalSettings, Settings
 from skp.demo import CAST
+from skp.domain.admission import Standing
 from skp.domain.roles import ROLE_MODULES
 from skp.hub import Hub
 from skp.portal import create_app
@@ -31,7 +32,8 @@ def hub(engine, sessions, keyring, tmp_path):
     hub = Hub.build(settings, engine=engine, keyring=keyring,
                     clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
     for demo in CAST:
-        hub.participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
+        hub.participants.add(standing=Standing.ACTIVE,
+                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
                              participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
                              vestigingsnummer=demo.vestigingsnummer)
     return hub
