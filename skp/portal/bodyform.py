@@ -11,7 +11,7 @@ its own Kenmerk, made when it is first shown, so a double submit sends once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,8 +32,9 @@ from wtforms import (
 )
 
 from skp.domain.catalogue import MessageType
+from skp.domain.dutch import parse_date, parse_decimal
 from skp.domain.fields import BSN, POSTCODE, Field, Kind
-from skp.domain.labels import code_label, date_text, decimal_text, label
+from skp.domain.labels import code_label, label
 from skp.domain.validation import Body
 from skp.errors import SchemaInvalid
 from skp.portal.forms import MessageForm, NewMessageForm
@@ -210,12 +211,21 @@ def _leaf_value(f: Field, data: Any) -> Any:
         return None
     match f.kind:
         case Kind.AMOUNT | Kind.PERCENTAGE:
-            return decimal_text(text)
+            return _read(parse_decimal, text)
         case Kind.DATE:
-            return date_text(text)
+            return _read(parse_date, text)
         case Kind.INTEGER:
             return int(text) if text.isdigit() and len(text) <= 10 else text
     return text
+
+
+def _read(parse: Callable[[str], str], text: str) -> str:
+    """``text`` read in Dutch notation; text that is no amount or date stays as typed, so
+    that the validation names it."""
+    try:
+        return parse(text)
+    except ValueError:
+        return text
 
 
 # --- the validation's problems, next to their fields ---------------------------------------

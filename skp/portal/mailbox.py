@@ -24,7 +24,7 @@ from wtforms import SelectChoice
 
 from skp.addressbook import Search
 from skp.attachments import Document
-from skp.domain import labels
+from skp.domain import dutch, labels
 from skp.domain.addressbook import MAX_ENTRIES
 from skp.domain.calendar import AMSTERDAM, WorkingDayCalendar
 from skp.domain.catalogue import MessageType, lookup, message_types
@@ -62,13 +62,9 @@ STATES = {State.QUEUED: "Nieuw", State.FETCHED: "Geopend", State.CONFIRMED: "Bev
 
 @blueprint.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"label": labels.label, "shown": labels.shown, "when": _when, "until": _until,
+    return {"label": labels.label, "shown": labels.shown, "when": dutch.moment, "until": _until,
             "states": STATES, "Kind": Kind, "title": _title,
             "working_days": hub().settings.working_days}
-
-
-def _when(instant: dt.datetime) -> str:
-    return f"{instant.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}"
 
 
 def _until(deadline: dt.datetime) -> str:
@@ -76,8 +72,8 @@ def _until(deadline: dt.datetime) -> str:
     de dag)"."""
     local = deadline.astimezone(AMSTERDAM)
     if local.time() == dt.time(0):
-        return f"{local.date() - dt.timedelta(days=1):%d-%m-%Y} (einde van de dag)"
-    return _when(deadline)
+        return f"{dutch.day(local.date() - dt.timedelta(days=1))} (einde van de dag)"
+    return dutch.moment(deadline)
 
 
 def _title(module: Module, type_code: str) -> str:

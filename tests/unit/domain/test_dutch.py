@@ -1,0 +1,75 @@
+"""Dutch notations: amounts and dates read as people and spreadsheets write them, into the
+text the validation reads, and written for a page or for a file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from skp.domain.dutch import (
+    day,
+    decimal_cell,
+    euro,
+    moment,
+    parse_date,
+    parse_decimal,
+    percentage,
+)
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("1.234,56", "1234.56"), ("€ 12,5", "12.5"), ("1234.56", "1234.56"), ("1.234", "1234"),
+    ("12,345", "12.345"), ("1 000,00", "1000.00"), ("€\u00a01.234,56", "1234.56"),
+    ("1.234.567,8", "1234567.8"), ("0.500", "0.500"), ("1234,5", "1234.5"), ("-1.234,5", "-1234.5"),
+])
+def test_an_amount_is_read_in_dutch_notation(typed, expected):
+    assert parse_decimal(typed) == expected
+
+
+@pytest.mark.parametrize("wrong", ["veel", "12,34,5", "1,234.5", "1.2.3,4", "NaN", "", "€"])
+def test_what_is_no_amount_is_refused_without_repeating_it(wrong):
+    with pytest.raises(ValueError, match="moet een getal zijn") as refused:
+        parse_decimal(wrong)
+    assert not wrong or wrong not in str(refused.value)
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("15-01-2026", "2026-01-15"), ("5-1-2026", "2026-01-05"), ("2026-01-15", "2026-01-15"),
+])
+def test_a_date_is_read_as_dutch_or_iso(typed, expected):
+    assert parse_date(typed) == expected
+
+
+@pytest.mark.parametrize(("wrong", "reason"), [
+    ("gisteren", "moet een datum zijn"), ("15/01/2026", "moet een datum zijn"),
+    ("31-02-2026", "is geen bestaande datum"), ("2026-1-5", "moet een datum zijn"),
+])
+def test_what_is_no_date_is_refused_without_repeating_it(wrong, reason):
+    with pytest.raises(ValueError, match=reason) as refused:
+        parse_date(wrong)
+    assert wrong not in str(refused.value)
+
+
+@pytest.mark.parametrize(("amount", "expected"), [
+    ("1234.56", "€ 1.234,56"), ("0.00", "€ 0,00"), ("1000000", "€ 1.000.000,00"),
+    (Decimal("12.5"), "€ 12,50"),
+])
+def test_a_page_shows_amounts_in_euro_notation(amount, expected):
+    assert euro(amount) == expected
+
+
+def test_a_file_writes_amounts_without_thousands_separator_and_reads_them_back():
+    for value in ("1234.50", "0.5", "1000000"):
+        assert "." not in decimal_cell(value)
+        assert parse_decimal(decimal_cell(value)) == value
+        assert parse_decimal(euro(value)) == str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def test_dates_percentages_and_moments():
+    assert day("2026-01-15") == day(dt.date(2026, 1, 15)) == "15-01-2026"
+    assert parse_date(day("2026-01-15")) == "2026-01-15"
+    assert percentage("12.50") == "12,5 %"
+    assert moment(dt.datetime(2026, 7, 1, 12, 30, tzinfo=dt.UTC)) == "01-07-2026 14:30"
+    assert moment(dt.datetime(2026, 1, 15, 12, 30, tzinfo=dt.UTC)) == "15-01-2026 13:30"
