@@ -28,22 +28,17 @@ from skp.domain import dutch, labels
 from skp.domain.addressbook import MAX_ENTRIES
 from skp.domain.calendar import AMSTERDAM, WorkingDayCalendar
 from skp.domain.catalogue import MessageType, lookup, message_types
+from skp.domain.explain import refusal
 from skp.domain.fields import Kind
 from skp.domain.lifecycle import State
 from skp.domain.retention import on_last_working_day
 from skp.domain.roles import MODULE_INFO, Module
 from skp.domain.validation import Header, problems
 from skp.errors import (
-    InvalidReply,
     InvalidState,
-    KenmerkConflict,
-    NotAllowed,
     NotFound,
-    QuotaExceeded,
     SchemaInvalid,
     SkpError,
-    TooLarge,
-    UnknownRecipient,
 )
 from skp.mailbox import LogQuery, MessageInfo, Page
 from skp.participants import ParticipantInfo
@@ -301,18 +296,9 @@ def _send(unit: ParticipantInfo, mt: MessageType, header: Header,
 
 
 def _refusal(exc: SkpError) -> str:
-    for kind, text in (
-            (KenmerkConflict, "Dit formulier is al gebruikt voor een ander bericht. Open het "
-                              "formulier opnieuw."),
-            (NotAllowed, "Dit bericht mag niet naar deze ontvanger: de ontvanger of uw eenheid "
-                         "heeft de module niet, of de rol past niet bij dit berichttype."),
-            (UnknownRecipient, "De ontvanger neemt geen berichten meer aan."),
-            (InvalidReply, "Dit antwoord past niet bij het bericht dat u beantwoordt."),
-            (TooLarge, "Het bericht is te groot; maak de documenten kleiner."),
-            (QuotaExceeded, "Het Schuldenknooppunt neemt even geen berichten aan van of voor "
-                            "deze eenheid. Probeer het over enkele minuten opnieuw.")):
-        if isinstance(exc, kind):
-            return text + " Er is niets verstuurd."
+    why = refusal(exc)
+    if why is not None:
+        return why + " Er is niets verstuurd."
     return "Het versturen is niet gelukt. Er is niets verstuurd; probeer het opnieuw."
 
 

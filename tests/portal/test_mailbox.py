@@ -312,6 +312,13 @@ def test_a_new_kennisgeving_goes_to_a_creditor_from_the_address_book_once(app, h
     assert body["Adreskeuze"] == {"Woonadres": {"Huisnummer": "1", "Postcode": "1234 AB",
                                                 "Woonplaats": "Utrecht"}}
     assert "message.send" in [a for _, _, a, _ in hub.organisations.audit_trail(GEMEENTE)]
+    # The same form (its Kenmerk) to another recipient: refused in Dutch, nothing sent.
+    data["ontvanger"] = ZUID.id
+    refused = emre.post(path, base_url=BASE, data=data)
+    assert refused.status_code == 200
+    assert ("Dit formulier is al gebruikt voor een ander bericht. Open het formulier opnieuw. "
+            "Er is niets verstuurd.") in refused.get_data(as_text=True)
+    assert hub.mailbox.list_pending(ZUID.id, MODULE).backlog == 0
 
 
 def test_a_new_message_needs_a_recipient_and_its_required_fields(app, hub):
