@@ -1,6 +1,7 @@
 """The portal's fixtures: a hub on SQLite with the demo organisations, the portal on a real
 HTTPS listener, a real OpenID Provider (npm oidc-provider, tests/portal/op/broker.mjs) standing
-in for the eHerkenning broker, and Debian's Chromium driven by Playwright.
+in for the eHerkenning broker, Debian's Chromium driven by Playwright, and the hub's SOAP
+server beside the portal with a real SOAP client per demo participant (mutual TLS).
 
 Node.js, the broker's npm packages (``npm ci`` in tests/portal/op) and ``chromium`` are needed;
 without them the browser tests skip, except when ``CI`` is set, where they fail (.ci/run
@@ -23,13 +24,15 @@ from pathlib import Path
 import pytest
 import trustme
 
+from skp.client import Client, Identity
 from skp.clock import FrozenClock
 from skp.config import PortalSettings, Settings
-from skp.demo import CAST
-from skp.domain.roles import ROLE_MODULES
+from skp.demo import CAST, DemoParticipant
+from skp.domain.roles import ROLE_MODULES, Module
 from skp.hub import Hub
 from skp.portal.server import make_portal_server
 from skp.sealing import MemoryKeyRing
+from skp.server import make_server
 from skp.store.db import make_engine, migrate
 from skp.store.models import Base
 from tests.helpers import require
@@ -169,6 +172,35 @@ def organisations(portal):
     with portal.hub.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+@pytest.fixture(scope="module")
+def soap(portal) -> Iterator[str]:
+    """The hub's SOAP server over mutual TLS, beside the portal, on the same database."""
+    server = make_server(portal.hub, port=0)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    yield f"https://localhost:{server.bind_addr[1]}"
+    server.stop()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def soap_client(organisations, soap, authority, pki, tmp_path):
+    """Makes the SOAP client of a demo participant for a module, with a client certificate
+    of ``authority`` that the hub knows."""
+
+    def client(demo: DemoParticipant, module: Module = Module.SCHULDREGELING) -> Client:
+        leaf = authority.issue_cert(f"{demo.slug}.skp.test", common_name=demo.slug)
+        cert, key = tmp_path / f"{demo.slug}.pem", tmp_path / f"{demo.slug}.key"
+        leaf.cert_chain_pems[0].write_to_path(cert)
+        leaf.private_key_pem.write_to_path(key)
+        organisations.hub.participants.add_certificate(demo.id, leaf.cert_chain_pems[0].bytes())
+        return Client(soap, module, Identity(cert, key, pki / "ca.pem"),
+                      wsdl=ROOT / "wsdl" / f"{module.value}.wsdl")
+
+    return client
 
 
 @pytest.fixture(scope="module")

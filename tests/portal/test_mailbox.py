@@ -21,11 +21,10 @@ from skp.domain.roles import ROLE_MODULES, Module
 from skp.domain.validation import Header
 from skp.hub import Hub
 from skp.portal import create_app
-from tests.portal.conftest import NOORD, SHV, ZUID
+from tests.portal.conftest import ENERGIE, GEMEENTE, NOORD, SHV, ZUID
 
 BASE = "https://localhost"
 MODULE = Module.SCHULDREGELING
-ENERGIE, GEMEENTE = "90000002", "90000001"
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
 
 
