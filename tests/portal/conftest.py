@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,7 @@ from skp.config import PortalSettings, Settings
 from skp.demo import CAST, DemoParticipant
 from skp.domain.roles import ROLE_MODULES, Module
 from skp.hub import Hub
+from skp.portal import create_app
 from skp.portal.server import make_portal_server
 from skp.sealing import MemoryKeyRing
 from skp.server import make_server
@@ -233,3 +235,57 @@ def wait_for(check, timeout=5.0):
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.05)
+
+
+# --- the portal in Flask's test client -------------------------------------------------------
+
+BASE = "https://localhost"
+
+
+@pytest.fixture
+def hub(engine, sessions, keyring, tmp_path):
+    """A hub with the demo participants, on the test database."""
+    settings = Settings(portal=PortalSettings(secret_file=tmp_path / "secret"))
+    # A Tuesday morning in Amsterdam: the deadline is the end of the next Monday.
+    hub = Hub.build(settings, engine=engine, keyring=keyring,
+                    clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
+    for demo in CAST:
+        hub.participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
+                             participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
+                             vestigingsnummer=demo.vestigingsnummer)
+    return hub
+
+
+@pytest.fixture
+def app(hub):
+    return create_app(hub)
+
+
+def token(client, path="/inloggen"):
+    """The CSRF token of the form on ``path``."""
+    page = client.get(path, base_url=BASE)
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
+                     page.get_data(as_text=True)).group(1)
+
+
+def logged_in(app, persona):
+    """A test client logged in as a demo persona (the development login)."""
+    client = app.test_client()
+    answer = client.post("/inloggen/ontwikkeling", base_url=BASE,
+                         data={"csrf_token": token(client), "persona": persona})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return client
+
+
+def employee_id(client):
+    with client.session_transaction() as session:
+        return session["user"]["employee"]
+
+
+def employee(app, hub, persona, kvk, *units):
+    """A logged-in client of a demo persona linked to ``units``."""
+    client = logged_in(app, persona)
+    me = next(e for e in hub.organisations.employees(kvk) if e.id == employee_id(client))
+    for unit in units:
+        hub.organisations.link(kvk, "test", me.id, unit, True)
+    return client

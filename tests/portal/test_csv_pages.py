@@ -16,25 +16,21 @@ from skp.domain.examples import example_body
 from skp.domain.roles import Module
 from skp.domain.validation import Header
 from skp.portal.csv import UPLOAD_REQUEST_BYTES
-from tests.portal.conftest import NOORD, SHV, ZUID
-from tests.portal.test_security import BASE, app, hub, logged_in, token  # noqa: F401
+from tests.portal.conftest import BASE, ENERGIE, NOORD, SHV, ZUID, employee, logged_in, token
 
 SR = Module.SCHULDREGELING
 
 
 @pytest.fixture
-def bram(app, hub):  # noqa: F811 - the fixtures of test_security
-    client = logged_in(app, "energie-noord")
-    bram_id = hub.organisations.employees("90000002")[-1].id
-    hub.organisations.link("90000002", "x", bram_id, NOORD.id, True)
-    return client
+def bram(app, hub):
+    return employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
 
 
 def csv_page(participant_id: str) -> str:
     return f"/eenheid/{participant_id}/csv/"
 
 
-def test_only_the_units_employees_open_its_csv_page(app, hub, bram):  # noqa: F811
+def test_only_the_units_employees_open_its_csv_page(app, hub, bram):
     assert bram.get(csv_page(NOORD.id), base_url=BASE).status_code == 200
     assert bram.get(csv_page(ZUID.id), base_url=BASE).status_code == 404
     chris = logged_in(app, "energie-zuid")
@@ -101,7 +97,7 @@ def test_the_limits_are_per_file_and_per_request(bram):
     assert announced(f"{csv_page(NOORD.id)}download", MAX_FILE_BYTES + 1) == 413
 
 
-def test_a_download_offers_an_answer_file_per_reply_type(app, hub, bram):  # noqa: F811
+def test_a_download_offers_an_answer_file_per_reply_type(app, hub, bram):
     body = example_body(lookup(SR, "Saldoverzoek"))
     sent = hub.mailbox.send(SHV.id, SR, "Saldoverzoek",
                             Header("SV-1", NOORD.id, "00000000-0000-4000-8000-000000000001"),

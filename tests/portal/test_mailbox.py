@@ -9,64 +9,25 @@ import io
 import re
 import uuid
 
-import pytest
-
-from skp.clock import FrozenClock
-from skp.config import PortalSettings, Settings
-from skp.demo import CAST
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.lifecycle import State
-from skp.domain.roles import ROLE_MODULES, Module
+from skp.domain.roles import Module
 from skp.domain.validation import Header
-from skp.hub import Hub
-from skp.portal import create_app
-from tests.portal.conftest import ENERGIE, GEMEENTE, NOORD, SHV, ZUID
+from tests.portal.conftest import (
+    BASE,
+    ENERGIE,
+    GEMEENTE,
+    NOORD,
+    SHV,
+    ZUID,
+    employee,
+    employee_id,
+    token,
+)
 
-BASE = "https://localhost"
 MODULE = Module.SCHULDREGELING
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
-
-
-@pytest.fixture
-def hub(engine, sessions, keyring, tmp_path):
-    settings = Settings(portal=PortalSettings(secret_file=tmp_path / "secret"))
-    # A Tuesday morning in Amsterdam: the deadline is the end of the next Monday.
-    hub = Hub.build(settings, engine=engine, keyring=keyring,
-                    clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
-    for demo in CAST:
-        hub.participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
-                             participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
-                             vestigingsnummer=demo.vestigingsnummer)
-    return hub
-
-
-@pytest.fixture
-def app(hub):
-    return create_app(hub)
-
-
-def token(client, path="/inloggen"):
-    page = client.get(path, base_url=BASE)
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
-                     page.get_data(as_text=True)).group(1)
-
-
-def employee(app, hub, persona, kvk, *units):
-    """A logged-in client of a demo persona linked to ``units``."""
-    client = app.test_client()
-    answer = client.post("/inloggen/ontwikkeling", base_url=BASE,
-                         data={"csrf_token": token(client), "persona": persona})
-    assert answer.status_code == 302
-    me = next(e for e in hub.organisations.employees(kvk) if e.id == _employee_id(client))
-    for unit in units:
-        hub.organisations.link(kvk, "test", me.id, unit, True)
-    return client
-
-
-def _employee_id(client):
-    with client.session_transaction() as session:
-        return session["user"]["employee"]
 
 
 def saldoverzoek(hub, *, document=PDF, claims=("F-1", "F-2"), to=NOORD.id):
@@ -115,7 +76,7 @@ def test_the_listing_shows_the_waiting_messages_with_their_sender(app, hub):
                                                         base_url=BASE).get_data(as_text=True)
     assert "Andere bedrijfseenheden" not in html
     # An employee of two units switches between their mailboxes.
-    hub.organisations.link(ENERGIE, "test", _employee_id(bram), ZUID.id, True)
+    hub.organisations.link(ENERGIE, "test", employee_id(bram), ZUID.id, True)
     html = bram.get(f"/eenheid/{NOORD.id}/berichten", base_url=BASE).get_data(as_text=True)
     assert f'href="/eenheid/{ZUID.id}/berichten">{ZUID.name}</a>' in html
     html = bram.get(f"/eenheid/{ZUID.id}/berichten", base_url=BASE).get_data(as_text=True)
@@ -163,7 +124,7 @@ def test_the_message_page_shows_the_content_once_opened_and_audits_it(app, hub):
     assert hub.mailbox.message(receipt.message_id).state is State.FETCHED
     trail = hub.organisations.audit_trail(ENERGIE)
     assert (trail[0][1], trail[0][2], trail[0][3]) == (
-        f"employee:{_employee_id(bram)}", "message.open", receipt.message_id)
+        f"employee:{employee_id(bram)}", "message.open", receipt.message_id)
 
     download = bram.get(f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/document/"
                         "Toestemmingsverklaring", base_url=BASE)
