@@ -37,7 +37,7 @@ from skp.sealing import MemoryKeyRing
 from skp.server import make_server
 from skp.store.db import make_engine, migrate
 from skp.store.models import Base
-from tests.helpers import require
+from tests.helpers import require, serving
 
 OP = Path(__file__).parent / "op"
 ROOT = Path(__file__).parents[2]
@@ -151,13 +151,8 @@ def portal(pki, broker, tmp_path_factory) -> Iterator[Portal]:
     engine = make_engine(f"sqlite:///{directory / 'skp.sqlite3'}")
     migrate(engine)
     hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate(), clock=clock)
-    server = make_portal_server(hub)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    yield Portal(f"https://localhost:{port}", issuer, hub, clock, settings)
-    server.stop()
-    thread.join(timeout=10)
+    with serving(make_portal_server(hub)):
+        yield Portal(f"https://localhost:{port}", issuer, hub, clock, settings)
     engine.dispose()
 
 
@@ -179,13 +174,8 @@ def organisations(portal):
 @pytest.fixture(scope="module")
 def soap(portal) -> Iterator[str]:
     """The hub's SOAP server over mutual TLS, beside the portal, on the same database."""
-    server = make_server(portal.hub, port=0)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    yield f"https://localhost:{server.bind_addr[1]}"
-    server.stop()
-    thread.join(timeout=10)
+    with serving(make_server(portal.hub, port=0)) as port:
+        yield f"https://localhost:{port}"
 
 
 @pytest.fixture
