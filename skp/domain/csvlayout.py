@@ -118,49 +118,38 @@ def sendable(mt: MessageType) -> bool:
 def slots_needed(mt: MessageType, bodies: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Per repeated field, the slots ``bodies`` need (at least :data:`SLOTS`)."""
     needed: dict[str, int] = {}
-
-    def walk(fields: tuple[Field, ...], data: Mapping[str, Any], prefix: str) -> None:
-        for f in fields:
-            value = data.get(f.name)
-            if value is None or f.kind is Kind.DOCUMENT:
-                continue
-            name = f"{prefix}{f.name}"
-            items = value if f.repeated else [value]
+    for body in bodies:
+        for f, name, items in _present(mt.fields, body, ""):
             if f.repeated:
                 needed[name] = max(needed.get(name, SLOTS), len(items))
-            if f.kind in (Kind.GROUP, Kind.CHOICE):
-                for i, item in enumerate(items, 1):
-                    walk(f.children, item, f"{name}.{i}." if f.repeated else f"{name}.")
-
-    for body in bodies:
-        walk(mt.fields, body, "")
     return needed
 
 
 # --- body <-> cells -----------------------------------------------------------------------
 
 
+def _present(fields: tuple[Field, ...], data: Mapping[str, Any],
+             prefix: str) -> Iterator[tuple[Field, str, list[tuple[str, Any]]]]:
+    """Every field ``data`` holds, at any depth, documents left out: the field, its column
+    (or column prefix) name and its items, each with its column (``Vorderingen.2``)."""
+    for f in fields:
+        value = data.get(f.name)
+        if value is None or f.kind is Kind.DOCUMENT:
+            continue
+        name = f"{prefix}{f.name}"
+        items = ([(f"{name}.{i}", item) for i, item in enumerate(value, 1)] if f.repeated
+                 else [(name, value)])
+        yield f, name, items
+        if f.kind in (Kind.GROUP, Kind.CHOICE):
+            for each, item in items:
+                yield from _present(f.children, item, f"{each}.")
+
+
 def flatten(mt: MessageType, body: Mapping[str, Any]) -> dict[str, str]:
     """A validated body (as the mailbox holds it) as cells by column name; documents left
     out."""
-    cells: dict[str, str] = {}
-
-    def walk(fields: tuple[Field, ...], data: Mapping[str, Any], prefix: str) -> None:
-        for f in fields:
-            value = data.get(f.name)
-            if value is None or f.kind is Kind.DOCUMENT:
-                continue
-            name = f"{prefix}{f.name}"
-            items = value if f.repeated else [value]
-            for i, item in enumerate(items, 1):
-                each = f"{name}.{i}" if f.repeated else name
-                if f.kind in (Kind.GROUP, Kind.CHOICE):
-                    walk(f.children, item, f"{each}.")
-                else:
-                    cells[each] = format_value(f, item)
-
-    walk(mt.fields, body, "")
-    return cells
+    return {each: format_value(f, item) for f, _, items in _present(mt.fields, body, "")
+            if f.kind not in (Kind.GROUP, Kind.CHOICE) for each, item in items}
 
 
 @dataclass
