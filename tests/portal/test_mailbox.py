@@ -38,6 +38,15 @@ def saldoverzoek(hub, *, document=PDF, claims=("F-1", "F-2"), to=NOORD.id):
         f"K-{uuid.uuid4().hex[:12]}", to, str(uuid.uuid4())), body)
 
 
+def answer_form(app, hub):
+    """A new Saldoverzoek for Noord, and Noord's employee on its answer form: the receipt,
+    his client, the form's path and its fields as shown."""
+    receipt = saldoverzoek(hub)
+    bram = employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
+    path = f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/antwoord/SaldoverzoekAntwoord"
+    return receipt, bram, path, form_fields(bram.get(path, base_url=BASE).get_data(as_text=True))
+
+
 def form_fields(html):
     """The form's fields and their values as a browser would post them (text inputs, the
     selected options, checked radios, hidden fields)."""
@@ -171,10 +180,7 @@ def test_nobody_outside_the_recipient_unit_opens_anything(app, hub):
 
 
 def test_an_answer_not_matched_with_a_total_claim_gets_the_zero_amount_lines(app, hub):
-    receipt = saldoverzoek(hub)
-    bram = employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
-    path = f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/antwoord/SaldoverzoekAntwoord"
-    data = form_fields(bram.get(path, base_url=BASE).get_data(as_text=True))
+    receipt, bram, path, data = answer_form(app, hub)
     data.update({"Datum": "2026-12-01", "Matching": "NIET_GEMATCHT",
                  "OngematchteSchulden-keuze": "Totaalvordering",
                  "OngematchteSchulden-Totaalvordering-Referentie": "TOTAAL",
@@ -202,10 +208,7 @@ def test_an_answer_not_matched_with_a_total_claim_gets_the_zero_amount_lines(app
 
 
 def test_validation_errors_are_shown_next_to_their_fields_and_nothing_is_sent(app, hub):
-    receipt = saldoverzoek(hub)
-    bram = employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
-    path = f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/antwoord/SaldoverzoekAntwoord"
-    data = form_fields(bram.get(path, base_url=BASE).get_data(as_text=True))
+    _, bram, path, data = answer_form(app, hub)
     data.update({"Matching": "NIET_GEMATCHT", "Vorderingen-0-Openstaand": "12,345",
                  "Vorderingen-0-FactuurnummerSE": "X" * 51})
     answer = bram.post(path, base_url=BASE, data=data)
@@ -229,10 +232,7 @@ def test_validation_errors_are_shown_next_to_their_fields_and_nothing_is_sent(ap
 
 
 def test_lines_are_added_and_removed_without_javascript(app, hub):
-    receipt = saldoverzoek(hub)
-    bram = employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
-    path = f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/antwoord/SaldoverzoekAntwoord"
-    data = form_fields(bram.get(path, base_url=BASE).get_data(as_text=True))
+    _, bram, path, data = answer_form(app, hub)
     data.update({"Vorderingen-0-FactuurnummerSE": "A", "regel": "bij:Vorderingen"})
     html = bram.post(path, base_url=BASE, data=data).get_data(as_text=True)
     assert 'name="Vorderingen-1-Openstaand"' in html and 'value="A"' in html
