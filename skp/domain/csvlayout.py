@@ -41,8 +41,6 @@ TYPE_COLUMNS = ("Module", "Berichttype")
 RECEIVED_COLUMNS = ("BerichtId", "Afzender", "ConversatieReferentienummer",
                     "CrossReferentienummer", "OntvangenOp", "UiterlijkOphalenOp")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-_YES = {"ja", "j", "true", "waar", "1"}
-_NO = {"nee", "n", "false", "onwaar", "0"}
 
 
 class CsvFileError(ValueError):
@@ -264,7 +262,7 @@ def format_value(f: Field, value: Any) -> str:
         case Kind.AMOUNT | Kind.PERCENTAGE:
             return dutch.decimal_cell(value)
         case Kind.BOOLEAN:
-            return "ja" if value else "nee"
+            return dutch.yes_no_cell(bool(value))
     return str(value)
 
 
@@ -281,11 +279,7 @@ def parse_value(f: Field, text: str) -> Any:
                 raise ValueError("moet een geheel getal zijn (alleen cijfers)")
             return int(text)
         case Kind.BOOLEAN:
-            if text.lower() in _YES:
-                return True
-            if text.lower() in _NO:
-                return False
-            raise ValueError("moet ja of nee zijn")
+            return dutch.parse_yes_no(text)
     return text
 
 

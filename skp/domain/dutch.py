@@ -8,8 +8,9 @@ or ISO ``2026-01-15`` — and gives the text the catalogue's validation reads (`
 
 Writing has two forms of an amount: :func:`decimal_cell` for a file (``1234,50``: a decimal
 comma and no thousands separator, so that Excel reads it as a number) and :func:`euro` for a
-page (``€ 1.234,50``). Dates are written as ``15-01-2026`` (:func:`day`), moments in
-Amsterdam time (:func:`moment`). Pure: no I/O.
+page (``€ 1.234,50``). Dates are written as ``15-01-2026`` (:func:`day`) or, in a letter, as
+``dinsdag 1 december 2026`` (:func:`long_day`); moments in Amsterdam time (:func:`moment`).
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _GROUPED = re.compile(r"-?[1-9][0-9]{0,2}(\.[0-9]{3})+(,[0-9]*)?")
 _NOT_A_NUMBER = "moet een getal zijn met een decimale komma, zoals 1234,50"
 _NOT_A_DATE = "moet een datum zijn als dd-mm-jjjj (of jjjj-mm-dd)"
+_YES = {"ja", "j", "true", "waar", "1"}
+_NO = {"nee", "n", "false", "onwaar", "0"}
 
 
 def parse_decimal(text: str) -> str:
@@ -64,6 +67,21 @@ def parse_date(text: str) -> str:
         raise ValueError("is geen bestaande datum") from None
 
 
+def parse_yes_no(text: str) -> bool:
+    """``ja``/``nee`` (also ``j``/``n``, ``waar``/``onwaar``, ``true``/``false``, ``1``/``0``,
+    in any case) as True or False."""
+    if text.lower() in _YES:
+        return True
+    if text.lower() in _NO:
+        return False
+    raise ValueError("moet ja of nee zijn")
+
+
+def yes_no_cell(value: bool) -> str:
+    """A yes or no as a file's cell: ``ja`` or ``nee``."""
+    return "ja" if value else "nee"
+
+
 def decimal_cell(value: str | Decimal) -> str:
     """A validated decimal as a file's cell: ``1234,50`` (no thousands separator)."""
     return str(value).replace(".", ",")
@@ -85,6 +103,16 @@ def day(value: str | dt.date) -> str:
     """A date (or its ISO text) as Dutch people write it: 15-01-2026."""
     date = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
     return f"{date:%d-%m-%Y}"
+
+
+_DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+           "september", "oktober", "november", "december")
+
+
+def long_day(value: dt.date) -> str:
+    """A date written out, as in a letter: dinsdag 1 december 2026."""
+    return f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
 def moment(instant: dt.datetime) -> str:

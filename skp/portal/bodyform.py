@@ -33,7 +33,7 @@ from wtforms import (
 )
 
 from skp.domain.catalogue import MessageType
-from skp.domain.dutch import parse_date, parse_decimal
+from skp.domain.dutch import parse_date, parse_decimal, parse_yes_no
 from skp.domain.explain import sentence
 from skp.domain.fields import BSN, POSTCODE, Field, Kind
 from skp.domain.labels import code_label, label
@@ -207,7 +207,7 @@ def _leaf_value(f: Field, data: Any) -> Any:
             return content or None
         return None
     if f.kind is Kind.BOOLEAN:
-        return {"ja": True, "nee": False}.get(data or "")
+        return _read(parse_yes_no, data) if data else None
     text = (data or "").strip() if isinstance(data, str) else ""
     if not text:
         return None
@@ -221,9 +221,9 @@ def _leaf_value(f: Field, data: Any) -> Any:
     return text
 
 
-def _read(parse: Callable[[str], str], text: str) -> str:
-    """``text`` read in Dutch notation; text that is no amount or date stays as typed, so
-    that the validation names it."""
+def _read(parse: Callable[[str], Any], text: str) -> Any:
+    """``text`` read in Dutch notation; text that is no amount, date or yes/no stays as
+    typed, so that the validation names it."""
     try:
         return parse(text)
     except ValueError:

@@ -12,10 +12,14 @@ from skp.domain.dutch import (
     day,
     decimal_cell,
     euro,
+    long_day,
     moment,
     parse_date,
     parse_decimal,
+    parse_yes_no,
     percentage,
+    yes_no,
+    yes_no_cell,
 )
 
 
@@ -71,5 +75,15 @@ def test_dates_percentages_and_moments():
     assert day("2026-01-15") == day(dt.date(2026, 1, 15)) == "15-01-2026"
     assert parse_date(day("2026-01-15")) == "2026-01-15"
     assert percentage("12.50") == "12,5 %"
+    assert long_day(dt.date(2026, 12, 1)) == "dinsdag 1 december 2026"
     assert moment(dt.datetime(2026, 7, 1, 12, 30, tzinfo=dt.UTC)) == "01-07-2026 14:30"
     assert moment(dt.datetime(2026, 1, 15, 12, 30, tzinfo=dt.UTC)) == "15-01-2026 13:30"
+
+
+def test_yes_and_no():
+    assert [parse_yes_no(t) for t in ("ja", "Nee", "J", "onwaar", "1", "TRUE")] == [
+        True, False, True, False, True, True]
+    with pytest.raises(ValueError, match="moet ja of nee zijn"):
+        parse_yes_no("misschien")
+    assert (yes_no_cell(True), yes_no(False)) == ("ja", "Nee")
+    assert parse_yes_no(yes_no_cell(False)) is False
