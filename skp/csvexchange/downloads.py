@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from skp.csvexchange.base import CsvFile, ExchangeBase, csv_type
 from skp.domain import csvlayout
 from skp.domain.catalogue import MessageType, lookup, message_types
-from skp.domain.dutch import moment
+from skp.domain.dutch import moment, until
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.errors import InvalidState, NotFound
@@ -163,7 +163,7 @@ class Downloads(ExchangeBase):
                             if mt.code in r.answers and unit.role in r.senders
                             and csvlayout.sendable(r))
             result.append(DownloadInfo(row.id, mt.module, mt.code, mt.title, counts[row.id],
-                                       moment(row.created_at), moment(row.expires_at), replies))
+                                       moment(row.created_at), until(row.expires_at), replies))
         return result
 
     def answer_file(self, unit: ParticipantInfo, download_id: str, reply_code: str) -> CsvFile:

@@ -275,9 +275,7 @@ def parse_value(f: Field, text: str) -> Any:
         case Kind.AMOUNT | Kind.PERCENTAGE:
             return dutch.parse_decimal(text)
         case Kind.INTEGER:
-            if not re.fullmatch(r"[0-9]{1,9}", text):
-                raise ValueError("moet een geheel getal zijn (alleen cijfers)")
-            return int(text)
+            return dutch.parse_whole(text)
         case Kind.BOOLEAN:
             return dutch.parse_yes_no(text)
     return text

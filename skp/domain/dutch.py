@@ -9,8 +9,8 @@ or ISO ``2026-01-15`` — and gives the text the catalogue's validation reads (`
 Writing has two forms of an amount: :func:`decimal_cell` for a file (``1234,50``: a decimal
 comma and no thousands separator, so that Excel reads it as a number) and :func:`euro` for a
 page (``€ 1.234,50``). Dates are written as ``15-01-2026`` (:func:`day`) or, in a letter, as
-``dinsdag 1 december 2026`` (:func:`long_day`); moments in Amsterdam time (:func:`moment`).
-Pure: no I/O.
+``dinsdag 1 december 2026`` (:func:`long_day`); moments in Amsterdam time (:func:`moment`),
+a deadline at midnight as the day before it ends (:func:`until`). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -118,6 +118,22 @@ def long_day(value: dt.date) -> str:
 def moment(instant: dt.datetime) -> str:
     """A moment in Amsterdam time: 15-01-2026 14:30."""
     return f"{instant.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}"
+
+
+def until(deadline: dt.datetime) -> str:
+    """A deadline, which is mostly the end of a day, as that last day: "07-12-2026 (einde van
+    de dag)"; otherwise as a :func:`moment`."""
+    local = deadline.astimezone(AMSTERDAM)
+    if local.time() == dt.time(0):
+        return f"{day(local.date() - dt.timedelta(days=1))} (einde van de dag)"
+    return moment(deadline)
+
+
+def parse_whole(text: str) -> int:
+    """A whole number of at most 9 digits (``0`` to ``999999999``)."""
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise ValueError("moet een geheel getal zijn (alleen cijfers)")
+    return int(text)
 
 
 def yes_no(value: bool) -> str:

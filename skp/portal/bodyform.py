@@ -33,7 +33,7 @@ from wtforms import (
 )
 
 from skp.domain.catalogue import MessageType
-from skp.domain.dutch import parse_date, parse_decimal, parse_yes_no
+from skp.domain.dutch import parse_date, parse_decimal, parse_whole, parse_yes_no
 from skp.domain.explain import sentence
 from skp.domain.fields import BSN, POSTCODE, Field, Kind
 from skp.domain.labels import code_label, label
@@ -217,13 +217,13 @@ def _leaf_value(f: Field, data: Any) -> Any:
         case Kind.DATE:
             return _read(parse_date, text)
         case Kind.INTEGER:
-            return int(text) if text.isdigit() and len(text) <= 10 else text
+            return _read(parse_whole, text)
     return text
 
 
 def _read(parse: Callable[[str], Any], text: str) -> Any:
-    """``text`` read in Dutch notation; text that is no amount, date or yes/no stays as
-    typed, so that the validation names it."""
+    """``text`` read in Dutch notation; text that is no amount, date, whole number or yes/no
+    stays as typed, so that the validation names it."""
     try:
         return parse(text)
     except ValueError:

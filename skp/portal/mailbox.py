@@ -12,7 +12,6 @@ portal answer is ``no-store``: skp.portal.security).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from skp.addressbook import Search
 from skp.attachments import Document
 from skp.domain import dutch, labels
 from skp.domain.addressbook import MAX_ENTRIES
-from skp.domain.calendar import AMSTERDAM, WorkingDayCalendar
+from skp.domain.calendar import WorkingDayCalendar
 from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.explain import refusal
 from skp.domain.fields import Kind
@@ -57,18 +56,9 @@ STATES = {State.QUEUED: "Nieuw", State.FETCHED: "Geopend", State.CONFIRMED: "Bev
 
 @blueprint.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"label": labels.label, "shown": labels.shown, "when": dutch.moment, "until": _until,
-            "states": STATES, "Kind": Kind, "title": _title,
+    return {"label": labels.label, "shown": labels.shown, "when": dutch.moment,
+            "until": dutch.until, "states": STATES, "Kind": Kind, "title": _title,
             "working_days": hub().settings.working_days}
-
-
-def _until(deadline: dt.datetime) -> str:
-    """A deadline, which is mostly the end of a day, as the last day: "07-12-2026 (einde van
-    de dag)"."""
-    local = deadline.astimezone(AMSTERDAM)
-    if local.time() == dt.time(0):
-        return f"{dutch.day(local.date() - dt.timedelta(days=1))} (einde van de dag)"
-    return dutch.moment(deadline)
 
 
 def _title(module: Module, type_code: str) -> str:
@@ -291,7 +281,7 @@ def _send(unit: ParticipantInfo, mt: MessageType, header: Header,
     organisations().message_event(g.user.kvk_nummer, g.user.employee_id, "message.send",
                                   receipt.message_id)
     flash(f"Het bericht {mt.title} is {'al ' if receipt.repeated else ''}verstuurd. "
-          f"De ontvanger kan het ophalen tot en met {_until(receipt.deadline)}.")
+          f"De ontvanger kan het ophalen tot en met {dutch.until(receipt.deadline)}.")
     return redirect(url_for(".listing", participant_id=unit.id, module=mt.module.value))
 
 

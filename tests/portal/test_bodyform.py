@@ -57,6 +57,21 @@ def test_what_is_typed_becomes_a_body(app):
     assert problems(ANTWOORD, typed.body, Role.SE) == []
 
 
+def test_what_is_no_number_date_or_choice_stays_as_typed_for_the_validation_to_name(app):
+    typed = body_of(form(app, ANTWOORD, {"Datum": "31-02-2026", "Matching": "GEMATCHT",
+                                         "Vorderingen-0-Openstaand": "1.2.3,4"}), ANTWOORD)
+    assert typed.body["Datum"] == "31-02-2026"
+    assert typed.body["Vorderingen"] == [{"Openstaand": "1.2.3,4"}]
+    answer = lookup(Module.BETALINGSREGELING, "BetalingsvoorstelAntwoord")
+    assert body_of(form(app, answer, {"Akkoord": "misschien"}), answer).body["Akkoord"] == (
+        "misschien")
+    proposal = lookup(Module.BETALINGSREGELING, "Betalingsvoorstel")
+    typed = body_of(form(app, proposal, {"AantalTermijnen": "1²"}), proposal)
+    assert typed.body["AantalTermijnen"] == "1²"
+    summary = explain(typed, problems(proposal, typed.body, next(iter(proposal.senders))))
+    assert ("AantalTermijnen", "Aantal termijnen", "Vul een heel getal in.") in summary
+
+
 def test_a_problem_of_a_line_is_put_on_that_line_even_after_a_blank_one(app):
     filled = form(app, ANTWOORD, {"Vorderingen-0-FactuurnummerSE": "",
                                   "Vorderingen-1-FactuurnummerSE": "F-2",

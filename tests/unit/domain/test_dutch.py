@@ -16,8 +16,10 @@ from skp.domain.dutch import (
     moment,
     parse_date,
     parse_decimal,
+    parse_whole,
     parse_yes_no,
     percentage,
+    until,
     yes_no,
     yes_no_cell,
 )
@@ -87,3 +89,20 @@ def test_yes_and_no():
         parse_yes_no("misschien")
     assert (yes_no_cell(True), yes_no(False)) == ("ja", "Nee")
     assert parse_yes_no(yes_no_cell(False)) is False
+
+
+def test_a_deadline_at_midnight_is_the_day_before_it_ends():
+    midnight = dt.datetime(2026, 12, 7, 23, tzinfo=dt.UTC)  # 00:00 on 8 December in Amsterdam
+    assert until(midnight) == "07-12-2026 (einde van de dag)"
+    assert until(midnight + dt.timedelta(minutes=30)) == "08-12-2026 00:30"
+
+
+@pytest.mark.parametrize(("typed", "expected"), [("0", 0), ("12", 12), ("999999999", 999999999)])
+def test_a_whole_number_is_read(typed, expected):
+    assert parse_whole(typed) == expected
+
+
+@pytest.mark.parametrize("wrong", ["1,5", "-1", "1000000000", "²", "", "12 "])
+def test_what_is_no_whole_number_is_refused(wrong):
+    with pytest.raises(ValueError, match="moet een geheel getal zijn"):
+        parse_whole(wrong)
