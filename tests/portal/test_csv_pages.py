@@ -81,6 +81,8 @@ def test_the_limits_are_per_file_and_per_request(bram):
     assert status == 422
     assert "Bestand b.txt: alleen bestanden met de extensie .csv" in text
     assert "Bestand a.csv, regel 2: het bestand heeft geen regels met berichten" in text
+    assert '<h2 id="fouten-titel">Er is niets verstuurd: 2 fouten gevonden</h2>' in text
+    assert "Zolang één bestand een fout heeft, wordt geen enkel bericht verstuurd." in text
     over = near + b";" * 200
     assert "groter dan 4 MB" in post([("c.csv", over)])[1]
     assert UPLOAD_REQUEST_BYTES > MAX_FILES * MAX_FILE_BYTES

@@ -214,7 +214,8 @@ def test_validation_errors_are_shown_next_to_their_fields_and_nothing_is_sent(ap
     answer = bram.post(path, base_url=BASE, data=data)
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200
-    assert 'role="alert"' in html and "Het bericht is nog niet verstuurd." in html
+    assert 'role="alert"' in html and "<p>Het bericht is nog niet verstuurd.</p>" in html
+    assert '<h2 id="fouten-titel">Er ging iets mis</h2>' in html
     assert re.search(r'id="Datum-error">.*Vul dit veld in\.', html)
     assert re.search(r'id="Vorderingen-0-Openstaand-error">.*hoogstens 2 decimalen', html)
     assert re.search(r'id="Vorderingen-0-FactuurnummerSE-error">.*hoogstens 50 tekens', html)
