@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any, cast
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
@@ -44,6 +43,7 @@ from skp.participants import ParticipantInfo
 from skp.portal.access import hub, login_required, my_unit, my_units, organisations
 from skp.portal.bodyform import LINE, body_of, change_lines, explain, form_class
 from skp.portal.forms import MessageForm, NewMessageForm
+from skp.portal.security import attachment
 
 blueprint = Blueprint("mailbox", __name__, url_prefix="/eenheid/<participant_id>")
 log = logging.getLogger("skp.portal")
@@ -159,10 +159,7 @@ def document(participant_id: str, message_id: str, where: str) -> Response:
     organisations().message_event(g.user.kvk_nummer, g.user.employee_id, "message.document",
                                   info.id)
     name = where.rsplit("/", 1)[-1]
-    chunks: Iterator[bytes] = value.chunks()
-    return Response(chunks, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}.pdf"',
-        "Cache-Control": "no-store"})
+    return attachment(value.chunks(), f"{name}.pdf", "application/pdf")
 
 
 @blueprint.post("/berichten/<message_id>/bevestigen")

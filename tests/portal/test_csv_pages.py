@@ -48,6 +48,7 @@ def test_a_template_is_an_empty_file_with_the_types_header(bram):
     assert answer.status_code == 200
     assert answer.headers["Content-Disposition"].startswith("attachment;")
     assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert answer.data == csvlayout.write(
         csvlayout.template_columns(lookup(SR, "SaldoverzoekAntwoord")), [])
     page = bram.get(csv_page(NOORD.id), base_url=BASE).get_data(as_text=True)

@@ -138,7 +138,9 @@ def test_the_message_page_shows_the_content_once_opened_and_audits_it(app, hub):
     download = bram.get(f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/document/"
                         "Toestemmingsverklaring", base_url=BASE)
     assert download.status_code == 200 and download.data == PDF
-    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["Content-Disposition"] == (
+        'attachment; filename="Toestemmingsverklaring.pdf"')
+    assert download.headers["Content-Type"] == "application/pdf"
     assert download.headers["Cache-Control"] == "no-store"
     assert bram.get(f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/document/Klant",
                     base_url=BASE).status_code == 404
