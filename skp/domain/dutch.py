@@ -1,7 +1,9 @@
-"""Numbers, dates and moments the Dutch way: read as people type them, written as they read
-them. The one place for these notations; the form, the message page and the CSV use it.
+"""Numbers, dates, yes/no and moments the Dutch way: read as people type them, written as
+they read them. The one place for these notations; the form, the message page, the CSV files
+and the notification mails use it.
 
-Reading (:func:`parse_decimal`, :func:`parse_date`) takes what a Dutch person or spreadsheet
+Reading (:func:`parse_decimal`, :func:`parse_date`; also :func:`parse_whole`,
+:func:`parse_yes_no`) takes what a Dutch person or spreadsheet
 writes — ``1.234,56``, ``1234,56``, ``€ 1.234,56``, ``1234.56``; ``15-01-2026``, ``5-1-2026``
 or ISO ``2026-01-15`` — and gives the text the catalogue's validation reads (``1234.56``,
 ``2026-01-15``), or a ValueError with a Dutch reason that never repeats the text.
