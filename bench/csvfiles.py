@@ -6,7 +6,7 @@ through the CSV service: read and check every cell, then send all in one transac
 downloads ``--rows`` waiting Saldoverzoeken (list, fetch each, write the CSV).
 
     .venv/bin/python bench/csvfiles.py                          # 2 000 rows, both databases
-    .venv/bin/python bench/csvfiles.py --rows 200 --only sqlite  # a smoke run
+    .venv/bin/python bench/csvfiles.py --smoke                  # 20 rows: that it runs
 """
 
 from __future__ import annotations
@@ -96,7 +96,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--smoke", action="store_true", help="20 rows")
     args = parser.parse_args()
+    if args.smoke:
+        args.rows = 20
     if args.only != "postgres":
         with tempfile.TemporaryDirectory() as directory:
             run("sqlite", f"sqlite:///{directory}/skp.sqlite3", args.rows)

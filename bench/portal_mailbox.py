@@ -8,7 +8,7 @@ sender names, rendering): the first page, the first page of one type, a page aft
 message and the last page.
 
     .venv/bin/python bench/portal_mailbox.py
-    .venv/bin/python bench/portal_mailbox.py --waiting 1000 --only sqlite   # a smoke run
+    .venv/bin/python bench/portal_mailbox.py --smoke   # 200 waiting: that it runs
 """
 
 from __future__ import annotations
@@ -130,7 +130,10 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--only", default="sqlite,postgresql")
+    parser.add_argument("--smoke", action="store_true", help="200 waiting, 2 repeats")
     args = parser.parse_args()
+    if args.smoke:
+        args.waiting, args.repeat = 200, 2
     only = args.only.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         if "sqlite" in only:
