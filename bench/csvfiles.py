@@ -95,17 +95,17 @@ def timed() -> Iterator[list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
-    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--smoke", action="store_true", help="20 rows")
     args = parser.parse_args()
     if args.smoke:
         args.rows = 20
-    if args.only != "postgres":
+    if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as directory:
             run("sqlite", f"sqlite:///{directory}/skp.sqlite3", args.rows)
     if args.only != "sqlite":
         with postgres_schema("csv") as url:
-            run("postgres", url, args.rows)
+            run("postgresql", url, args.rows)
 
 
 if __name__ == "__main__":

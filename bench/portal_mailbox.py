@@ -18,13 +18,11 @@ import datetime as dt
 import re
 import statistics
 import tempfile
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from flask.testing import FlaskClient
-from harness import ms, out, postgres_schema
+from harness import ms, out, postgres_schema, timed
 from sqlalchemy import insert, select, text
 
 from skp.config import PortalSettings, Settings
@@ -87,15 +85,6 @@ def employee(hub: Hub) -> FlaskClient:
         me = session["user"]["employee"]
     hub.organisations.link(NOORD.kvk_nummer or "", "bench", me, NOORD.id, True)
     return client
-
-
-def timed(call: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def figures(name: str, hub: Hub, waiting: int, repeat: int) -> None:
