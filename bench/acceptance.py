@@ -1,6 +1,7 @@
 """What acceptance costs: a request of a participant under test, and one turn of the runner.
 
-Usage: ``.venv/bin/python bench/acceptance.py [--requests 300] [--burst 50]``.
+Usage: ``.venv/bin/python bench/acceptance.py [--requests 300] [--burst 50]`` (``--smoke``:
+10 requests, a burst of 5).
 
 On SQLite, in this process, through the hub's WSGI application (no TLS):
 
@@ -88,5 +89,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--smoke", action="store_true", help="10 requests, a burst of 5")
     arguments = parser.parse_args()
+    if arguments.smoke:
+        arguments.requests, arguments.burst = 10, 5
     main(arguments.requests, arguments.burst)

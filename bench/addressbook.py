@@ -6,7 +6,7 @@ address book's searches as the SOAP operation runs them: by a part of the name, 
 the first page of a whole module, and paging through a module's whole book.
 
     .venv/bin/python bench/addressbook.py                  # 20 000 participants
-    .venv/bin/python bench/addressbook.py --participants 1000 --only sqlite   # a smoke run
+    .venv/bin/python bench/addressbook.py --smoke                              # a smoke run
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import ms, out, postgres_schema
+from harness import ms, out, postgres_schema, timed
 from sqlalchemy import insert, text
 
 from skp.addressbook import AddressBook, Search
@@ -52,15 +52,6 @@ def register(url: str, count: int) -> AddressBook:
         conn.execute(insert(ParticipantModule), modules)
         conn.execute(text("ANALYZE"))  # as autovacuum would soon after such a load
     return AddressBook(make_sessions(engine))
-
-
-def timed(call: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def whole_book(book: AddressBook) -> int:

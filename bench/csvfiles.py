@@ -6,7 +6,7 @@ through the CSV service: read and check every cell, then send all in one transac
 downloads ``--rows`` waiting Saldoverzoeken (list, fetch each, write the CSV).
 
     .venv/bin/python bench/csvfiles.py                          # 2 000 rows, both databases
-    .venv/bin/python bench/csvfiles.py --rows 200 --only sqlite  # a smoke run
+    .venv/bin/python bench/csvfiles.py --smoke                  # 20 rows: that it runs
 """
 
 from __future__ import annotations
@@ -97,14 +97,17 @@ def timed() -> Iterator[list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
-    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--smoke", action="store_true", help="20 rows")
     args = parser.parse_args()
-    if args.only != "postgres":
+    if args.smoke:
+        args.rows = 20
+    if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as directory:
             run("sqlite", f"sqlite:///{directory}/skp.sqlite3", args.rows)
     if args.only != "sqlite":
         with postgres_schema("csv") as url:
-            run("postgres", url, args.rows)
+            run("postgresql", url, args.rows)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,16 @@ def quantile(values: Iterable[float], q: int) -> float:
     return statistics.quantiles(data, n=100, method="inclusive")[q - 1]
 
 
+def timed(call: Callable[[], object], repeat: int) -> list[float]:
+    """The wall time of each of ``repeat`` calls of ``call``, in seconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 

@@ -3,6 +3,7 @@ PKCS#11 store on SoftHSM2 (a token in a temporary directory of its own), and the
 SQLite WAL checkpoint after a burst of confirmed messages.
 
     .venv/bin/python bench/keystores.py [--rounds 2000]
+    .venv/bin/python bench/keystores.py --smoke   # 50 rounds: that it runs
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def wal_checkpoint(where: Path, rows: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2000)
+    parser.add_argument("--smoke", action="store_true", help="50 rounds")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds = 50
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
         create_keyring_file(where / "kek.json")
@@ -80,7 +84,7 @@ def main() -> None:
             wraps, unwraps = rate(softhsm(where), args.rounds)
             out(f"PKCS#11 SoftHSM2:{wraps:9.0f} wraps/s  {unwraps:9.0f} unwraps/s")
         else:
-            out("PKCS#11 SoftHSM2: not installed (Debian softhsm2)")
+            out("PKCS#11 store: not measured, SoftHSM2 is not installed (Debian softhsm2)")
         for rows in (1_000, 10_000):
             out(f"WAL checkpoint (TRUNCATE) after {rows} 4 KB rows written and deleted: "
                 f"{ms(wal_checkpoint(where, rows))}")

@@ -6,7 +6,7 @@ notifier: the first, which decides and sends a mail for every unit to a local ai
 STARTTLS, and a second within the interval, which finds nothing due (the cost every poll pays).
 
     .venv/bin/python bench/notifications.py                      # 1000 units, 20 000 messages
-    .venv/bin/python bench/notifications.py --units 100 --only sqlite   # a smoke run
+    .venv/bin/python bench/notifications.py --smoke   # 20 units, 200 messages: that it runs
 """
 
 from __future__ import annotations
@@ -100,7 +100,10 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--only", default="sqlite,postgresql")
+    parser.add_argument("--smoke", action="store_true", help="20 units, 200 messages")
     args = parser.parse_args()
+    if args.smoke:
+        args.units, args.messages = 20, 200
     only = args.only.split(",")
     out(f"units: {args.units}, queued messages: {args.messages}")
     authority = trustme.CA()

@@ -8,7 +8,7 @@ sender names, rendering): the first page, the first page of one type, a page aft
 message and the last page.
 
     .venv/bin/python bench/portal_mailbox.py
-    .venv/bin/python bench/portal_mailbox.py --waiting 1000 --only sqlite   # a smoke run
+    .venv/bin/python bench/portal_mailbox.py --smoke   # 200 waiting: that it runs
 """
 
 from __future__ import annotations
@@ -18,13 +18,11 @@ import datetime as dt
 import re
 import statistics
 import tempfile
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from flask.testing import FlaskClient
-from harness import ms, out, postgres_schema
+from harness import ms, out, postgres_schema, timed
 from sqlalchemy import insert, select, text
 
 from skp.config import PortalSettings, Settings
@@ -91,15 +89,6 @@ def employee(hub: Hub) -> FlaskClient:
     return client
 
 
-def timed(call: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def figures(name: str, hub: Hub, waiting: int, repeat: int) -> None:
     client = employee(hub)
     listing = f"/eenheid/{NOORD.id}/berichten?module={MODULE.value}"
@@ -132,7 +121,10 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--only", default="sqlite,postgresql")
+    parser.add_argument("--smoke", action="store_true", help="200 waiting, 2 repeats")
     args = parser.parse_args()
+    if args.smoke:
+        args.waiting, args.repeat = 200, 2
     only = args.only.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         if "sqlite" in only:

@@ -24,8 +24,10 @@ from skp.tls import mail_client_context
 
 
 class MailConnection(Protocol):
-    def send_message(self, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
-        """Send ``msg``; the addresses the server refused (the others it accepted)."""
+    def send_message(self, msg: EmailMessage, *,
+                     to_addrs: list[str]) -> dict[str, tuple[int, bytes]]:
+        """Send ``msg`` to ``to_addrs``; the addresses the server refused (the others it
+        accepted)."""
         ...
 
 

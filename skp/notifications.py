@@ -292,7 +292,8 @@ class Notifier:
             with self._transport.connect() as connection:
                 for current in pending:
                     try:
-                        connection.send_message(self._message(current, now))
+                        connection.send_message(self._message(current, now),
+                                                to_addrs=list(current.recipients))
                     except smtplib.SMTPRecipientsRefused as exc:
                         if not all(code >= 500 for code, _ in exc.recipients.values()):
                             raise
@@ -309,7 +310,9 @@ class Notifier:
     def _message(self, mail: _Pending, now: dt.datetime) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self._sender
-        msg["To"] = ", ".join(mail.recipients)
+        # Every subscribed address gets the mail without seeing the others (the envelope
+        # names them, the header none).
+        msg["To"] = "undisclosed-recipients:;"
         msg["Subject"] = mail.subject
         msg["Date"] = email.utils.format_datetime(now)
         domain = email.utils.parseaddr(self._sender)[1].rpartition("@")[2] or "localhost"

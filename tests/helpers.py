@@ -1,10 +1,15 @@
-"""Small helpers for tests that send messages or call the hub's WSGI application."""
+"""Small helpers for tests that send messages, call the hub's WSGI application or run one
+of its servers."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import threading
 import uuid
+from collections.abc import Iterator
+from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -109,3 +114,16 @@ def require(available: bool, what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is missing and CI is set: .ci/run should have installed it")
     pytest.skip(f"{what} is missing")
+
+
+@contextlib.contextmanager
+def serving(server: Any) -> Iterator[int]:
+    """``server`` (the hub's or the portal's) listening and serving in a thread; its port."""
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        yield server.bind_addr[1]
+    finally:
+        server.stop()
+        thread.join(timeout=10)

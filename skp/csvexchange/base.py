@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.clock import Clock
 from skp.domain import csvlayout
-from skp.domain.calendar import AMSTERDAM
 from skp.domain.catalogue import MessageType, lookup
 from skp.domain.roles import Module
 from skp.errors import NotFound
@@ -44,7 +42,3 @@ def csv_type(module: Module, type_code: str, *, received: bool) -> MessageType:
         raise NotFound(f"{type_code} cannot be sent as CSV: it needs a document")
     return mt
 
-
-def when(at: dt.datetime) -> str:
-    """A moment as the portal shows it: Amsterdam time, ``dd-mm-jjjj uu:mm``."""
-    return at.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from skp.csvexchange.base import CsvFile, ExchangeBase, csv_type, when
+from skp.csvexchange.base import CsvFile, ExchangeBase, csv_type
 from skp.domain import csvlayout
 from skp.domain.catalogue import MessageType, lookup, message_types
+from skp.domain.dutch import moment, until
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.errors import InvalidState, NotFound
@@ -162,7 +163,7 @@ class Downloads(ExchangeBase):
                             if mt.code in r.answers and unit.role in r.senders
                             and csvlayout.sendable(r))
             result.append(DownloadInfo(row.id, mt.module, mt.code, mt.title, counts[row.id],
-                                       when(row.created_at), when(row.expires_at), replies))
+                                       moment(row.created_at), until(row.expires_at), replies))
         return result
 
     def answer_file(self, unit: ParticipantInfo, download_id: str, reply_code: str) -> CsvFile:
@@ -212,7 +213,8 @@ def _received_routing(info: MessageInfo) -> dict[str, str]:
     return {"Module": info.module.value, "Berichttype": info.type_code, "BerichtId": info.id,
             "Afzender": info.sender_id, "ConversatieReferentienummer": info.conversation_id,
             "CrossReferentienummer": info.cross_reference_id or "",
-            "OntvangenOp": when(info.received_at), "UiterlijkOphalenOp": when(info.deadline)}
+            "OntvangenOp": moment(info.received_at),
+            "UiterlijkOphalenOp": moment(info.deadline)}
 
 
 def _message_ids(session: Session, download_id: str, *,

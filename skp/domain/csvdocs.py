@@ -32,8 +32,9 @@ checks that it is up to date. An empty template of each type is on the CSV page,
 - The first line holds the column names below; their order does not matter on upload, and
   empty columns may be left out. Every following non-empty line is one message.
 - **Amounts and percentages** are written with a decimal comma and no thousands separator:
-  `1234,50`. An upload also takes `1.234,50`, `1234.50` and `€ 1234,50`; at most two
-  decimals.
+  `1234,50`. An upload also takes `1.234,50`, `1234.50` and `€ 1234,50`; a point between
+  groups of three digits is a thousands separator (`1.234` is 1234), as in the portal's
+  forms; at most two decimals.
 - **Dates** are written `dd-mm-jjjj` (`15-01-2026`), which Excel with Dutch settings reads as a
   date and writes back the same way. An upload also takes ISO dates (`2026-01-15`) and
   `d-m-jjjj`.

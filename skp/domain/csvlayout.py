@@ -8,7 +8,8 @@ have any number (empty slots are skipped). Documents are not part of the CSV lay
 Cells are written for Excel as Dutch users have it: UTF-8 with a byte order mark, ``;`` between
 cells, amounts and percentages with a decimal comma and no thousands separator (``1234,50``),
 dates as ``dd-mm-jjjj``, yes/no as ``ja``/``nee``. An upload also takes ISO dates
-(``jjjj-mm-dd``), a decimal point, ``1.234,50``, and files Excel saved as Windows-1252.
+(``jjjj-mm-dd``), a decimal point, ``1.234,50``, and files Excel saved as Windows-1252 (the
+notations are :mod:`skp.domain.dutch`'s).
 
 A cell whose text starts with ``= + - @``, a tab, a carriage return or ``'`` is written with a
 ``'`` in front, so that a spreadsheet shows it as text instead of running it as a formula; an
@@ -20,14 +21,13 @@ Pure: bytes and dicts in, bytes and dicts out; no files, no clock.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from skp.domain import dutch
 from skp.domain.catalogue import MessageType
 from skp.domain.fields import Field, Kind
 
@@ -41,11 +41,6 @@ TYPE_COLUMNS = ("Module", "Berichttype")
 RECEIVED_COLUMNS = ("BerichtId", "Afzender", "ConversatieReferentienummer",
                     "CrossReferentienummer", "OntvangenOp", "UiterlijkOphalenOp")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-_DUTCH_DATE = re.compile(r"([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})")
-_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_THOUSANDS = re.compile(r"[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?")
-_YES = {"ja", "j", "true", "waar", "1"}
-_NO = {"nee", "n", "false", "onwaar", "0"}
 
 
 class CsvFileError(ValueError):
@@ -121,49 +116,38 @@ def sendable(mt: MessageType) -> bool:
 def slots_needed(mt: MessageType, bodies: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Per repeated field, the slots ``bodies`` need (at least :data:`SLOTS`)."""
     needed: dict[str, int] = {}
-
-    def walk(fields: tuple[Field, ...], data: Mapping[str, Any], prefix: str) -> None:
-        for f in fields:
-            value = data.get(f.name)
-            if value is None or f.kind is Kind.DOCUMENT:
-                continue
-            name = f"{prefix}{f.name}"
-            items = value if f.repeated else [value]
+    for body in bodies:
+        for f, name, items in _present(mt.fields, body, ""):
             if f.repeated:
                 needed[name] = max(needed.get(name, SLOTS), len(items))
-            if f.kind in (Kind.GROUP, Kind.CHOICE):
-                for i, item in enumerate(items, 1):
-                    walk(f.children, item, f"{name}.{i}." if f.repeated else f"{name}.")
-
-    for body in bodies:
-        walk(mt.fields, body, "")
     return needed
 
 
 # --- body <-> cells -----------------------------------------------------------------------
 
 
+def _present(fields: tuple[Field, ...], data: Mapping[str, Any],
+             prefix: str) -> Iterator[tuple[Field, str, list[tuple[str, Any]]]]:
+    """Every field ``data`` holds, at any depth, documents left out: the field, its column
+    (or column prefix) name and its items, each with its column (``Vorderingen.2``)."""
+    for f in fields:
+        value = data.get(f.name)
+        if value is None or f.kind is Kind.DOCUMENT:
+            continue
+        name = f"{prefix}{f.name}"
+        items = ([(f"{name}.{i}", item) for i, item in enumerate(value, 1)] if f.repeated
+                 else [(name, value)])
+        yield f, name, items
+        if f.kind in (Kind.GROUP, Kind.CHOICE):
+            for each, item in items:
+                yield from _present(f.children, item, f"{each}.")
+
+
 def flatten(mt: MessageType, body: Mapping[str, Any]) -> dict[str, str]:
     """A validated body (as the mailbox holds it) as cells by column name; documents left
     out."""
-    cells: dict[str, str] = {}
-
-    def walk(fields: tuple[Field, ...], data: Mapping[str, Any], prefix: str) -> None:
-        for f in fields:
-            value = data.get(f.name)
-            if value is None or f.kind is Kind.DOCUMENT:
-                continue
-            name = f"{prefix}{f.name}"
-            items = value if f.repeated else [value]
-            for i, item in enumerate(items, 1):
-                each = f"{name}.{i}" if f.repeated else name
-                if f.kind in (Kind.GROUP, Kind.CHOICE):
-                    walk(f.children, item, f"{each}.")
-                else:
-                    cells[each] = format_value(f, item)
-
-    walk(mt.fields, body, "")
-    return cells
+    return {each: format_value(f, item) for f, _, items in _present(mt.fields, body, "")
+            if f.kind not in (Kind.GROUP, Kind.CHOICE) for each, item in items}
 
 
 @dataclass
@@ -274,12 +258,11 @@ def format_value(f: Field, value: Any) -> str:
     """A validated value as its cell text."""
     match f.kind:
         case Kind.DATE:
-            year, month, day = str(value).split("-")
-            return f"{day}-{month}-{year}"
+            return dutch.day(str(value))
         case Kind.AMOUNT | Kind.PERCENTAGE:
-            return str(value).replace(".", ",")
+            return dutch.decimal_cell(value)
         case Kind.BOOLEAN:
-            return "ja" if value else "nee"
+            return dutch.yes_no_cell(bool(value))
     return str(value)
 
 
@@ -288,51 +271,14 @@ def parse_value(f: Field, text: str) -> Any:
     does not repeat the text."""
     match f.kind:
         case Kind.DATE:
-            return parse_date(text)
+            return dutch.parse_date(text)
         case Kind.AMOUNT | Kind.PERCENTAGE:
-            return parse_decimal(text)
+            return dutch.parse_decimal(text)
         case Kind.INTEGER:
-            if not re.fullmatch(r"[0-9]{1,9}", text):
-                raise ValueError("moet een geheel getal zijn (alleen cijfers)")
-            return int(text)
+            return dutch.parse_whole(text)
         case Kind.BOOLEAN:
-            if text.lower() in _YES:
-                return True
-            if text.lower() in _NO:
-                return False
-            raise ValueError("moet ja of nee zijn")
+            return dutch.parse_yes_no(text)
     return text
-
-
-def parse_date(text: str) -> str:
-    """``dd-mm-jjjj`` (also ``d-m-jjjj``) or ``jjjj-mm-dd`` as ISO text."""
-    dutch, iso = _DUTCH_DATE.fullmatch(text), _ISO_DATE.fullmatch(text)
-    if dutch:
-        day, month, year = (int(part) for part in dutch.groups())
-    elif iso:
-        year, month, day = (int(part) for part in iso.groups())
-    else:
-        raise ValueError("moet een datum zijn als dd-mm-jjjj (of jjjj-mm-dd)")
-    try:
-        return dt.date(year, month, day).isoformat()
-    except ValueError:
-        raise ValueError("is geen bestaande datum") from None
-
-
-def parse_decimal(text: str) -> str:
-    """``1234,50``, ``1.234,50``, ``1234.50`` or ``€ 1234,50`` as ``1234.50``."""
-    plain = text.replace("€", "").replace(" ", "").replace("\u00a0", "")
-    if "," in plain:
-        if "." in plain and not _THOUSANDS.fullmatch(plain):
-            raise ValueError("moet een getal zijn met een decimale komma, zoals 1234,50")
-        plain = plain.replace(".", "").replace(",", ".")
-    try:
-        number = Decimal(plain)
-    except InvalidOperation:
-        raise ValueError("moet een getal zijn met een decimale komma, zoals 1234,50") from None
-    if not number.is_finite():
-        raise ValueError("moet een getal zijn met een decimale komma, zoals 1234,50")
-    return plain
 
 
 # --- files --------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from skp.domain.calendar import (
     require_aware,
 )
 from skp.domain.catalogue import lookup
+from skp.domain.dutch import long_day
 from skp.domain.roles import MODULE_INFO, Module
 
 __all__ = [
@@ -141,7 +142,7 @@ def compose(kind: Kind, unit_name: str, counts: Mapping[tuple[Module, str], int]
     else:
         if day is None:
             raise ValueError("a reminder needs its day")
-        shown = _dutch_date(day)
+        shown = long_day(day)
         verlopen = "verloopt" if total == 1 else "verlopen"
         subject = f"Herinnering: {total} {berichten} voor {unit_name} {verlopen} na {shown}"
         intro = [f"Vandaag, {shown}, is de laatste werkdag om {total} {berichten} voor "
@@ -149,15 +150,6 @@ def compose(kind: Kind, unit_name: str, counts: Mapping[tuple[Module, str], int]
                  f"{'het' if total == 1 else 'ze'}:", ""]
         outro = ["", f"Handel ze af in het portaal: {mailbox_url}"]
     return Mail(subject, "\n".join([*intro, *_lines(counts), *outro, *footer]) + "\n")
-
-
-_DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-           "september", "oktober", "november", "december")
-
-
-def _dutch_date(day: date) -> str:
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def stale_at(kind: Kind, decided_at: datetime, day: date | None = None) -> datetime:

@@ -4,14 +4,15 @@ Each body field becomes a form field (a group a fieldset, a repeated group lines
 added and removed, a choice a radio group with its options), labelled by
 :mod:`skp.domain.labels`. The form holds no rules of its own: :func:`body_of` turns what was
 typed into a body (Dutch amounts and dates read), :func:`skp.domain.validation.problems`
-checks it, and :func:`explain` puts each problem, in Dutch, next to its field. The form carries
+checks it, and :func:`explain` puts each problem, in Dutch (:mod:`skp.domain.explain`), next
+to its field. The form carries
 its own Kenmerk, made when it is first shown, so a double submit sends once.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,8 +33,10 @@ from wtforms import (
 )
 
 from skp.domain.catalogue import MessageType
+from skp.domain.dutch import parse_date, parse_decimal, parse_whole, parse_yes_no
+from skp.domain.explain import sentence
 from skp.domain.fields import BSN, POSTCODE, Field, Kind
-from skp.domain.labels import code_label, date_text, decimal_text, label
+from skp.domain.labels import code_label, label
 from skp.domain.validation import Body
 from skp.errors import SchemaInvalid
 from skp.portal.forms import MessageForm, NewMessageForm
@@ -204,18 +207,27 @@ def _leaf_value(f: Field, data: Any) -> Any:
             return content or None
         return None
     if f.kind is Kind.BOOLEAN:
-        return {"ja": True, "nee": False}.get(data or "")
+        return _read(parse_yes_no, data) if data else None
     text = (data or "").strip() if isinstance(data, str) else ""
     if not text:
         return None
     match f.kind:
         case Kind.AMOUNT | Kind.PERCENTAGE:
-            return decimal_text(text)
+            return _read(parse_decimal, text)
         case Kind.DATE:
-            return date_text(text)
+            return _read(parse_date, text)
         case Kind.INTEGER:
-            return int(text) if text.isdigit() and len(text) <= 10 else text
+            return _read(parse_whole, text)
     return text
+
+
+def _read(parse: Callable[[str], Any], text: str) -> Any:
+    """``text`` read in Dutch notation; text that is no amount, date, whole number or yes/no
+    stays as typed, so that the validation names it."""
+    try:
+        return parse(text)
+    except ValueError:
+        return text
 
 
 # --- the validation's problems, next to their fields ---------------------------------------
@@ -228,7 +240,7 @@ def explain(typed: Typed, problems: list[tuple[str, SchemaInvalid]]) -> list[tup
         place = _place(typed, path)
         if place is None or place.target.errors:
             continue
-        message = dutch(place.field, str(error))
+        message = sentence(place.field, error.message)
         place.target.errors = [message]
         summary.append((place.target.id, place.name, message))
     return summary
@@ -241,51 +253,6 @@ def _place(typed: Typed, path: str) -> Place | None:
         cut = max(path.rfind("/"), path.rfind("["))
         path = path[:cut] if cut > 0 else ""
     return None
-
-
-_TEXTS = (
-    ("is required", "Vul dit veld in."),
-    ("non-empty text", "Vul dit veld in."),
-    ("is set by the hub", "Dit veld vult het Schuldenknooppunt zelf in."),
-    ("must be one of", "Kies een van de mogelijkheden."),
-    ("exactly one of", "Kies een van de mogelijkheden."),
-    ("must be a date", "Vul een geldige datum in, bijvoorbeeld 15-01-2026."),
-    ("whole number", "Vul een heel getal in."),
-    ("true or false", "Kies ja of nee."),
-    ("must attach", "Voeg dit document toe: dat is voor uw organisatie verplicht."),
-    ("a matched answer", "Bij een gematcht antwoord vult u geen ongematchte schulden in; "
-                         "beantwoord elke vordering in de regels."),
-    ("a non-matched answer", "Kies bij een niet-gematcht antwoord een totaalvordering of de "
-                             "openstaande schulden."),
-    ("base64", "Het document kon niet worden gelezen."),
-    ("must not be empty", "Het document is leeg."),
-)
-
-
-def dutch(f: Field | None, message: str) -> str:
-    """The validation's ``message`` about field ``f`` as a Dutch sentence for its form."""
-    if "is required" in message and f is not None:
-        if f.repeated and f.kind in (Kind.GROUP, Kind.CHOICE):
-            return "Vul ten minste één regel in."
-        if f.kind in (Kind.CODE, Kind.BOOLEAN, Kind.CHOICE):
-            return "Maak een keuze."
-        if f.kind is Kind.DOCUMENT:
-            return "Voeg dit document toe."
-    if "longer than" in message and f is not None:
-        return f"Gebruik hoogstens {f.max_length} tekens."
-    if "required format" in message and f is not None:
-        return {BSN: "Vul een BSN van 9 cijfers in.",
-                POSTCODE: "Vul een postcode in zoals 1234 AB."}.get(
-            f.pattern or "", "Dit heeft niet de juiste vorm.")
-    if f is not None and f.kind in (Kind.AMOUNT, Kind.PERCENTAGE) and (
-            "decimal" in message or "between" in message):
-        return ("Vul een percentage van 0 tot 100 in, met hoogstens 2 decimalen."
-                if f.kind is Kind.PERCENTAGE else
-                "Vul een bedrag in met hoogstens 2 decimalen, bijvoorbeeld 1.234,56.")
-    for phrase, text in _TEXTS:
-        if phrase in message:
-            return text
-    return "Dit is niet geldig."
 
 
 # --- lines added and removed -------------------------------------------------------------------

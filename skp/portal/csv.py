@@ -17,6 +17,7 @@ from skp.domain.roles import MODULE_INFO, Module
 from skp.errors import InvalidState, NotFound
 from skp.participants import ParticipantInfo
 from skp.portal.access import hub, login_required, my_unit
+from skp.portal.security import attachment
 
 blueprint = Blueprint("csv", __name__, url_prefix="/eenheid/<participant_id>/csv")
 
@@ -155,8 +156,4 @@ def _type(module: str, type_code: str) -> tuple[Module, str]:
 
 
 def _attachment(file: CsvFile) -> BaseResponse:
-    response = BaseResponse(file.content, mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(file.content, file.filename, "text/csv")  # with charset=utf-8

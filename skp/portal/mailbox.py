@@ -12,10 +12,8 @@ portal answer is ``no-store``: skp.portal.security).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any, cast
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
@@ -24,32 +22,28 @@ from wtforms import SelectChoice
 
 from skp.addressbook import Search
 from skp.attachments import Document
-from skp.domain import labels
+from skp.domain import dutch, labels
 from skp.domain.addressbook import MAX_ENTRIES
-from skp.domain.calendar import AMSTERDAM, WorkingDayCalendar
+from skp.domain.calendar import WorkingDayCalendar
 from skp.domain.catalogue import MessageType, lookup, message_types
+from skp.domain.explain import refusal
 from skp.domain.fields import Kind
 from skp.domain.lifecycle import State
 from skp.domain.retention import on_last_working_day
 from skp.domain.roles import MODULE_INFO, Module
 from skp.domain.validation import Header, problems
 from skp.errors import (
-    InvalidReply,
     InvalidState,
-    KenmerkConflict,
-    NotAllowed,
     NotFound,
-    QuotaExceeded,
     SchemaInvalid,
     SkpError,
-    TooLarge,
-    UnknownRecipient,
 )
 from skp.mailbox import LogQuery, MessageInfo, Page
 from skp.participants import ParticipantInfo
 from skp.portal.access import hub, login_required, my_unit, my_units, organisations
 from skp.portal.bodyform import LINE, body_of, change_lines, explain, form_class
 from skp.portal.forms import MessageForm, NewMessageForm
+from skp.portal.security import attachment
 
 blueprint = Blueprint("mailbox", __name__, url_prefix="/eenheid/<participant_id>")
 log = logging.getLogger("skp.portal")
@@ -62,22 +56,9 @@ STATES = {State.QUEUED: "Nieuw", State.FETCHED: "Geopend", State.CONFIRMED: "Bev
 
 @blueprint.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"label": labels.label, "shown": labels.shown, "when": _when, "until": _until,
-            "states": STATES, "Kind": Kind, "title": _title,
+    return {"label": labels.label, "shown": labels.shown, "when": dutch.moment,
+            "until": dutch.until, "states": STATES, "Kind": Kind, "title": _title,
             "working_days": hub().settings.working_days}
-
-
-def _when(instant: dt.datetime) -> str:
-    return f"{instant.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}"
-
-
-def _until(deadline: dt.datetime) -> str:
-    """A deadline, which is mostly the end of a day, as the last day: "07-12-2026 (einde van
-    de dag)"."""
-    local = deadline.astimezone(AMSTERDAM)
-    if local.time() == dt.time(0):
-        return f"{local.date() - dt.timedelta(days=1):%d-%m-%Y} (einde van de dag)"
-    return _when(deadline)
 
 
 def _title(module: Module, type_code: str) -> str:
@@ -178,10 +159,7 @@ def document(participant_id: str, message_id: str, where: str) -> Response:
     organisations().message_event(g.user.kvk_nummer, g.user.employee_id, "message.document",
                                   info.id)
     name = where.rsplit("/", 1)[-1]
-    chunks: Iterator[bytes] = value.chunks()
-    return Response(chunks, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}.pdf"',
-        "Cache-Control": "no-store"})
+    return attachment(value.chunks(), f"{name}.pdf", "application/pdf")
 
 
 @blueprint.post("/berichten/<message_id>/bevestigen")
@@ -301,23 +279,14 @@ def _send(unit: ParticipantInfo, mt: MessageType, header: Header,
     organisations().message_event(g.user.kvk_nummer, g.user.employee_id, "message.send",
                                   receipt.message_id)
     flash(f"Het bericht {mt.title} is {'al ' if receipt.repeated else ''}verstuurd. "
-          f"De ontvanger kan het ophalen tot en met {_until(receipt.deadline)}.")
+          f"De ontvanger kan het ophalen tot en met {dutch.until(receipt.deadline)}.")
     return redirect(url_for(".listing", participant_id=unit.id, module=mt.module.value))
 
 
 def _refusal(exc: SkpError) -> str:
-    for kind, text in (
-            (KenmerkConflict, "Dit formulier is al gebruikt voor een ander bericht. Open het "
-                              "formulier opnieuw."),
-            (NotAllowed, "Dit bericht mag niet naar deze ontvanger: de ontvanger of uw eenheid "
-                         "heeft de module niet, of de rol past niet bij dit berichttype."),
-            (UnknownRecipient, "De ontvanger neemt geen berichten meer aan."),
-            (InvalidReply, "Dit antwoord past niet bij het bericht dat u beantwoordt."),
-            (TooLarge, "Het bericht is te groot; maak de documenten kleiner."),
-            (QuotaExceeded, "Het Schuldenknooppunt neemt even geen berichten aan van of voor "
-                            "deze eenheid. Probeer het over enkele minuten opnieuw.")):
-        if isinstance(exc, kind):
-            return text + " Er is niets verstuurd."
+    why = refusal(exc)
+    if why is not None:
+        return why + " Er is niets verstuurd."
     return "Het versturen is niet gelukt. Er is niets verstuurd; probeer het opnieuw."
 
 

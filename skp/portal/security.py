@@ -7,6 +7,7 @@ Every page may show an organisation's data, so none is cached anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from flask import Response
@@ -38,3 +39,11 @@ def secure(response: Response, policy: str) -> Response:
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return response
+
+
+def attachment(content: bytes | Iterable[bytes], filename: str, mimetype: str) -> Response:
+    """A file the browser saves instead of showing (a document, a CSV file), never cached;
+    ``content`` may be streamed in chunks. ``filename`` is the portal's own (ids, codes)."""
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store"})

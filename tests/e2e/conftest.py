@@ -10,7 +10,6 @@ pass a certificate in a header.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 import requests
@@ -31,6 +30,7 @@ from skp.soap.types import namespace
 from skp.store.db import make_engine, migrate
 from skp.store.models import Base
 from tests.edge.nginx import EDGE_SOURCE
+from tests.helpers import serving
 
 #: The demo cast: name, role, and whether the creditor uses the BSN.
 CAST = {
@@ -110,13 +110,8 @@ def hub(pki, clock, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(hub):
-    server = make_server(hub, port=0)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    yield f"https://localhost:{server.bind_addr[1]}"
-    server.stop()
-    thread.join(timeout=10)
+    with serving(make_server(hub, port=0)) as port:
+        yield f"https://localhost:{port}"
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 
@@ -22,7 +21,7 @@ from skp.sealing import MemoryKeyRing
 from skp.server import make_server
 from skp.store.db import make_engine, migrate
 from tests.e2e.conftest import session_for
-from tests.helpers import PING
+from tests.helpers import PING, serving
 
 CAP, THREADS = 3, 4
 SOAP = b'Content-Type: text/xml; charset=utf-8\r\nSOAPAction: "Ping"\r\n'
@@ -42,13 +41,8 @@ def hub(pki, clock, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def address(hub) -> Iterator[tuple[str, int]]:
-    server = make_server(hub, port=0)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    yield "127.0.0.1", server.bind_addr[1]
-    server.stop()
-    thread.join(timeout=10)
+    with serving(make_server(hub, port=0)) as port:
+        yield "127.0.0.1", port
 
 
 def tcp(address, source: str = "127.0.0.1") -> socket.socket:

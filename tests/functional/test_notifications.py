@@ -113,6 +113,7 @@ def test_new_messages_one_mail_per_interval_with_the_counts_per_type(hub, notifi
     assert (result.decided, result.sent, result.failed) == (1, 1, 0)
     (first,) = smtp.mails()
     assert first.rcpt_tos == ("team@energie.example",)
+    assert first.message["To"] == "undisclosed-recipients:;"
     assert first.message["From"] == SENDER
     assert first.message["Subject"] == f"3 nieuwe berichten voor {se.name}"
     assert _counts(first) == {"Saldoverzoek (Schuldregeling)": 2,
@@ -174,6 +175,20 @@ def test_the_reminder_comes_on_the_morning_of_the_last_working_day(hub, notifier
     assert notifier.run().sent == 1
     assert _counts(smtp.mails()[1]) == {"Kennisgeving (Schuldregeling)": 1}
     _no_content(smtp.mails())
+
+
+def test_colleagues_get_one_mail_without_seeing_each_others_address(hub, notifier, org, people,
+                                                                    smtp, clock):
+    se = _kvk(hub, people.se, "90000002")
+    for address in ("anna@energie.example", "bram@energie.example"):
+        _subscribe(org, se, address)
+    send(hub.mailbox, people.shv, se, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
+    clock.advance(dt.timedelta(minutes=1))
+    assert notifier.run().sent == 1
+    (mail,) = smtp.mails()
+    assert sorted(mail.rcpt_tos) == ["anna@energie.example", "bram@energie.example"]
+    headers = mail.raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    assert b"anna@" not in headers and b"bram@" not in headers
 
 
 def test_no_mail_holds_content_of_any_message_type(hub, notifier, org, people, smtp, clock):

@@ -1,6 +1,7 @@
 """The portal's fixtures: a hub on SQLite with the demo organisations, the portal on a real
 HTTPS listener, a real OpenID Provider (npm oidc-provider, tests/portal/op/broker.mjs) standing
-in for the eHerkenning broker, and Debian's Chromium driven by Playwright.
+in for the eHerkenning broker, Debian's Chromium driven by Playwright, and the hub's SOAP
+server beside the portal with a real SOAP client per demo participant (mutual TLS).
 
 Node.js, the broker's npm packages (``npm ci`` in tests/portal/op) and ``chromium`` are needed;
 without them the browser tests skip, except when ``CI`` is set, where they fail (.ci/run
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -23,17 +25,20 @@ from pathlib import Path
 import pytest
 import trustme
 
+from skp.client import Client, Identity
 from skp.clock import FrozenClock
 from skp.config import PortalSettings, Settings
-from skp.demo import CAST
+from skp.demo import CAST, DemoParticipant
 from skp.domain.admission import Standing
-from skp.domain.roles import ROLE_MODULES
+from skp.domain.roles import ROLE_MODULES, Module
 from skp.hub import Hub
+from skp.portal import create_app
 from skp.portal.server import make_portal_server
 from skp.sealing import MemoryKeyRing
+from skp.server import make_server
 from skp.store.db import make_engine, migrate
 from skp.store.models import Base
-from tests.helpers import require
+from tests.helpers import require, serving
 
 OP = Path(__file__).parent / "op"
 ROOT = Path(__file__).parents[2]
@@ -147,13 +152,8 @@ def portal(pki, broker, tmp_path_factory) -> Iterator[Portal]:
     engine = make_engine(f"sqlite:///{directory / 'skp.sqlite3'}")
     migrate(engine)
     hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate(), clock=clock)
-    server = make_portal_server(hub)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    yield Portal(f"https://localhost:{port}", issuer, hub, clock, settings)
-    server.stop()
-    thread.join(timeout=10)
+    with serving(make_portal_server(hub)):
+        yield Portal(f"https://localhost:{port}", issuer, hub, clock, settings)
     engine.dispose()
 
 
@@ -162,7 +162,8 @@ def organisations(portal):
     """The demo organisations' participants; every table is emptied afterwards."""
     portal.clock.set(dt.datetime.now(dt.UTC))
     for demo in CAST:
-        portal.hub.participants.add(standing=Standing.ACTIVE, name=demo.name, role=demo.role,
+        portal.hub.participants.add(standing=Standing.ACTIVE,
+                                    name=demo.name, role=demo.role,
                                     modules=ROLE_MODULES[demo.role], participant_id=demo.id,
                                     kvk_nummer=demo.kvk_nummer,
                                     vestigingsnummer=demo.vestigingsnummer)
@@ -170,6 +171,30 @@ def organisations(portal):
     with portal.hub.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+@pytest.fixture(scope="module")
+def soap(portal) -> Iterator[str]:
+    """The hub's SOAP server over mutual TLS, beside the portal, on the same database."""
+    with serving(make_server(portal.hub, port=0)) as port:
+        yield f"https://localhost:{port}"
+
+
+@pytest.fixture
+def soap_client(organisations, soap, authority, pki, tmp_path):
+    """Makes the SOAP client of a demo participant for a module, with a client certificate
+    of ``authority`` that the hub knows."""
+
+    def client(demo: DemoParticipant, module: Module = Module.SCHULDREGELING) -> Client:
+        leaf = authority.issue_cert(f"{demo.slug}.skp.test", common_name=demo.slug)
+        cert, key = tmp_path / f"{demo.slug}.pem", tmp_path / f"{demo.slug}.key"
+        leaf.cert_chain_pems[0].write_to_path(cert)
+        leaf.private_key_pem.write_to_path(key)
+        organisations.hub.participants.add_certificate(demo.id, leaf.cert_chain_pems[0].bytes())
+        return Client(soap, module, Identity(cert, key, pki / "ca.pem"),
+                      wsdl=ROOT / "wsdl" / f"{module.value}.wsdl")
+
+    return client
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +227,58 @@ def wait_for(check, timeout=5.0):
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.05)
+
+
+# --- the portal in Flask's test client -------------------------------------------------------
+
+BASE = "https://localhost"
+
+
+@pytest.fixture
+def hub(engine, sessions, keyring, tmp_path):
+    """A hub with the demo participants, on the test database."""
+    settings = Settings(portal=PortalSettings(secret_file=tmp_path / "secret"))
+    # A Tuesday morning in Amsterdam: the deadline is the end of the next Monday.
+    hub = Hub.build(settings, engine=engine, keyring=keyring,
+                    clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
+    for demo in CAST:
+        hub.participants.add(standing=Standing.ACTIVE,
+                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
+                             participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
+                             vestigingsnummer=demo.vestigingsnummer)
+    return hub
+
+
+@pytest.fixture
+def app(hub):
+    return create_app(hub)
+
+
+def token(client, path="/inloggen"):
+    """The CSRF token of the form on ``path``."""
+    page = client.get(path, base_url=BASE)
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
+                     page.get_data(as_text=True)).group(1)
+
+
+def logged_in(app, persona):
+    """A test client logged in as a demo persona (the development login)."""
+    client = app.test_client()
+    answer = client.post("/inloggen/ontwikkeling", base_url=BASE,
+                         data={"csrf_token": token(client), "persona": persona})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return client
+
+
+def employee_id(client):
+    with client.session_transaction() as session:
+        return session["user"]["employee"]
+
+
+def employee(app, hub, persona, kvk, *units):
+    """A logged-in client of a demo persona linked to ``units``."""
+    client = logged_in(app, persona)
+    me = next(e for e in hub.organisations.employees(kvk) if e.id == employee_id(client))
+    for unit in units:
+        hub.organisations.link(kvk, "test", me.id, unit, True)
+    return client

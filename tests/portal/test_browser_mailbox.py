@@ -9,51 +9,25 @@ axe-core runs on every new page."""
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from skp.client import Client, Identity
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module
-from skp.server import make_server
 from tests.portal.browser import check, log_in
-from tests.portal.conftest import NOORD, ROOT, SHV, ZUID
+from tests.portal.conftest import ENERGIE, GEMEENTE, NOORD, SHV, ZUID
 
 MODULE = Module.SCHULDREGELING
-ENERGIE, GEMEENTE = "90000002", "90000001"
 DOCUMENT = b"%PDF-1.4\n" + bytes(range(256)) * 300 + b"\n%%EOF\n"
 
 
-@pytest.fixture(scope="module")
-def soap(portal):
-    """The hub's SOAP server on the portal's hub."""
-    server = make_server(portal.hub, port=0)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    yield f"https://localhost:{server.bind_addr[1]}"
-    server.stop()
-    thread.join(timeout=10)
-
-
 @pytest.fixture
-def clients(organisations, soap, authority, pki, tmp_path):
-    """A SOAP client per demo participant, with a client certificate the hub knows."""
-
-    def client(demo):
-        leaf = authority.issue_cert(f"{demo.slug}.skp.test", common_name=demo.slug)
-        cert, key = tmp_path / f"{demo.slug}.pem", tmp_path / f"{demo.slug}.key"
-        leaf.cert_chain_pems[0].write_to_path(cert)
-        leaf.private_key_pem.write_to_path(key)
-        organisations.hub.participants.add_certificate(demo.id, leaf.cert_chain_pems[0].bytes())
-        return Client(soap, MODULE, Identity(cert, key, pki / "ca.pem"),
-                      wsdl=ROOT / "wsdl" / f"{MODULE.value}.wsdl")
-
-    return {demo.slug: client(demo) for demo in (SHV, NOORD)}
+def clients(soap_client):
+    """A SOAP client each for the debt service and a creditor."""
+    return {demo.slug: soap_client(demo) for demo in (SHV, NOORD)}
 
 
 def named_and_linked(page, portal, who, name, kvk, unit):

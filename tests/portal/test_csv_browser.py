@@ -8,60 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import uuid
 from pathlib import Path
 
 import pytest
-import trustme
 from playwright.sync_api import expect
 
-from skp.client import Client, Identity
 from skp.domain import csvlayout
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.organisation import Login
 from skp.domain.roles import Module
-from skp.server import make_server
 from tests.portal.browser import check, log_in, log_out
 from tests.portal.conftest import ENERGIE, NOORD, SHV, ZUID
 
 SR = Module.SCHULDREGELING
-WSDL = Path(__file__).parents[2] / "wsdl" / "schuldregeling.wsdl"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    """The portal's PKI (as in conftest), and a client certificate for the debt service."""
-    directory = tmp_path_factory.mktemp("portal-pki")
-    ca = trustme.CA(organization_name="skp portal test CA")
-    leaf = ca.issue_cert("localhost", "127.0.0.1")
-    leaf.cert_chain_pems[0].write_to_path(directory / "server.pem")
-    leaf.private_key_pem.write_to_path(directory / "server.key")
-    ca.cert_pem.write_to_path(directory / "ca.pem")
-    shv = ca.issue_cert("shv.skp.test", common_name="shv")
-    shv.cert_chain_pems[0].write_to_path(directory / "shv.pem")
-    shv.private_key_pem.write_to_path(directory / "shv.key")
-    return directory
-
-
-@pytest.fixture(scope="module")
-def soap(portal):
-    """The hub's SOAP server over mutual TLS, beside the portal, on the same database."""
-    server = make_server(portal.hub, port=0)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    yield f"https://localhost:{server.bind_addr[1]}"
-    server.stop()
-    thread.join(timeout=10)
 
 
 @pytest.fixture
-def debt_service(organisations, soap, pki):
-    organisations.hub.participants.add_certificate(SHV.id, (pki / "shv.pem").read_bytes())
-    return Client(soap, SR, Identity(pki / "shv.pem", pki / "shv.key", pki / "ca.pem"),
-                  wsdl=WSDL)
+def debt_service(soap_client):
+    """The demo debt service's SOAP client."""
+    return soap_client(SHV)
 
 
 def employee(portal, acting: str, name: str, unit: str) -> None:

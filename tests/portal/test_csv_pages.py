@@ -16,25 +16,21 @@ from skp.domain.examples import example_body
 from skp.domain.roles import Module
 from skp.domain.validation import Header
 from skp.portal.csv import UPLOAD_REQUEST_BYTES
-from tests.portal.conftest import NOORD, SHV, ZUID
-from tests.portal.test_security import BASE, app, hub, logged_in, token  # noqa: F401
+from tests.portal.conftest import BASE, ENERGIE, NOORD, SHV, ZUID, employee, logged_in, token
 
 SR = Module.SCHULDREGELING
 
 
 @pytest.fixture
-def bram(app, hub):  # noqa: F811 - the fixtures of test_security
-    client = logged_in(app, "energie-noord")
-    bram_id = hub.organisations.employees("90000002")[-1].id
-    hub.organisations.link("90000002", "x", bram_id, NOORD.id, True)
-    return client
+def bram(app, hub):
+    return employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
 
 
 def csv_page(participant_id: str) -> str:
     return f"/eenheid/{participant_id}/csv/"
 
 
-def test_only_the_units_employees_open_its_csv_page(app, hub, bram):  # noqa: F811
+def test_only_the_units_employees_open_its_csv_page(app, hub, bram):
     assert bram.get(csv_page(NOORD.id), base_url=BASE).status_code == 200
     assert bram.get(csv_page(ZUID.id), base_url=BASE).status_code == 404
     chris = logged_in(app, "energie-zuid")
@@ -52,6 +48,7 @@ def test_a_template_is_an_empty_file_with_the_types_header(bram):
     assert answer.status_code == 200
     assert answer.headers["Content-Disposition"].startswith("attachment;")
     assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert answer.data == csvlayout.write(
         csvlayout.template_columns(lookup(SR, "SaldoverzoekAntwoord")), [])
     page = bram.get(csv_page(NOORD.id), base_url=BASE).get_data(as_text=True)
@@ -85,6 +82,8 @@ def test_the_limits_are_per_file_and_per_request(bram):
     assert status == 422
     assert "Bestand b.txt: alleen bestanden met de extensie .csv" in text
     assert "Bestand a.csv, regel 2: het bestand heeft geen regels met berichten" in text
+    assert '<h2 id="fouten-titel">Er is niets verstuurd: 2 fouten gevonden</h2>' in text
+    assert "Zolang één bestand een fout heeft, wordt geen enkel bericht verstuurd." in text
     over = near + b";" * 200
     assert "groter dan 4 MB" in post([("c.csv", over)])[1]
     assert UPLOAD_REQUEST_BYTES > MAX_FILES * MAX_FILE_BYTES
@@ -101,7 +100,7 @@ def test_the_limits_are_per_file_and_per_request(bram):
     assert announced(f"{csv_page(NOORD.id)}download", MAX_FILE_BYTES + 1) == 413
 
 
-def test_a_download_offers_an_answer_file_per_reply_type(app, hub, bram):  # noqa: F811
+def test_a_download_offers_an_answer_file_per_reply_type(app, hub, bram):
     body = example_body(lookup(SR, "Saldoverzoek"))
     sent = hub.mailbox.send(SHV.id, SR, "Saldoverzoek",
                             Header("SV-1", NOORD.id, "00000000-0000-4000-8000-000000000001"),

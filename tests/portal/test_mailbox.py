@@ -9,8 +9,6 @@ import io
 import re
 import uuid
 
-import pytest
-
 from skp import partner as tp
 from skp.clock import FrozenClock
 from skp.config import PortalSettings, Settings
@@ -24,54 +22,20 @@ from skp.domain.validation import Header
 from skp.hub import Hub
 from skp.partner import ensure_partners
 from skp.portal import create_app
-from tests.portal.conftest import NOORD, SHV, ZUID
+from tests.portal.conftest import (
+    BASE,
+    ENERGIE,
+    GEMEENTE,
+    NOORD,
+    SHV,
+    ZUID,
+    employee,
+    employee_id,
+    token,
+)
 
-BASE = "https://localhost"
 MODULE = Module.SCHULDREGELING
-ENERGIE, GEMEENTE = "90000002", "90000001"
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
-
-
-@pytest.fixture
-def hub(engine, sessions, keyring, tmp_path):
-    settings = Settings(portal=PortalSettings(secret_file=tmp_path / "secret"))
-    # A Tuesday morning in Amsterdam: the deadline is the end of the next Monday.
-    hub = Hub.build(settings, engine=engine, keyring=keyring,
-                    clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
-    for demo in CAST:
-        hub.participants.add(standing=Standing.ACTIVE,
-                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
-                             participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
-                             vestigingsnummer=demo.vestigingsnummer)
-    return hub
-
-
-@pytest.fixture
-def app(hub):
-    return create_app(hub)
-
-
-def token(client, path="/inloggen"):
-    page = client.get(path, base_url=BASE)
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
-                     page.get_data(as_text=True)).group(1)
-
-
-def employee(app, hub, persona, kvk, *units):
-    """A logged-in client of a demo persona linked to ``units``."""
-    client = app.test_client()
-    answer = client.post("/inloggen/ontwikkeling", base_url=BASE,
-                         data={"csrf_token": token(client), "persona": persona})
-    assert answer.status_code == 302
-    me = next(e for e in hub.organisations.employees(kvk) if e.id == _employee_id(client))
-    for unit in units:
-        hub.organisations.link(kvk, "test", me.id, unit, True)
-    return client
-
-
-def _employee_id(client):
-    with client.session_transaction() as session:
-        return session["user"]["employee"]
 
 
 def saldoverzoek(hub, *, document=PDF, claims=("F-1", "F-2"), to=NOORD.id):
@@ -80,6 +44,15 @@ def saldoverzoek(hub, *, document=PDF, claims=("F-1", "F-2"), to=NOORD.id):
     body["Toestemmingsverklaring"] = document
     return hub.mailbox.send(SHV.id, MODULE, "Saldoverzoek", Header(
         f"K-{uuid.uuid4().hex[:12]}", to, str(uuid.uuid4())), body)
+
+
+def answer_form(app, hub):
+    """A new Saldoverzoek for Noord, and Noord's employee on its answer form: the receipt,
+    his client, the form's path and its fields as shown."""
+    receipt = saldoverzoek(hub)
+    bram = employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
+    path = f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/antwoord/SaldoverzoekAntwoord"
+    return receipt, bram, path, form_fields(bram.get(path, base_url=BASE).get_data(as_text=True))
 
 
 def form_fields(html):
@@ -120,7 +93,7 @@ def test_the_listing_shows_the_waiting_messages_with_their_sender(app, hub):
                                                         base_url=BASE).get_data(as_text=True)
     assert "Andere bedrijfseenheden" not in html
     # An employee of two units switches between their mailboxes.
-    hub.organisations.link(ENERGIE, "test", _employee_id(bram), ZUID.id, True)
+    hub.organisations.link(ENERGIE, "test", employee_id(bram), ZUID.id, True)
     html = bram.get(f"/eenheid/{NOORD.id}/berichten", base_url=BASE).get_data(as_text=True)
     assert f'href="/eenheid/{ZUID.id}/berichten">{ZUID.name}</a>' in html
     html = bram.get(f"/eenheid/{ZUID.id}/berichten", base_url=BASE).get_data(as_text=True)
@@ -168,12 +141,14 @@ def test_the_message_page_shows_the_content_once_opened_and_audits_it(app, hub):
     assert hub.mailbox.message(receipt.message_id).state is State.FETCHED
     trail = hub.organisations.audit_trail(ENERGIE)
     assert (trail[0][1], trail[0][2], trail[0][3]) == (
-        f"employee:{_employee_id(bram)}", "message.open", receipt.message_id)
+        f"employee:{employee_id(bram)}", "message.open", receipt.message_id)
 
     download = bram.get(f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/document/"
                         "Toestemmingsverklaring", base_url=BASE)
     assert download.status_code == 200 and download.data == PDF
-    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["Content-Disposition"] == (
+        'attachment; filename="Toestemmingsverklaring.pdf"')
+    assert download.headers["Content-Type"] == "application/pdf"
     assert download.headers["Cache-Control"] == "no-store"
     assert bram.get(f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/document/Klant",
                     base_url=BASE).status_code == 404
@@ -215,10 +190,7 @@ def test_nobody_outside_the_recipient_unit_opens_anything(app, hub):
 
 
 def test_an_answer_not_matched_with_a_total_claim_gets_the_zero_amount_lines(app, hub):
-    receipt = saldoverzoek(hub)
-    bram = employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
-    path = f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/antwoord/SaldoverzoekAntwoord"
-    data = form_fields(bram.get(path, base_url=BASE).get_data(as_text=True))
+    receipt, bram, path, data = answer_form(app, hub)
     data.update({"Datum": "2026-12-01", "Matching": "NIET_GEMATCHT",
                  "OngematchteSchulden-keuze": "Totaalvordering",
                  "OngematchteSchulden-Totaalvordering-Referentie": "TOTAAL",
@@ -246,16 +218,14 @@ def test_an_answer_not_matched_with_a_total_claim_gets_the_zero_amount_lines(app
 
 
 def test_validation_errors_are_shown_next_to_their_fields_and_nothing_is_sent(app, hub):
-    receipt = saldoverzoek(hub)
-    bram = employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
-    path = f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/antwoord/SaldoverzoekAntwoord"
-    data = form_fields(bram.get(path, base_url=BASE).get_data(as_text=True))
+    _, bram, path, data = answer_form(app, hub)
     data.update({"Matching": "NIET_GEMATCHT", "Vorderingen-0-Openstaand": "12,345",
                  "Vorderingen-0-FactuurnummerSE": "X" * 51})
     answer = bram.post(path, base_url=BASE, data=data)
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200
-    assert 'role="alert"' in html and "Het bericht is nog niet verstuurd." in html
+    assert 'role="alert"' in html and "<p>Het bericht is nog niet verstuurd.</p>" in html
+    assert '<h2 id="fouten-titel">Er ging iets mis</h2>' in html
     assert re.search(r'id="Datum-error">.*Vul dit veld in\.', html)
     assert re.search(r'id="Vorderingen-0-Openstaand-error">.*hoogstens 2 decimalen', html)
     assert re.search(r'id="Vorderingen-0-FactuurnummerSE-error">.*hoogstens 50 tekens', html)
@@ -273,10 +243,7 @@ def test_validation_errors_are_shown_next_to_their_fields_and_nothing_is_sent(ap
 
 
 def test_lines_are_added_and_removed_without_javascript(app, hub):
-    receipt = saldoverzoek(hub)
-    bram = employee(app, hub, "energie-noord", ENERGIE, NOORD.id)
-    path = f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}/antwoord/SaldoverzoekAntwoord"
-    data = form_fields(bram.get(path, base_url=BASE).get_data(as_text=True))
+    _, bram, path, data = answer_form(app, hub)
     data.update({"Vorderingen-0-FactuurnummerSE": "A", "regel": "bij:Vorderingen"})
     html = bram.post(path, base_url=BASE, data=data).get_data(as_text=True)
     assert 'name="Vorderingen-1-Openstaand"' in html and 'value="A"' in html
@@ -316,6 +283,13 @@ def test_a_new_kennisgeving_goes_to_a_creditor_from_the_address_book_once(app, h
     assert body["Adreskeuze"] == {"Woonadres": {"Huisnummer": "1", "Postcode": "1234 AB",
                                                 "Woonplaats": "Utrecht"}}
     assert "message.send" in [a for _, _, a, _ in hub.organisations.audit_trail(GEMEENTE)]
+    # The same form (its Kenmerk) to another recipient: refused in Dutch, nothing sent.
+    data["ontvanger"] = ZUID.id
+    refused = emre.post(path, base_url=BASE, data=data)
+    assert refused.status_code == 200
+    assert ("Dit formulier is al gebruikt voor een ander bericht. Open het formulier opnieuw. "
+            "Er is niets verstuurd.") in refused.get_data(as_text=True)
+    assert hub.mailbox.list_pending(ZUID.id, MODULE).backlog == 0
 
 
 def test_a_new_message_needs_a_recipient_and_its_required_fields(app, hub):

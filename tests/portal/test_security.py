@@ -5,59 +5,19 @@ development login only in development."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 
-from skp.clock import FrozenClock
 from skp.config import Environment, PortalSettings, Settings
-from skp.demo import CAST
-from skp.domain.admission import Standing
-from skp.domain.roles import ROLE_MODULES
 from skp.hub import Hub
 from skp.portal import create_app
 from skp.portal.sessions import COOKIE
-from tests.portal.conftest import NOORD, ZUID
+from tests.portal.conftest import BASE, NOORD, ZUID, logged_in, token
 
 HEADERS = {
     "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains"}
-BASE = "https://localhost"
-
-
-@pytest.fixture
-def hub(engine, sessions, keyring, tmp_path):
-    settings = Settings(portal=PortalSettings(secret_file=tmp_path / "secret"))
-    hub = Hub.build(settings, engine=engine, keyring=keyring,
-                    clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
-    for demo in CAST:
-        hub.participants.add(standing=Standing.ACTIVE,
-                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
-                             participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
-                             vestigingsnummer=demo.vestigingsnummer)
-    return hub
-
-
-@pytest.fixture
-def app(hub):
-    return create_app(hub)
-
-
-def token(client, path="/inloggen"):
-    page = client.get(path, base_url=BASE)
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
-                     page.get_data(as_text=True)).group(1)
-
-
-def logged_in(app, persona):
-    client = app.test_client()
-    answer = client.post("/inloggen/ontwikkeling", base_url=BASE,
-                         data={"csrf_token": token(client), "persona": persona})
-    assert answer.status_code == 302, answer.get_data(as_text=True)
-    return client
-
-
 def routes(app):
     """Every GET route with its arguments filled in."""
     for rule in app.url_map.iter_rules():

@@ -28,6 +28,18 @@ SCRIPTS = {
                                 "[in-process bucket]"]),
     "whatif.py": (["--smoke"], ["round 1 as is: ", "identity cache: "]),
     "spyneping.py": (["--smoke"], ["spyne Ping: HTTP 200, answered"]),
+    "portal_mailbox.py": (["--smoke"], ["SQLite     first page (50)",
+                                        "PostgreSQL first page (50)",
+                                        "PostgreSQL a Saldoverzoek page after the middle"]),
+    "keystores.py": (["--smoke"], ["file store: ", "PKCS#11 SoftHSM2: ",
+                                   "WAL checkpoint (TRUNCATE) after 10000 4 KB rows"]),
+    "csvfiles.py": (["--smoke"], ["sqlite: upload, sent all in one transaction",
+                                  "postgresql: upload, sent all in one transaction",
+                                  "postgresql: download of 20 Saldoverzoeken"]),
+    "notifications.py": (["--smoke"], ["SQLite     decide 20 mails", "PostgreSQL decide 20 mails",
+                                       "PostgreSQL a run with nothing due: "]),
+    "acceptance.py": (["--smoke"], ["Berichtenlijst, in acceptance",
+                                    "turn: judge the burst, end the run", "run passed"]),
 }
 
 
