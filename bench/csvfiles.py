@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import tempfile
 import time
 import uuid
@@ -23,6 +24,7 @@ from harness import ms, out, postgres_schema
 from skp.config import Settings
 from skp.csvexchange import MAX_FILE_BYTES, CsvExchange
 from skp.domain import csvlayout
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.organisation import Login
@@ -49,7 +51,7 @@ def run(label: str, url: str, rows: int) -> None:
     with contextlib.nullcontext():  # one block per database
         settings = Settings(database_url=url, send_rate=0, mailbox_limit=rows * 3)
         hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate())
-        add = hub.participants.add
+        add = functools.partial(hub.participants.add, standing=Standing.ACTIVE)
         shv = add(name="SHV", role=Role.SHV_FASE2, modules=ROLE_MODULES[Role.SHV_FASE2])
         se = add(name="SE", role=Role.SE, modules=ROLE_MODULES[Role.SE])
         service = CsvExchange(hub.sessions, hub.mailbox, hub.clock)

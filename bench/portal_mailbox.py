@@ -27,6 +27,7 @@ from sqlalchemy import insert, select, text
 
 from skp.config import PortalSettings, Settings
 from skp.demo import CAST
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module
@@ -51,7 +52,8 @@ def fill(url: str, directory: Path, waiting: int) -> Hub:
     hub = Hub.build(Settings(portal=PortalSettings(secret_file=directory / "secret")),
                     engine=engine, keyring=MemoryKeyRing.generate())
     for demo in CAST:
-        hub.participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
+        hub.participants.add(standing=Standing.ACTIVE,
+                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
                              participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
                              vestigingsnummer=demo.vestigingsnummer)
     for code in ("Saldoverzoek", "Kennisgeving"):

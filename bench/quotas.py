@@ -35,6 +35,7 @@ from harness import out, postgres_schema, quantile, stop_on_sigterm
 
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
@@ -103,7 +104,7 @@ def run(database: str, url: str, sends: int) -> None:
     keyring = MemoryKeyRing.generate()
     people = Participants(sessions, clock)
     shv, other, se, se2 = (
-        people.add(name=name, role=role, modules=ROLE_MODULES[role]).id
+        people.add(standing=Standing.ACTIVE, name=name, role=role, modules=ROLE_MODULES[role]).id
         for name, role in (("SHV", Role.SHV_FASE2), ("SHV 2", Role.SHV_FASE2),
                            ("SE", Role.SE), ("SE 2", Role.SE)))
     off = Mailbox(sessions, keyring, Settings(send_rate=0, mailbox_limit=0), clock)

@@ -70,6 +70,7 @@ from sqlalchemy import event, text
 
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
@@ -312,7 +313,7 @@ def backlog_figures(tmp: Path, pki: Pki, args: argparse.Namespace) -> None:
         hub = build_hub(settings, clock=FrozenClock(RECEIVED + dt.timedelta(hours=1)))
         ids = {}
         for name, role in (("shv", Role.SHV_FASE2), ("small", Role.SE), ("large", Role.SE)):
-            ids[name] = hub.participants.add(name=name, role=role,
+            ids[name] = hub.participants.add(standing=Standing.ACTIVE, name=name, role=role,
                                              modules=ROLE_MODULES[role]).id
         results = {}
         for name, count, first in (("small", args.small, RECEIVED + dt.timedelta(seconds=10)),

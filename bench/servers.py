@@ -40,6 +40,7 @@ from harness import Clients, Pki, make_pki, out, wsgi_environ
 from skp import tls
 from skp.client import session_for
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.roles import ROLE_MODULES, Role
 from skp.hub import Hub
 from skp.sealing import MemoryKeyRing
@@ -204,7 +205,7 @@ def build_hub(d: Path) -> tuple[Hub, Pki, str]:
     engine = make_engine(f"sqlite:///{d / 'skp.sqlite3'}")
     migrate(engine)
     hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate())
-    me = hub.participants.add(name="Bench SHV", role=Role.SHV_FASE2,
+    me = hub.participants.add(standing=Standing.ACTIVE, name="Bench SHV", role=Role.SHV_FASE2,
                               modules=ROLE_MODULES[Role.SHV_FASE2])
     hub.participants.add_certificate(me.id, pki.pem("client"))
     return hub, pki, me.id

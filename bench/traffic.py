@@ -17,6 +17,7 @@ from envelopes import CONVERSATION, KENMERK, MESSAGE_ID, RECIPIENT, Envelopes, h
 from harness import Clients, Pki, session
 
 from skp.demo import CAST
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
@@ -34,7 +35,8 @@ def register(hub: Hub, pki: Pki) -> dict[str, str]:
     people.update({f"se{i}": (f"Schuldeiser {i}", Role.SE, None) for i in range(CREDITORS)})
     ids = {}
     for name, (title, role, fixed) in people.items():
-        info = hub.participants.add(name=title, role=role, modules=ROLE_MODULES[role],
+        info = hub.participants.add(standing=Standing.ACTIVE,
+                                    name=title, role=role, modules=ROLE_MODULES[role],
                                     participant_id=fixed)
         hub.participants.add_certificate(info.id, pki.pem(name))
         ids[name] = info.id

@@ -3,7 +3,9 @@
 
 A search reads the participant register, active participants with the module switched on
 only, and answers their public fields (skp.domain.addressbook), ordered by name and paged by
-keyset: ``after`` is the id of the last entry of the previous page.
+keyset: ``after`` is the id of the last entry of the previous page. The ``viewer`` is who
+looks: a participant that is not active yet finds only the test partners; ``None`` (the
+published list) finds every active participant.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from skp.domain.addressbook import MAX_ENTRIES, folded, page_size, receivable
+from skp.domain.addressbook import MAX_ENTRIES, folded, page_size, receivable, sees_everyone
+from skp.domain.admission import Standing
 from skp.domain.roles import Module, Role
+from skp.domain.routing import Party
 from skp.errors import NotFound, SchemaInvalid
-from skp.participants import ParticipantInfo, by_id, with_modules
+from skp.participants import ParticipantInfo, by_id, test_partner_ids, with_modules
 from skp.store.models import Participant, ParticipantModule
 from skp.store.session import statements
 from skp.store.types import canonical_id
@@ -73,10 +77,10 @@ class AddressBook:
         self._sessions = sessions
         self._hidden = frozenset(hidden)
 
-    def search(self, search: Search) -> Found:
-        """A page of the entries that match ``search``, by name."""
+    def search(self, search: Search, viewer: Party | None = None) -> Found:
+        """A page of the entries ``viewer`` finds that match ``search``, by name."""
         limit = page_size(search.limit)
-        conditions = [_listed(search.module)]
+        conditions = [_listed(search.module, viewer)]
         if search.name:
             pattern = folded(search.name).replace("\\", "\\\\").replace("%", "\\%").replace(
                 "_", "\\_")
@@ -118,24 +122,30 @@ class AddressBook:
                 return
             after = found.next_after
 
-    def entry(self, participant_id: str, module: Module) -> Entry:
-        """The entry of one participant; NotFound unless it is in the book for ``module``."""
+    def entry(self, participant_id: str, module: Module, viewer: Party | None = None) -> Entry:
+        """The entry of one participant; NotFound unless it is in ``viewer``'s book for
+        ``module``."""
         key = _key(participant_id)
         with statements(self._sessions) as connection:
             found = by_id(connection.execute(with_modules().where(
-                Participant.id == key, _listed(module))))
+                Participant.id == key, _listed(module, viewer))))
         if key not in found or key in self._hidden:
             raise NotFound(f"no participant {participant_id} in the address book of module "
                            f"{module}")
         return Entry.of(found[key], module)
 
 
-def _listed(module: Module) -> ColumnElement[bool]:
-    """An active participant with ``module`` switched on (an alias of its modules' table: the
-    query may join that table to read every module of the participant)."""
+def _listed(module: Module, viewer: Party | None) -> ColumnElement[bool]:
+    """An active participant with ``module`` switched on, and a test partner unless ``viewer``
+    sees everyone (an alias of its modules' table: the query may join that table to read
+    every module of the participant)."""
     enabled = aliased(ParticipantModule)
-    return and_(Participant.active, exists().where(enabled.participant_id == Participant.id,
-                                                   enabled.module == module))
+    conditions = [Participant.standing == Standing.ACTIVE,
+                  exists().where(enabled.participant_id == Participant.id,
+                                 enabled.module == module)]
+    if not sees_everyone(viewer):
+        conditions.append(Participant.id.in_(test_partner_ids()))
+    return and_(*conditions)
 
 
 def _key(participant_id: str) -> str:

@@ -8,6 +8,7 @@ active.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ class ParticipantInfo:
 
     @property
     def party(self) -> Party:
-        return Party(self.id, self.role, self.modules, self.uses_bsn)
+        return Party(self.id, self.role, self.modules, self.uses_bsn,
+                     active=self.standing is Standing.ACTIVE,
+                     test_partner=self.id in test_partner_ids())
 
     @classmethod
     def of(cls, row: Participant | Row[Any],
@@ -56,6 +59,15 @@ class ParticipantInfo:
         return cls(row.id, row.name, row.role, row.module_set if modules is None else modules,
                    row.uses_bsn, row.extension_days, row.active, row.kvk_nummer,
                    row.vestigingsnummer, Standing(row.standing))
+
+
+@functools.cache
+def test_partner_ids() -> frozenset[str]:
+    """The ids of the hub's built-in test partners (skp.partner), whether the hub runs them
+    or not."""
+    from skp.partner import PARTNERS  # skp.partner builds on this module
+
+    return frozenset(p.id for p in PARTNERS)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from bench.harness import PG_URL, postgres_schema
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.roles import Module, Role
 from skp.mailbox import Mailbox
 from skp.participants import Participants
@@ -109,7 +110,8 @@ def people(participants):
     from skp.domain.roles import ROLE_MODULES
 
     def add(name, role, **kwargs):
-        return participants.add(name=name, role=role, modules=ROLE_MODULES[role], **kwargs)
+        return participants.add(standing=Standing.ACTIVE,
+                                name=name, role=role, modules=ROLE_MODULES[role], **kwargs)
 
     class People:
         shv = add("Gemeente Voorbeeld SHV", Role.SHV_FASE2)

@@ -5,7 +5,10 @@ participants in.
 The address book is the participant register seen by other participants: for each active
 participant with a module switched on, its id, name, KvK number and vestigingsnummer, role,
 modules, whether it uses the BSN and the message types it may receive in the module. Nothing
-else of the register (certificates, extensions, activity, backlog) is ever in it.
+else of the register (certificates, extensions, activity, backlog) is ever in it. A
+participant that is not active yet (registered, in acceptance, accepted) is in no one's book,
+and its own book holds only the test partners, the only ones it may exchange messages with
+(skp.domain.routing.may_reach).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import unicodedata
 
 from skp.domain.catalogue import message_types
 from skp.domain.roles import Module, Role
+from skp.domain.routing import Party
 from skp.errors import SchemaInvalid
 
 #: The most entries one page of a search returns, and how many when the caller names none.
@@ -30,6 +34,13 @@ def folded(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.casefold().split())
+
+
+def sees_everyone(viewer: Party | None) -> bool:
+    """Whether ``viewer``'s address book holds every active participant, rather than only the
+    test partners: so for an active participant and for a test partner; not for one that is
+    not active yet. ``None`` is the published list, which holds every active participant."""
+    return viewer is None or viewer.active or viewer.test_partner
 
 
 def receivable(module: Module, role: Role, uses_bsn: bool) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Routing rules: may this sender send this type to this recipient, and is a reply valid.
+"""Routing rules: may these two exchange messages at all, may this sender send this type to
+this recipient, and is a reply valid.
 
 Pure: the mailbox looks the parties and the original message up and passes them in.
 """
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 
 from skp.domain.catalogue import MessageType
 from skp.domain.roles import Module, Role
-from skp.errors import InvalidReply, ModuleNotEnabled, NotAllowed
+from skp.errors import InvalidReply, ModuleNotEnabled, NotAllowed, UnknownRecipient
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,34 @@ class Party:
     role: Role
     modules: frozenset[Module]
     uses_bsn: bool = False
+    #: Active (skp.domain.admission.Standing.ACTIVE): reachable by, and reaching, everyone.
+    active: bool = True
+    #: One of the hub's built-in test partners (skp.partner).
+    test_partner: bool = False
+
+
+def may_reach(sender: Party, recipient: Party) -> bool:
+    """Whether ``sender`` and ``recipient`` may exchange messages at all: a participant that
+    is not active yet (registered, in acceptance, accepted) exchanges messages only with the
+    test partners, which everyone may test with; active participants with each other."""
+    if sender.test_partner or recipient.test_partner:
+        return True
+    return sender.active and recipient.active
+
+
+def check_reach(sender: Party, recipient: Party) -> None:
+    """Raise unless ``sender`` may send to ``recipient`` at all (:func:`may_reach`).
+
+    To its sender a recipient that is not active yet looks like one that does not exist
+    (UnknownRecipient, as for an unknown id); a sender that is not active yet is told it may
+    only send to the test partners.
+    """
+    if may_reach(sender, recipient):
+        return
+    if not recipient.active:
+        raise UnknownRecipient(f"no active participant {recipient.id}")
+    raise NotAllowed("you are not active yet: until the hub's operator activates you, you "
+                     "exchange messages only with the test partners")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from skp.domain.catalogue import MessageType, lookup
 from skp.domain.lifecycle import State
 from skp.domain.retention import fetch_deadline, reply_deadline
 from skp.domain.roles import Module
-from skp.domain.routing import Original, check_reply, check_route
+from skp.domain.routing import Original, check_reach, check_reply, check_route
 from skp.domain.validation import Body, Header, validate_body, validate_header
 from skp.errors import (
     BatchRefused,
@@ -294,11 +294,13 @@ def _repeat(existing: Row[Any], mt: MessageType, header: Header) -> Receipt:
 def _checked(mt: MessageType, header: Header, body: Mapping[str, Any],
              sender: ParticipantInfo, recipient: ParticipantInfo | None, spool: Spool,
              original: Message | None = None) -> tuple[ParticipantInfo, Body]:
-    """The recipient and the validated content, once the recipient is active and the route,
-    the reply to ``original`` and the body are valid; its documents are references to the
-    documents of ``spool``."""
+    """The recipient and the validated content, once the recipient is active, the two may
+    reach each other (skp.domain.routing.check_reach), and the route, the reply to
+    ``original`` and the body are valid; its documents are references to the documents of
+    ``spool``."""
     if recipient is None:
         raise UnknownRecipient(f"no active participant {header.ontvanger}")
+    check_reach(sender.party, recipient.party)
     check_route(mt, sender.party, recipient.party)
     check_reply(mt, sender_id=sender.id, recipient_id=recipient.id,
                 conversation_id=header.conversatie_referentienummer,

@@ -212,7 +212,8 @@ def new(participant_id: str) -> str | BaseResponse:
                                modules={m: MODULE_INFO[m].title for m in Module})
     form = cast(NewMessageForm, form_class(mt, True)())
     search = request.args.get("zoek", "").strip()[:200]
-    found = hub().addressbook.search(Search(mt.module, name=search or None, limit=MAX_ENTRIES))
+    found = hub().addressbook.search(Search(mt.module, name=search or None, limit=MAX_ENTRIES),
+                                     unit.party)
     entries = [e for e in found.entries if mt.code in e.receives and e.id != unit.id]
     form.ontvanger.choices = [SelectChoice("", "Kies…"),
                               *(SelectChoice(e.id, e.name) for e in entries)]
@@ -230,7 +231,7 @@ def new(participant_id: str) -> str | BaseResponse:
 def _recipient(mt: MessageType, unit: ParticipantInfo, participant_id: str) -> str:
     """``participant_id`` when the address book lists it as a recipient of ``mt``; else ""."""
     try:
-        entry = hub().addressbook.entry(participant_id, mt.module)
+        entry = hub().addressbook.entry(participant_id, mt.module, unit.party)
     except (NotFound, SchemaInvalid):
         return ""
     return entry.id if mt.code in entry.receives and entry.id != unit.id else ""

@@ -278,20 +278,20 @@ def _addressbook_ops(types: ModuleTypes) -> dict[str, Any]:
                _out_variable_name="Deelnemers")
     def ZoekDeelnemers(ctx: Any, Naam: Any, KvkNummer: Any, Vestigingsnummer: Any, Rol: Any,
                        Module: Any, Maximum: Any, Na: Any) -> Any:
-        _caller(ctx, None)  # any registered caller
+        caller = _caller(ctx, None)  # any registered caller
         found = _hub(ctx).addressbook.search(Search(
             module=module if Module is None else _module(Module), name=Naam,
             kvk_nummer=KvkNummer, vestigingsnummer=Vestigingsnummer,
-            role=None if Rol is None else Role(Rol), limit=Maximum, after=Na))
+            role=None if Rol is None else Role(Rol), limit=Maximum, after=Na), caller.party)
         return types.entries(Deelnemer=[entry(e) for e in found.entries],
                              Volgende=found.next_after)
 
     @operation(required(Unicode, max_len=64), optional(Unicode, **types.modules),
                _returns=types.entry, _out_variable_name="Deelnemer")
     def Deelnemer(ctx: Any, DeelnemerId: Any, Module: Any) -> Any:
-        _caller(ctx, None)
+        caller = _caller(ctx, None)
         return entry(_hub(ctx).addressbook.entry(
-            DeelnemerId, module if Module is None else _module(Module)))
+            DeelnemerId, module if Module is None else _module(Module), caller.party))
 
     return {"ZoekDeelnemers": ZoekDeelnemers, "Deelnemer": Deelnemer}
 

@@ -20,6 +20,7 @@ from zeep.transports import Transport
 
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.hub import Hub
 from skp.participants import fingerprint
@@ -119,7 +120,8 @@ def people(hub, pki, clock):
     clock.set(dt.datetime.now(dt.UTC))
     registered = {}
     for key, (name, role, uses_bsn) in CAST.items():
-        info = hub.participants.add(name=name, role=role, modules=ROLE_MODULES[role],
+        info = hub.participants.add(standing=Standing.ACTIVE,
+                                    name=name, role=role, modules=ROLE_MODULES[role],
                                     uses_bsn=uses_bsn)
         hub.participants.add_certificate(info.id, pki.people[key].pem)
         registered[key] = info

@@ -8,6 +8,7 @@ import zeep
 from lxml import etree
 
 from skp.domain.addressbook import PUBLIC_FIELDS
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module, Role
@@ -112,7 +113,8 @@ def test_the_kennisgeving_that_fits_the_recipients_bsn(connect, pki, people, typ
 
 
 def test_the_published_list_is_a_page_for_registered_callers(server, hub, pki, people):
-    hub.participants.add(name="<script>Incasso & Co</script>", role=Role.SE, modules=[SR])
+    hub.participants.add(standing=Standing.ACTIVE,
+                         name="<script>Incasso & Co</script>", role=Role.SE, modules=[SR])
     page = session_for(pki.people["se"], pki.ca_file).get(f"{server}/deelnemers", timeout=10)
     assert page.status_code == 200
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
@@ -122,3 +124,29 @@ def test_the_published_list_is_a_page_for_registered_callers(server, hub, pki, p
     refused = session_for(pki.unknown, pki.ca_file).get(f"{server}/deelnemers", timeout=10)
     assert refused.status_code == 403 and "Client.Authentication" in refused.text
     assert people.se2.id not in refused.text
+
+
+def test_a_participant_not_active_yet_is_in_no_book_and_reaches_no_one(connect, hub, pki,
+                                                                        people):
+    """Registered, not yet active, on a hub that runs no test partners: it finds no one, no one
+    finds it, and to an active sender it is an unknown recipient."""
+    newcomer = hub.participants.add(name="Energie Nieuw", role=Role.SE, modules=[SR])
+    hub.participants.add_certificate(newcomer.id, pki.unknown.pem)
+    mine = connect(pki.unknown, SR)
+    assert mine.Ping().DeelnemerId == newcomer.id  # its certificate works, to be tested
+    assert mine.ZoekDeelnemers(Maximum=500) is None  # an empty Deelnemers
+    assert code_of(mine.Deelnemer, DeelnemerId=people.shv.id)[0] == "Client.NotFound"
+    shv = connect(pki.people["shv"], SR)
+    assert newcomer.id not in {d.DeelnemerId for d in shv.ZoekDeelnemers(Maximum=500).Deelnemer}
+    assert code_of(shv.Deelnemer, DeelnemerId=newcomer.id)[0] == "Client.NotFound"
+    mt = lookup(SR, "Kennisgeving")
+    code, message = code_of(shv.VerstuurKennisgeving, Header=header(newcomer),
+                            Bericht=zeep_body(mt, example_body(mt)))
+    assert (code, message) == ("Client.UnknownRecipient", f"no active participant {newcomer.id}")
+    answer = lookup(SR, "StatusberichtSe")
+    assert code_of(mine.VerstuurStatusberichtSe, Header=header(people.shv),
+                   Bericht=zeep_body(answer, example_body(answer)))[0] == "Client.NotAllowed"
+    hub.participants.activate(newcomer.id, without_acceptance=True)
+    assert shv.Deelnemer(DeelnemerId=newcomer.id).Naam == "Energie Nieuw"
+    assert shv.VerstuurKennisgeving(Header=header(newcomer),
+                                    Bericht=zeep_body(mt, example_body(mt))).Herhaald is False

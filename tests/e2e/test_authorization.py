@@ -33,6 +33,7 @@ from lxml import etree
 from zeep.transports import Transport
 from zeep.wsdl import Document
 
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module
@@ -199,7 +200,8 @@ def stage(hub, pki, people, op: Op) -> Scene:
     cast = {key: getattr(people, key) for key in ("shv", "se", "se2", "kredietbank", "shv1",
                                                    "bewind", "wsk")}
     if op.other_key == "spare":
-        cast["spare"] = hub.participants.add(name="Bewind Twee", role="BEWINDVOERDER",
+        cast["spare"] = hub.participants.add(standing=Standing.ACTIVE,
+                                             name="Bewind Twee", role="BEWINDVOERDER",
                                              modules=[op.module])
         hub.participants.add_certificate(cast["spare"].id, identity_of("spare", pki).pem)
     sender, recipient = cast[sender_key], cast[recipient_key]

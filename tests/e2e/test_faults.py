@@ -11,6 +11,7 @@ import zeep
 from cryptography import x509
 from lxml import etree
 
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module
@@ -70,7 +71,8 @@ def test_unknown_certificate(connect, pki, people):
 
 
 def test_revoked_certificate(connect, hub, pki, people):
-    info = hub.participants.add(name="Ingetrokken BV", role="SE", modules=[SR])
+    info = hub.participants.add(standing=Standing.ACTIVE,
+                                name="Ingetrokken BV", role="SE", modules=[SR])
     hub.participants.add_certificate(info.id, pki.revoked.pem)
     service = connect(pki.revoked, SR)
     assert service.Ping().DeelnemerId == info.id

@@ -8,6 +8,7 @@ import pytest
 
 from skp.addressbook import AddressBook, Entry, Search
 from skp.domain.addressbook import PUBLIC_FIELDS
+from skp.domain.admission import Standing
 from skp.domain.roles import Module, Role
 from skp.errors import NotFound, SchemaInvalid
 
@@ -24,7 +25,8 @@ def names(found):
 
 
 def test_search_by_name_ignores_case_and_accents(book, participants, people):
-    participants.add(name="Énergie Lumière SA", role=Role.SE, modules=[SR])
+    participants.add(standing=Standing.ACTIVE,
+                     name="Énergie Lumière SA", role=Role.SE, modules=[SR])
     found = book.search(Search(SR, name="ENERGIE"))
     assert names(found) == ["Energie BV, unit Noord", "Energie BV, unit Zuid",
                             "Énergie Lumière SA"]
@@ -33,7 +35,7 @@ def test_search_by_name_ignores_case_and_accents(book, participants, people):
 
 
 def test_like_wildcards_in_a_name_are_literal(book, participants, people):
-    participants.add(name="100% Incasso", role=Role.SE, modules=[SR])
+    participants.add(standing=Standing.ACTIVE, name="100% Incasso", role=Role.SE, modules=[SR])
     assert names(book.search(Search(SR, name="0%"))) == ["100% Incasso"]
     assert names(book.search(Search(SR, name="_"))) == []
 
@@ -48,7 +50,7 @@ def test_an_entry_holds_the_public_fields_and_what_it_may_receive(book, people):
 
 
 def test_filters(book, participants, people):
-    participants.add(name="Woningcorporatie", role=Role.SE, modules=[SR],
+    participants.add(standing=Standing.ACTIVE, name="Woningcorporatie", role=Role.SE, modules=[SR],
                      kvk_nummer="12345678", vestigingsnummer="000012345678")
     assert names(book.search(Search(SR, kvk_nummer="12345678"))) == ["Woningcorporatie"]
     assert names(book.search(Search(SR, vestigingsnummer="000012345678"))) == [
@@ -73,7 +75,8 @@ def test_only_active_participants_with_the_module(book, participants, people):
 
 def test_paging_returns_every_entry_once(book, participants, people):
     for i in range(7):
-        participants.add(name=f"Schuldeiser {i % 3}", role=Role.SE, modules=[SR])
+        participants.add(standing=Standing.ACTIVE,
+                         name=f"Schuldeiser {i % 3}", role=Role.SE, modules=[SR])
     everyone = names(book.search(Search(SR, limit=500)))
     seen, after = [], None
     while True:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.roles import Module, Role
 from skp.errors import Unavailable
 from skp.mailbox import Mailbox
@@ -30,8 +31,10 @@ def pg(pg_url, pg_engine, clock):
     migrate(pg_engine)
     participants = Participants(make_sessions(pg_engine), clock)
     people = SimpleNamespace(
-        shv=participants.add(name="SHV", role=Role.SHV_FASE2, modules=[Module.SCHULDREGELING]),
-        se=participants.add(name="SE", role=Role.SE, modules=[Module.SCHULDREGELING]))
+        shv=participants.add(standing=Standing.ACTIVE,
+                             name="SHV", role=Role.SHV_FASE2, modules=[Module.SCHULDREGELING]),
+        se=participants.add(standing=Standing.ACTIVE,
+                            name="SE", role=Role.SE, modules=[Module.SCHULDREGELING]))
     yield pg_engine, make_sessions(pg_engine), people
     with pg_engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select, update
 from skp import sealing
 from skp.attachments import SEGMENT_BYTES
 from skp.client import for_zeep
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
@@ -45,7 +46,8 @@ def parties(app, ca):
     """Certificate headers of a bewindvoerder and a schuldeiser, and their ids."""
     found = {}
     for name, role in (("bewind", Role.BEWINDVOERDER), ("se", Role.SE)):
-        info = app.hub.participants.add(name=name, role=role, modules=ROLE_MODULES[role])
+        info = app.hub.participants.add(standing=Standing.ACTIVE,
+                                        name=name, role=role, modules=ROLE_MODULES[role])
         pem = ca.issue_cert(f"{name}.skp.test").cert_chain_pems[0].bytes()
         app.hub.participants.add_certificate(info.id, pem)
         found[name] = (info.id, quote(pem.decode()))

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.lifecycle import State
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.errors import InvalidState
@@ -44,9 +45,10 @@ class Hub:
         self.sessions = make_sessions(self.engine)
         self.clock = FrozenClock(START)
         participants = Participants(self.sessions, self.clock)
-        self.shv = participants.add(name="SHV", role=Role.SHV_FASE2,
+        self.shv = participants.add(standing=Standing.ACTIVE, name="SHV", role=Role.SHV_FASE2,
                                     modules=ROLE_MODULES[Role.SHV_FASE2])
-        self.se = participants.add(name="SE", role=Role.SE, modules=ROLE_MODULES[Role.SE],
+        self.se = participants.add(standing=Standing.ACTIVE,
+                                   name="SE", role=Role.SE, modules=ROLE_MODULES[Role.SE],
                                    extension_days=7)
         self.mailbox = Mailbox(self.sessions, MemoryKeyRing.generate(), Settings(), self.clock)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from skp.domain.admission import Standing
 from skp.domain.organisation import ContactRole, Login, RequestKind
 from skp.domain.roles import Module, Role
 from skp.errors import NotFound, SchemaInvalid
@@ -20,11 +21,14 @@ def org(sessions, participants, clock):
 
 @pytest.fixture
 def units(participants):
-    noord = participants.add(name="Noord", role=Role.SE, modules=[Module.SCHULDREGELING],
+    noord = participants.add(standing=Standing.ACTIVE,
+                             name="Noord", role=Role.SE, modules=[Module.SCHULDREGELING],
                              kvk_nummer=ENERGIE, vestigingsnummer="000090000021")
-    zuid = participants.add(name="Zuid", role=Role.SE, modules=[Module.SCHULDREGELING],
+    zuid = participants.add(standing=Standing.ACTIVE,
+                            name="Zuid", role=Role.SE, modules=[Module.SCHULDREGELING],
                             kvk_nummer=ENERGIE, vestigingsnummer="000090000022")
-    other = participants.add(name="Ander", role=Role.SE, modules=[Module.SCHULDREGELING],
+    other = participants.add(standing=Standing.ACTIVE,
+                             name="Ander", role=Role.SE, modules=[Module.SCHULDREGELING],
                              kvk_nummer=OTHER)
     return noord, zuid, other
 

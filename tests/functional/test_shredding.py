@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.calendar import WorkingDayCalendar
 from skp.domain.epochs import GRACE, shred_deadline
 from skp.domain.roles import ROLE_MODULES, Module, Role
@@ -112,7 +113,7 @@ def dumped_wrapped_keys(dump):
 
 
 def test_a_destroyed_epoch_leaves_every_copy_unreadable(hub, tmp_path):
-    add = lambda name, role: hub.participants.add(  # noqa: E731
+    add = lambda name, role: hub.participants.add(standing=Standing.ACTIVE,   # noqa: E731
         name=name, role=role, modules=ROLE_MODULES[role])
     shv, se = add("Gemeente", Role.SHV_FASE2), add("Energie", Role.SE)
     mailbox, store, clock = hub.mailbox, hub.keyring, hub.clock

@@ -14,6 +14,7 @@ import zeep
 from lxml import etree
 
 from skp.client import for_zeep
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
@@ -26,7 +27,7 @@ WSDL = Path(__file__).parents[2] / "wsdl"
 
 @pytest.fixture
 def pem(app, ca):
-    info = app.hub.participants.add(name="SHV", role=Role.SHV_FASE2,
+    info = app.hub.participants.add(standing=Standing.ACTIVE, name="SHV", role=Role.SHV_FASE2,
                                     modules=ROLE_MODULES[Role.SHV_FASE2])
     pem = ca.issue_cert("shv.skp.test").cert_chain_pems[0].bytes()
     app.hub.participants.add_certificate(info.id, pem)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from skp.attachments import SPOOL_MEMORY_BYTES, Spool
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
@@ -44,7 +45,8 @@ def hub(tmp_path):
 
 
 def add(hub, name, role):
-    return hub.participants.add(name=name, role=role, modules=ROLE_MODULES[role])
+    return hub.participants.add(standing=Standing.ACTIVE,
+                                name=name, role=role, modules=ROLE_MODULES[role])
 
 
 def files(hub):

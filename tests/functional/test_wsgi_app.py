@@ -13,6 +13,7 @@ import pytest
 import trustme
 from sqlalchemy import event
 
+from skp.domain.admission import Standing
 from skp.domain.roles import ROLE_MODULES, Role
 from tests.helpers import PING
 from tests.helpers import wsgi_call as call
@@ -24,7 +25,7 @@ LISTING = PING.replace(b"<Ping", b"<Berichtenlijst").replace(
 
 @pytest.fixture
 def shv(app, ca):
-    info = app.hub.participants.add(name="SHV", role=Role.SHV_FASE2,
+    info = app.hub.participants.add(standing=Standing.ACTIVE, name="SHV", role=Role.SHV_FASE2,
                                     modules=ROLE_MODULES[Role.SHV_FASE2])
     pem = ca.issue_cert("shv.skp.test").cert_chain_pems[0].bytes()
     app.hub.participants.add_certificate(info.id, pem)

@@ -29,6 +29,7 @@ from skp.client import Client, Identity
 from skp.clock import FrozenClock
 from skp.config import PortalSettings, Settings
 from skp.demo import CAST, DemoParticipant
+from skp.domain.admission import Standing
 from skp.domain.roles import ROLE_MODULES, Module
 from skp.hub import Hub
 from skp.portal import create_app
@@ -161,7 +162,8 @@ def organisations(portal):
     """The demo organisations' participants; every table is emptied afterwards."""
     portal.clock.set(dt.datetime.now(dt.UTC))
     for demo in CAST:
-        portal.hub.participants.add(name=demo.name, role=demo.role,
+        portal.hub.participants.add(standing=Standing.ACTIVE,
+                                    name=demo.name, role=demo.role,
                                     modules=ROLE_MODULES[demo.role], participant_id=demo.id,
                                     kvk_nummer=demo.kvk_nummer,
                                     vestigingsnummer=demo.vestigingsnummer)
@@ -240,7 +242,8 @@ def hub(engine, sessions, keyring, tmp_path):
     hub = Hub.build(settings, engine=engine, keyring=keyring,
                     clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
     for demo in CAST:
-        hub.participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
+        hub.participants.add(standing=Standing.ACTIVE,
+                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
                              participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
                              vestigingsnummer=demo.vestigingsnummer)
     return hub

@@ -10,8 +10,10 @@ from playwright.sync_api import expect
 
 from skp.acceptance.report import html
 from skp.domain.acceptance import Routine
+from skp.domain.admission import Standing
 from skp.jobs import acceptance_job
 from skp.store.acceptance import RunState
+from skp.store.session import transaction
 from tests.portal.browser import check, log_in
 from tests.portal.conftest import NOORD
 
@@ -19,6 +21,8 @@ from tests.portal.conftest import NOORD
 def test_the_unit_page_and_the_report_show_the_run(organisations, page, browser, tmp_path):
     portal = organisations
     hub = portal.hub
+    with transaction(hub.sessions) as session:  # the unit as newly registered, not yet active
+        hub.participants.move(session, NOORD.id, lambda _: Standing.REGISTERED)
     run = hub.acceptance.runs.start(NOORD.id, [Routine.ROBUSTNESS])
     acceptance_job(hub)
 

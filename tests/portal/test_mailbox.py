@@ -9,11 +9,19 @@ import io
 import re
 import uuid
 
+from skp import partner as tp
+from skp.clock import FrozenClock
+from skp.config import PortalSettings, Settings
+from skp.demo import CAST
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.lifecycle import State
-from skp.domain.roles import Module
+from skp.domain.roles import ROLE_MODULES, Module
 from skp.domain.validation import Header
+from skp.hub import Hub
+from skp.partner import ensure_partners
+from skp.portal import create_app
 from tests.portal.conftest import (
     BASE,
     ENERGIE,
@@ -313,6 +321,41 @@ def test_the_recipient_is_searched_for_in_the_address_book(app, hub):
         html = emre.post(path, base_url=BASE, data={**data, "ontvanger": wrong}).get_data(
             as_text=True)
         assert "Kies een ontvanger" in html
+
+
+def test_a_unit_not_active_yet_finds_only_the_test_partners(engine, sessions, keyring,
+                                                           tmp_path):
+    settings = Settings(test_partner=True,
+                        portal=PortalSettings(secret_file=tmp_path / "secret"))
+    hub = Hub.build(settings, engine=engine, keyring=keyring,
+                    clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
+    for demo in CAST:
+        hub.participants.add(standing=Standing.ACTIVE,
+                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
+                             participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
+                             vestigingsnummer=demo.vestigingsnummer)
+    ensure_partners(hub.participants)
+    newcomer = hub.participants.add(name="Gemeente Voorbeeld, nieuwe unit",
+                                    role=SHV.role, modules=ROLE_MODULES[SHV.role],
+                                    kvk_nummer=GEMEENTE)
+    west = hub.participants.add(name="Energie BV, unit West", role=NOORD.role,
+                                modules=ROLE_MODULES[NOORD.role], kvk_nummer=ENERGIE)
+    app = create_app(hub)
+    emre = employee(app, hub, "gemeente", GEMEENTE, newcomer.id, SHV.id)
+
+    def options(unit):
+        path = f"/eenheid/{unit}/nieuw?soort=schuldregeling/Kennisgeving"
+        html = emre.get(path, base_url=BASE).get_data(as_text=True)
+        return path, html, html.split('id="ontvanger"')[1].split("</select>")[0]
+
+    path, html, found = options(newcomer.id)
+    assert tp.SE.name in found and NOORD.name not in found and ZUID.name not in found
+    html = emre.post(path, base_url=BASE, data={**form_fields(html), "ontvanger": NOORD.id}
+                     ).get_data(as_text=True)
+    assert "Kies een ontvanger" in html  # not one it may send to
+    _, _, found = options(SHV.id)
+    assert NOORD.name in found and ZUID.name in found and tp.SE.name in found
+    assert west.name not in found  # a creditor not active yet is in no one's book
 
 
 def test_a_new_saldoverzoek_carries_an_uploaded_document(app, hub):

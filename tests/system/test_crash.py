@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from skp import pki
 from skp.client import Client, Identity, SkpFault
+from skp.domain.admission import Standing
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module, Role
@@ -48,7 +49,8 @@ def test_kill_9_during_sends_loses_and_duplicates_nothing(pg_url, pg_engine, clo
     participants = Participants(make_sessions(pg_engine), clock)
     people = {}
     for slug, role in (("shv", Role.SHV_FASE2), ("se", Role.SE)):
-        people[slug] = participants.add(name=slug, role=role, modules=[SR])
+        people[slug] = participants.add(standing=Standing.ACTIVE,
+                                        name=slug, role=role, modules=[SR])
         participants.add_certificate(people[slug].id, pki.issue_client(certs, slug, slug).pem)
     keyfile.create_keyring_file(tmp_path / "kek.json")
     port = free_port()

@@ -17,6 +17,7 @@ import trustme
 from skp import pki
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.hub import Hub
 from skp.keystore import file as keyfile
@@ -41,10 +42,11 @@ def test_two_servers_send_each_notification_once(pg_url, pg_engine, tmp_path):
     # Received two minutes ago: past the settling time of a notice's window.
     past = FrozenClock(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
     hub = Hub.build(Settings(), engine=pg_engine, keyring=ring, clock=past)
-    shv = hub.participants.add(name="SHV", role=Role.SHV_FASE2,
+    shv = hub.participants.add(standing=Standing.ACTIVE, name="SHV", role=Role.SHV_FASE2,
                                modules=ROLE_MODULES[Role.SHV_FASE2])
     for n in range(UNITS):
-        se = hub.participants.add(name=f"Energie BV, unit {n}", role=Role.SE,
+        se = hub.participants.add(standing=Standing.ACTIVE,
+                                  name=f"Energie BV, unit {n}", role=Role.SE,
                                   modules=ROLE_MODULES[Role.SE], kvk_nummer="90000002")
         hub.organisations.subscribe("90000002", "admin", se.id, f"unit{n}@energie.example", True)
         for _ in range(n + 1):

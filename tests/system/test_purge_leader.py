@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from skp import pki
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.lifecycle import State
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.hub import Hub
@@ -57,9 +58,10 @@ def test_two_servers_share_one_purge(pg_url, pg_engine, tmp_path):
     # Messages received ten days ago: their four working days are over by now.
     past = FrozenClock(dt.datetime.now(dt.UTC) - dt.timedelta(days=10))
     hub = Hub.build(Settings(), engine=pg_engine, keyring=ring, clock=past)
-    shv = hub.participants.add(name="SHV", role=Role.SHV_FASE2,
+    shv = hub.participants.add(standing=Standing.ACTIVE, name="SHV", role=Role.SHV_FASE2,
                                modules=ROLE_MODULES[Role.SHV_FASE2])
-    se = hub.participants.add(name="SE", role=Role.SE, modules=ROLE_MODULES[Role.SE])
+    se = hub.participants.add(standing=Standing.ACTIVE,
+                              name="SE", role=Role.SE, modules=ROLE_MODULES[Role.SE])
     for _ in range(COUNT):
         send(hub.mailbox, shv, se, Module.SCHULDREGELING, "Kennisgeving")
 

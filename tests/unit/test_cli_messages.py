@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pytest
 from click.testing import CliRunner
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 from skp.cli import cli
 from skp.clock import FrozenClock
 from skp.config import Settings
+from skp.domain.admission import Standing
 from skp.domain.calendar import AMSTERDAM
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.hub import Hub
@@ -31,7 +33,7 @@ def env(tmp_path):
 @pytest.fixture
 def traffic(env):
     hub = Hub.build(Settings.from_env(env), clock=FrozenClock(MONDAY))
-    add = hub.participants.add
+    add = functools.partial(hub.participants.add, standing=Standing.ACTIVE)
     shv = add(name="Gemeente Voorbeeld", role=Role.SHV_FASE2,
               modules=ROLE_MODULES[Role.SHV_FASE2])
     se = add(name="Energie Noord", role=Role.SE, modules=ROLE_MODULES[Role.SE])

@@ -5,8 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from skp.domain.acceptance import INVALID_STATE, UNAVAILABLE, Kind, Routine, Start, Step
+import pytest
+
+from skp.domain.acceptance import (
+    INVALID_STATE,
+    UNAVAILABLE,
+    Kind,
+    Routine,
+    Start,
+    Step,
+    replies,
+    script,
+)
+from skp.domain.catalogue import lookup, message_types
+from skp.domain.roles import ROLE_MODULES, Role
+from skp.domain.routing import Party
 from skp.domain.verdicts import DROPPED, MATCHING, OK, Call, Facts, Outcome, Seen, judge
+from tests.unit.domain.test_acceptance import PARTNERS
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 LIMIT = dt.timedelta(minutes=15)
@@ -185,3 +200,30 @@ def test_the_rate_is_judged_over_any_window():
                              "with Client.RateLimited",)
     spread = [Call(at(n * 30), "VerstuurStatusverzoek", OK) for n in range(6)]
     assert judge(RATE, facts(200, calls=spread, rate=(2, 60))).outcome is Outcome.PASSED
+
+
+@pytest.mark.parametrize(("role", "uses_bsn"), [
+    (Role.SE, False), (Role.SE, True), (Role.WSK, False), (Role.SHV_FASE2, False)])
+def test_an_answer_passes_exactly_when_its_type_is_one_the_step_names(role, uses_bsn):
+    """Where a request may be answered in several ways (an answer or a Geen medewerking, a
+    Gebeurtenis or a Waarborgfonds foutbericht), the step names each of them and the verdict
+    takes each of them, and no other reply type."""
+    me = Party("me", role, ROLE_MODULES[role], uses_bsn)
+    partners = {p.party.id: p.party for p in PARTNERS}
+    answer_steps = script(me, PARTNERS, burst=0, limit="15 minutes",
+                          routines=[Routine.ANSWERING])
+    assert answer_steps
+    for step in answer_steps:
+        for delivery in dict.fromkeys(step.deliveries):
+            named = replies(lookup(delivery.module, delivery.type_code), me,
+                            partners[delivery.partner_id])
+            assert f"{delivery.type_code} with {' or '.join(named)}" in step.expectation
+            request = message("r1", delivery.type_code, module=delivery.module.value)
+            for reply_type in message_types(delivery.module):
+                if not reply_type.is_reply:
+                    continue
+                reply = message("a1", reply_type.code, sender="me", recipient="partner",
+                                cross="r1", module=delivery.module.value)
+                verdict = judge(step, facts(3, sent=[request], own=[reply]))
+                assert (verdict.outcome is Outcome.PASSED) == (reply_type.code in named), (
+                    delivery.type_code, reply_type.code, verdict.lines)
