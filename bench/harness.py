@@ -283,9 +283,11 @@ def serving(settings: Settings, directory: Path, *, prelude: str = "",
 
 @dataclass
 class Load:
-    """What ``drive`` measured: steps done, the time they took, latencies by operation."""
+    """What ``drive`` measured: steps done, the time they took, latencies by operation, and
+    the CPU time (user + system) the load process(es) used over that time."""
 
     seconds: float
+    cpu: float = 0.0
     steps: int = 0
     ops: int = 0
     errors: int = 0
@@ -299,6 +301,10 @@ class Load:
     @property
     def ops_per_second(self) -> float:
         return self.ops / self.seconds if self.seconds else 0.0
+
+    def cpu_per(self, count: int) -> float:
+        """The load's own CPU time per ``count`` (operations or requests), in seconds."""
+        return self.cpu / count if count else 0.0
 
     def summary(self, name: str) -> str:
         values = self.latencies.get(name, [])
@@ -322,9 +328,13 @@ class Clients(Generic[T]):
         """Run ``step`` in every thread for ``seconds`` (at most ``max_steps`` each, after one
         untimed warm-up step); the steps done and their latencies."""
         results = [Load(0.0) for _ in range(self.count)]
-        end = [0.0]
-        start = threading.Barrier(self.count + 1, timeout=120, action=lambda: end.__setitem__(
-            0, time.perf_counter() + seconds))
+        end, cpu = [0.0], [0.0]
+
+        def begin() -> None:  # when every thread is ready: the clock and the CPU count start
+            end[0] = time.perf_counter() + seconds
+            cpu[0] = _cpu_seconds()
+
+        start = threading.Barrier(self.count + 1, timeout=120, action=begin)
 
         def run(i: int) -> None:
             result = results[i]
@@ -363,7 +373,7 @@ class Clients(Generic[T]):
         began = end[0] - seconds
         for thread in threads:
             thread.join(timeout=seconds + 120)
-        total = Load(time.perf_counter() - began)
+        total = Load(time.perf_counter() - began, _cpu_seconds() - cpu[0])
         for result in results:
             total.steps += result.steps
             total.ops += result.ops
@@ -396,7 +406,7 @@ def drive_apart(clients: Clients[Any], seconds: float, *, processes: int = 2) ->
     if problems:
         raise RuntimeError("a load process failed:\n" + problems[0])
     loads = [part for part in parts if isinstance(part, Load)]
-    total = Load(max(load.seconds for load in loads))
+    total = Load(max(load.seconds for load in loads), sum(load.cpu for load in loads))
     for load in loads:
         total.steps += load.steps
         total.ops += load.ops
@@ -405,6 +415,12 @@ def drive_apart(clients: Clients[Any], seconds: float, *, processes: int = 2) ->
         for name, values in load.latencies.items():
             total.latencies.setdefault(name, []).extend(values)
     return total
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads) so far."""
+    times = os.times()
+    return times.user + times.system
 
 
 def _drive_part(clients: Clients[Any], offset: int, count: int, seconds: float,

@@ -125,6 +125,9 @@ def ping_figures(label: str, server: Server, pki: Pki, args: argparse.Namespace)
         f"{args.seconds:g} s), {ping.load.summary('Ping')}, server CPU "
         f"{ping.cpu_per(ping.load.steps)} per request ({ping.busy:.0%} of a core), "
         f"{ping.load.errors} errors{ping.error}")
+    out(f"{label}: load generator CPU {ping.load.cpu_per(ping.load.steps) * 1000:.2f} ms per "
+        f"request ({ping.load.cpu / ping.load.seconds:.0%} of a core, "
+        f"{args.load_processes} processes)")
     return ping
 
 
@@ -136,6 +139,8 @@ def mailbox_figures(label: str, server: Server, cycle: traffic.Cycle,
         f"{load.ops_per_second:.0f} operations/s ({args.clients} clients, "
         f"{args.seconds:g} s), server CPU {mail.cpu_per(load.ops)} per operation "
         f"({mail.busy:.0%} of a core), {load.errors} errors{mail.error}")
+    out(f"{label}: load generator CPU {load.cpu_per(load.ops) * 1000:.2f} ms per operation "
+        f"({load.cpu / load.seconds:.0%} of a core, {args.load_processes} processes)")
     out(f"{label}:   " + "; ".join(load.summary(op) for op in
                                    ("send", "list", "fetch", "confirm")))
     return mail
