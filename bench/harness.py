@@ -1,5 +1,6 @@
 """What the benchmarks share: output, a throwaway PKI, databases, the hub server in a
-subprocess, keep-alive clients (in processes of their own) and percentiles.
+subprocess, keep-alive clients (lean HTTPS connections, in processes of their own) and
+percentiles.
 
 Every loop here is bounded in count and in time, and all traffic goes to 127.0.0.1. The tests
 take their PostgreSQL schemas from here too (:func:`postgres_schema`, tests/conftest.py).
@@ -8,28 +9,30 @@ take their PostgreSQL schemas from here too (:func:`postgres_schema`, tests/conf
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import multiprocessing
 import os
 import re
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import traceback
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import requests
 import trustme
 from sqlalchemy import text
 
-from skp.client import Identity, session_for
+from skp.client import Identity
 from skp.config import Settings
 from skp.hub import Hub
 from skp.keystore import file as keyfile
@@ -120,9 +123,43 @@ def make_pki(directory: Path, names: Iterable[str]) -> Pki:
     return Pki(directory)
 
 
-def session(identity: Identity) -> requests.Session:
-    """A keep-alive session with the client certificate; trusts only the bench CA."""
-    return session_for(identity)  # trust_env off: REQUESTS_CA_BUNDLE is set here (design §11)
+class Connection:
+    """One keep-alive HTTPS connection to ``url`` with a participant's client certificate,
+    trusting only the bench CA (``identity.ca``; nothing from the environment).
+
+    The load generator's client: :mod:`http.client` on a TLS socket, so that a request costs
+    the client its request line, four headers, the TLS record and the status line and headers
+    of the answer, and nothing of a session, adapter or connection pool. It connects on the
+    first request and again after a failed one.
+    """
+
+    def __init__(self, url: str, identity: Identity, *, timeout: float = 60) -> None:
+        address = urllib.parse.urlsplit(url)
+        context = ssl.create_default_context(cafile=str(identity.ca))
+        context.load_cert_chain(str(identity.cert), str(identity.key))
+        self._http = http.client.HTTPSConnection(address.hostname or "127.0.0.1",
+                                                 address.port, timeout=timeout,
+                                                 context=context)
+
+    def post(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
+        """POST ``body`` to ``path``; the answer's status and body (read whole, so that the
+        connection can carry the next request)."""
+        try:
+            self._http.request("POST", path, body, headers)
+            answer = self._http.getresponse()
+            return answer.status, answer.read()
+        except BaseException:
+            self._http.close()  # a half-done exchange: the next request connects afresh
+            raise
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 # --- databases -----------------------------------------------------------------------------
@@ -178,6 +215,27 @@ def wsgi_environ(pem: str, path: str, operation: str, body: bytes, **extra: obje
             "wsgi.input": io.BytesIO(body), **extra}
 
 
+# --- the rest of the machine ---------------------------------------------------------------
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU time of every ``postgres`` process alive now (on a shared machine,
+    other users' queries count too)."""
+    total, tick = 0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            name, fields = stat.read_text().rsplit(")", 1)
+            if name.endswith("(postgres"):
+                values = fields.split()
+                total += int(values[11]) + int(values[12])
+    return total / tick
+
+
+def idle_cpu_seconds() -> float:
+    """The seconds all CPUs of the machine were idle since boot (/proc/stat: idle + iowait)."""
+    values = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    return (int(values[3]) + int(values[4])) / os.sysconf("SC_CLK_TCK")
+
+
 # --- the server in a subprocess -------------------------------------------------------------
 
 def server_environment(settings: Settings) -> dict[str, str]:
@@ -224,14 +282,22 @@ class Server:
         """User and system CPU time the server process and its live workers used so far,
         and the workers that have exited."""
         user = system = 0.0
+        for times in self.cpu_by_process().values():
+            user, system = user + times[0], system + times[1]
+        return user, system
+
+    def cpu_by_process(self) -> dict[int, tuple[float, float]]:
+        """User and system CPU time so far of the server process (with the workers that have
+        exited) and of each live worker, by process id."""
+        found = {}
+        tick = os.sysconf("SC_CLK_TCK")
         for pid in (self.pid, *self.workers()):
             with contextlib.suppress(OSError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                tick = os.sysconf("SC_CLK_TCK")
                 # utime, stime, and (the supervisor's) cutime, cstime of reaped children
-                user += (int(fields[11]) + int(fields[13])) / tick
-                system += (int(fields[12]) + int(fields[14])) / tick
-        return user, system
+                found[pid] = ((int(fields[11]) + int(fields[13])) / tick,
+                              (int(fields[12]) + int(fields[14])) / tick)
+        return found
 
     def workers(self) -> list[int]:
         """The worker processes of a supervisor (none for a single process)."""
