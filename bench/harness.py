@@ -217,17 +217,23 @@ def wsgi_environ(pem: str, path: str, operation: str, body: bytes, **extra: obje
 
 # --- the rest of the machine ---------------------------------------------------------------
 
-def postgres_cpu_seconds() -> float:
-    """User + system CPU time of every ``postgres`` process alive now (on a shared machine,
-    other users' queries count too)."""
-    total, tick = 0, os.sysconf("SC_CLK_TCK")
+def postgres_cpu_seconds() -> dict[int, float]:
+    """User + system CPU time so far of every ``postgres`` process alive now, by process id
+    (on a shared machine, other users' queries count too)."""
+    found, tick = {}, os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             name, fields = stat.read_text().rsplit(")", 1)
             if name.endswith("(postgres"):
                 values = fields.split()
-                total += int(values[11]) + int(values[12])
-    return total / tick
+                found[int(stat.parent.name)] = (int(values[11]) + int(values[12])) / tick
+    return found
+
+
+def cpu_since(before: Mapping[int, float], after: Mapping[int, float]) -> float:
+    """The CPU time the processes of ``after`` used since ``before`` (a process that started
+    in between counts whole, one that ended in between not at all)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def idle_cpu_seconds() -> float:

@@ -57,6 +57,7 @@ from harness import (
     Server,
     bench_settings,
     build_hub,
+    cpu_since,
     drive_apart,
     idle_cpu_seconds,
     make_pki,
@@ -243,7 +244,7 @@ def loaded(server: Server, clients: Callable[[], Clients[Any]], args: argparse.N
                   times[1] - before.get(pid, (0.0, 0.0))[1]) for pid, times in after.items()}
     workers = tuple(sum(times) for pid, times in used.items() if pid != server.pid)
     return Measured(load, sum(t[0] for t in used.values()), sum(t[1] for t in used.values()),
-                    postgres_cpu_seconds() - postgres, idle_cpu_seconds() - idle,
+                    cpu_since(postgres, postgres_cpu_seconds()), idle_cpu_seconds() - idle,
                     workers if len(workers) > 1 else ())
 
 
