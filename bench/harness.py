@@ -128,8 +128,8 @@ class Connection:
     trusting only the bench CA (``identity.ca``; nothing from the environment).
 
     The load generator's client: :mod:`http.client` on a TLS socket, so that a request costs
-    the client its request line, four headers, the TLS record and the status line and headers
-    of the answer, and nothing of a session, adapter or connection pool. It connects on the
+    the client its request line and five headers, the TLS records and the answer's status line
+    and headers, and nothing of a session, adapter or connection pool. It connects on the
     first request and again after a failed one.
     """
 
