@@ -1,5 +1,6 @@
 """What the benchmarks share: output, a throwaway PKI, databases, the hub server in a
-subprocess, keep-alive clients (in processes of their own) and percentiles.
+subprocess, keep-alive clients (lean HTTPS connections, in processes of their own) and
+percentiles.
 
 Every loop here is bounded in count and in time, and all traffic goes to 127.0.0.1. The tests
 take their PostgreSQL schemas from here too (:func:`postgres_schema`, tests/conftest.py).
@@ -8,28 +9,30 @@ take their PostgreSQL schemas from here too (:func:`postgres_schema`, tests/conf
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import multiprocessing
 import os
 import re
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import traceback
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import requests
 import trustme
 from sqlalchemy import text
 
-from skp.client import Identity, session_for
+from skp.client import Identity
 from skp.config import Settings
 from skp.hub import Hub
 from skp.keystore import file as keyfile
@@ -120,9 +123,43 @@ def make_pki(directory: Path, names: Iterable[str]) -> Pki:
     return Pki(directory)
 
 
-def session(identity: Identity) -> requests.Session:
-    """A keep-alive session with the client certificate; trusts only the bench CA."""
-    return session_for(identity)  # trust_env off: REQUESTS_CA_BUNDLE is set here (design §11)
+class Connection:
+    """One keep-alive HTTPS connection to ``url`` with a participant's client certificate,
+    trusting only the bench CA (``identity.ca``; nothing from the environment).
+
+    The load generator's client: :mod:`http.client` on a TLS socket, so that a request costs
+    the client its request line and five headers, the TLS records and the answer's status line
+    and headers, and nothing of a session, adapter or connection pool. It connects on the
+    first request and again after a failed one.
+    """
+
+    def __init__(self, url: str, identity: Identity, *, timeout: float = 60) -> None:
+        address = urllib.parse.urlsplit(url)
+        context = ssl.create_default_context(cafile=str(identity.ca))
+        context.load_cert_chain(str(identity.cert), str(identity.key))
+        self._http = http.client.HTTPSConnection(address.hostname or "127.0.0.1",
+                                                 address.port, timeout=timeout,
+                                                 context=context)
+
+    def post(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
+        """POST ``body`` to ``path``; the answer's status and body (read whole, so that the
+        connection can carry the next request)."""
+        try:
+            self._http.request("POST", path, body, headers)
+            answer = self._http.getresponse()
+            return answer.status, answer.read()
+        except BaseException:
+            self._http.close()  # a half-done exchange: the next request connects afresh
+            raise
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 # --- databases -----------------------------------------------------------------------------
@@ -178,6 +215,33 @@ def wsgi_environ(pem: str, path: str, operation: str, body: bytes, **extra: obje
             "wsgi.input": io.BytesIO(body), **extra}
 
 
+# --- the rest of the machine ---------------------------------------------------------------
+
+def postgres_cpu_seconds() -> dict[int, float]:
+    """User + system CPU time so far of every ``postgres`` process alive now, by process id
+    (on a shared machine, other users' queries count too)."""
+    found, tick = {}, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            name, fields = stat.read_text().rsplit(")", 1)
+            if name.endswith("(postgres"):
+                values = fields.split()
+                found[int(stat.parent.name)] = (int(values[11]) + int(values[12])) / tick
+    return found
+
+
+def cpu_since(before: Mapping[int, float], after: Mapping[int, float]) -> float:
+    """The CPU time the processes of ``after`` used since ``before`` (a process that started
+    in between counts whole, one that ended in between not at all)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def idle_cpu_seconds() -> float:
+    """The seconds all CPUs of the machine were idle since boot (/proc/stat: idle + iowait)."""
+    values = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    return (int(values[3]) + int(values[4])) / os.sysconf("SC_CLK_TCK")
+
+
 # --- the server in a subprocess -------------------------------------------------------------
 
 def server_environment(settings: Settings) -> dict[str, str]:
@@ -224,14 +288,22 @@ class Server:
         """User and system CPU time the server process and its live workers used so far,
         and the workers that have exited."""
         user = system = 0.0
+        for times in self.cpu_by_process().values():
+            user, system = user + times[0], system + times[1]
+        return user, system
+
+    def cpu_by_process(self) -> dict[int, tuple[float, float]]:
+        """User and system CPU time so far of the server process (with the workers that have
+        exited) and of each live worker, by process id."""
+        found = {}
+        tick = os.sysconf("SC_CLK_TCK")
         for pid in (self.pid, *self.workers()):
             with contextlib.suppress(OSError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                tick = os.sysconf("SC_CLK_TCK")
                 # utime, stime, and (the supervisor's) cutime, cstime of reaped children
-                user += (int(fields[11]) + int(fields[13])) / tick
-                system += (int(fields[12]) + int(fields[14])) / tick
-        return user, system
+                found[pid] = ((int(fields[11]) + int(fields[13])) / tick,
+                              (int(fields[12]) + int(fields[14])) / tick)
+        return found
 
     def workers(self) -> list[int]:
         """The worker processes of a supervisor (none for a single process)."""
@@ -283,9 +355,11 @@ def serving(settings: Settings, directory: Path, *, prelude: str = "",
 
 @dataclass
 class Load:
-    """What ``drive`` measured: steps done, the time they took, latencies by operation."""
+    """What ``drive`` measured: steps done, the time they took, latencies by operation, and
+    the CPU time (user + system) the load process(es) used over that time."""
 
     seconds: float
+    cpu: float = 0.0
     steps: int = 0
     ops: int = 0
     errors: int = 0
@@ -299,6 +373,10 @@ class Load:
     @property
     def ops_per_second(self) -> float:
         return self.ops / self.seconds if self.seconds else 0.0
+
+    def cpu_per(self, count: int) -> float:
+        """The load's own CPU time per ``count`` (operations or requests), in seconds."""
+        return self.cpu / count if count else 0.0
 
     def summary(self, name: str) -> str:
         values = self.latencies.get(name, [])
@@ -322,9 +400,13 @@ class Clients(Generic[T]):
         """Run ``step`` in every thread for ``seconds`` (at most ``max_steps`` each, after one
         untimed warm-up step); the steps done and their latencies."""
         results = [Load(0.0) for _ in range(self.count)]
-        end = [0.0]
-        start = threading.Barrier(self.count + 1, timeout=120, action=lambda: end.__setitem__(
-            0, time.perf_counter() + seconds))
+        end, cpu = [0.0], [0.0]
+
+        def begin() -> None:  # when every thread is ready: the clock and the CPU count start
+            end[0] = time.perf_counter() + seconds
+            cpu[0] = _cpu_seconds()
+
+        start = threading.Barrier(self.count + 1, timeout=120, action=begin)
 
         def run(i: int) -> None:
             result = results[i]
@@ -363,7 +445,7 @@ class Clients(Generic[T]):
         began = end[0] - seconds
         for thread in threads:
             thread.join(timeout=seconds + 120)
-        total = Load(time.perf_counter() - began)
+        total = Load(time.perf_counter() - began, _cpu_seconds() - cpu[0])
         for result in results:
             total.steps += result.steps
             total.ops += result.ops
@@ -396,7 +478,7 @@ def drive_apart(clients: Clients[Any], seconds: float, *, processes: int = 2) ->
     if problems:
         raise RuntimeError("a load process failed:\n" + problems[0])
     loads = [part for part in parts if isinstance(part, Load)]
-    total = Load(max(load.seconds for load in loads))
+    total = Load(max(load.seconds for load in loads), sum(load.cpu for load in loads))
     for load in loads:
         total.steps += load.steps
         total.ops += load.ops
@@ -405,6 +487,12 @@ def drive_apart(clients: Clients[Any], seconds: float, *, processes: int = 2) ->
         for name, values in load.latencies.items():
             total.latencies.setdefault(name, []).extend(values)
     return total
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads) so far."""
+    times = os.times()
+    return times.user + times.system
 
 
 def _drive_part(clients: Clients[Any], offset: int, count: int, seconds: float,

@@ -4,12 +4,13 @@ Run: ``.venv/bin/python bench/run.py`` (about 8 minutes; ``--quick`` about 2; ``
 seconds and tiny backlogs, only proves that every part still runs).
 
 1. Traffic over mutual TLS against ``skp serve`` in a subprocess, on PostgreSQL and on SQLite,
-   from keep-alive clients (threads, one ``requests.Session`` each, in ``--load-processes``
-   processes of their own, so the load shares no interpreter lock with the server or this
-   process): SOAP ``Ping`` (the framework ceiling), then send -> list -> fetch -> confirm
-   cycles of a Kennisgeving (four operations each), and the ratio of mailbox operations to
-   Pings. On PostgreSQL also the mailbox cycles with 2 worker processes (``SKP_WORKERS=2``)
-   against 1, and skp's Ping against a bare spyne Ping on the same server and TLS
+   from keep-alive clients (threads, one lean ``http.client`` connection each, in
+   ``--load-processes`` processes of their own, so the load shares no interpreter lock with
+   the server or this process; their own CPU time per operation is printed too): SOAP
+   ``Ping`` (the framework ceiling), then send -> list -> fetch -> confirm cycles of a
+   Kennisgeving (four operations each), and the ratio of mailbox operations to Pings. On
+   PostgreSQL also the mailbox cycles with 2 worker processes (``SKP_WORKERS=2``) against 1,
+   and skp's Ping against a bare spyne Ping on the same server and TLS
    (bench/spyneping.py).
 2. The server's memory while it takes and hands out one message of about 4 MB.
 3. On PostgreSQL, in this process through the Mailbox service: fetch and list latency with
@@ -50,19 +51,22 @@ from envelopes import CONVERSATION, KENMERK, MESSAGE_ID, RECIPIENT, Envelopes, m
 from harness import (
     PG_URL,
     Clients,
+    Connection,
     Load,
     Pki,
     Server,
     bench_settings,
     build_hub,
+    cpu_since,
     drive_apart,
+    idle_cpu_seconds,
     make_pki,
     ms,
     out,
+    postgres_cpu_seconds,
     postgres_schema,
     quantile,
     serving,
-    session,
     stop_on_sigterm,
     wsgi_environ,
 )
@@ -125,6 +129,9 @@ def ping_figures(label: str, server: Server, pki: Pki, args: argparse.Namespace)
         f"{args.seconds:g} s), {ping.load.summary('Ping')}, server CPU "
         f"{ping.cpu_per(ping.load.steps)} per request ({ping.busy:.0%} of a core), "
         f"{ping.load.errors} errors{ping.error}")
+    out(f"{label}: load generator CPU {ping.load.cpu_per(ping.load.steps) * 1000:.2f} ms per "
+        f"request ({ping.load.cpu / ping.load.seconds:.0%} of a core, "
+        f"{args.load_processes} processes)")
     return ping
 
 
@@ -136,6 +143,14 @@ def mailbox_figures(label: str, server: Server, cycle: traffic.Cycle,
         f"{load.ops_per_second:.0f} operations/s ({args.clients} clients, "
         f"{args.seconds:g} s), server CPU {mail.cpu_per(load.ops)} per operation "
         f"({mail.busy:.0%} of a core), {load.errors} errors{mail.error}")
+    out(f"{label}: load generator CPU {load.cpu_per(load.ops) * 1000:.2f} ms per operation "
+        f"({load.cpu / load.seconds:.0%} of a core, {args.load_processes} processes); "
+        f"PostgreSQL {mail.postgres / max(load.ops, 1) * 1000:.2f} ms per operation "
+        f"({mail.postgres / load.seconds:.0%} of a core, every postgres process); machine "
+        f"idle {mail.idle / load.seconds / (os.cpu_count() or 1):.0%}")
+    if mail.workers:  # each keeps the connections it accepted: how the load fell on them
+        out(f"{label}: each worker's CPU " + " / ".join(
+            f"{cpu / load.seconds:.0%}" for cpu in mail.workers) + " of a core")
     out(f"{label}:   " + "; ".join(load.summary(op) for op in
                                    ("send", "list", "fetch", "confirm")))
     return mail
@@ -192,10 +207,13 @@ def app_costs(name: str, hub: Any, pki: Pki, ids: dict[str, str], seconds: float
 
 
 class Measured:
-    """A load with the server's CPU time (user + system) over it."""
+    """A load with the server's CPU time (user + system) over it, PostgreSQL's and the time
+    the machine's CPUs were idle."""
 
-    def __init__(self, load: Load, user: float, system: float) -> None:
+    def __init__(self, load: Load, user: float, system: float, postgres: float = 0.0,
+                 idle: float = 0.0, workers: tuple[float, ...] = ()) -> None:
         self.load, self.cpu, self.system = load, user + system, system
+        self.postgres, self.idle, self.workers = postgres, idle, workers
 
     @property
     def busy(self) -> float:
@@ -218,10 +236,16 @@ def loaded(server: Server, clients: Callable[[], Clients[Any]], args: argparse.N
     second that warms up every worker (each does its first requests of a kind slowly); the
     server's CPU over the timed part."""
     drive_apart(clients(), 1.0, processes=args.load_processes)
-    user, system = server.cpu_times()
+    before = server.cpu_by_process()
+    postgres, idle = postgres_cpu_seconds(), idle_cpu_seconds()
     load = drive_apart(clients(), args.seconds, processes=args.load_processes)
-    after = server.cpu_times()
-    return Measured(load, after[0] - user, after[1] - system)
+    after = server.cpu_by_process()
+    used = {pid: (times[0] - before.get(pid, (0.0, 0.0))[0],
+                  times[1] - before.get(pid, (0.0, 0.0))[1]) for pid, times in after.items()}
+    workers = tuple(sum(times) for pid, times in used.items() if pid != server.pid)
+    return Measured(load, sum(t[0] for t in used.values()), sum(t[1] for t in used.values()),
+                    cpu_since(postgres, postgres_cpu_seconds()), idle_cpu_seconds() - idle,
+                    workers if len(workers) > 1 else ())
 
 
 def profile(server: Server, cycle: traffic.Cycle, tmp: Path, args: argparse.Namespace) -> None:
@@ -263,17 +287,18 @@ def big_message(settings: Settings, pki: Pki, ids: dict[str, str], directory: Pa
     listing, fetch, confirm = envelopes.listing(), envelopes.fetch(), envelopes.confirm()
     tag = uuid.uuid4().hex[:8]
     with serving(settings, directory, **server) as hub, \
-            session(pki.identity("bewind")) as sender, session(pki.identity("se0")) as se:
-        url = f"{hub.url}/{module.value}"
+            Connection(hub.url, pki.identity("bewind")) as sender, \
+            Connection(hub.url, pki.identity("se0")) as se:
+        path = f"/{module.value}"
 
         def send(kind: str, serial: int) -> str:
             envelope = templates[kind].replace(RECIPIENT.encode(), ids["se0"].encode()).replace(
                 CONVERSATION.encode(), str(uuid.uuid4()).encode()).replace(
                 KENMERK.encode(), f"big-{tag}-{kind}-{serial}".encode())
-            return message_ids(traffic.post(sender, url, "VerstuurSaldoverzoek", envelope))[0]
+            return message_ids(traffic.post(sender, path, "VerstuurSaldoverzoek", envelope))[0]
 
         def receive(message_id: str, op: str, template: bytes) -> bytes:
-            return traffic.post(se, url, op, template.replace(MESSAGE_ID.encode(),
+            return traffic.post(se, path, op, template.replace(MESSAGE_ID.encode(),
                                                               message_id.encode()))
 
         for serial in range(3):  # warm up every code path with small messages

@@ -12,9 +12,18 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import requests
-from envelopes import CONVERSATION, KENMERK, MESSAGE_ID, RECIPIENT, Envelopes, headers, message_ids
-from harness import Clients, Pki, session
+from envelopes import (
+    CONVERSATION,
+    KENMERK,
+    MESSAGE_ID,
+    RECIPIENT,
+    Envelopes,
+    Template,
+    fault_code,
+    headers,
+    message_ids,
+)
+from harness import Clients, Connection, Pki
 
 from skp.demo import CAST
 from skp.domain.admission import Standing
@@ -47,39 +56,39 @@ class Refused(Exception):
     """The hub answered other than expected."""
 
 
-def post(s: requests.Session, url: str, operation: str, envelope: bytes) -> bytes:
-    answer = s.post(url, data=envelope, headers=headers(operation), timeout=60)
-    if answer.status_code != 200:
-        code = answer.content.split(b"faultcode>", 2)[1][:60] if b"faultcode>" in (
-            answer.content) else b"-"
-        raise Refused(f"{operation}: HTTP {answer.status_code} {code!r}")
-    return answer.content
+def post(connection: Connection, path: str, operation: str, envelope: bytes) -> bytes:
+    """One SOAP call; its answer, or :class:`Refused` for any status but 200 (a fault)."""
+    status, answer = connection.post(path, headers(operation), envelope)
+    if status != 200:
+        raise Refused(f"{operation}: HTTP {status} {fault_code(answer)}")
+    return answer
 
 
 # --- Ping ----------------------------------------------------------------------------------
 
-def ping_clients(url: str, pki: Pki, count: int) -> Clients[requests.Session]:
+def ping_clients(url: str, pki: Pki, count: int) -> Clients[Connection]:
     """``count`` keep-alive clients posting Ping as the SHV."""
-    envelope = Envelopes(SR).ping()
-    target = f"{url}/{SR.value}"
+    envelope, path = Envelopes(SR).ping(), f"/{SR.value}"
 
-    def step(s: requests.Session, _: int) -> dict[str, float]:
+    def step(connection: Connection, _: int) -> dict[str, float]:
         began = time.perf_counter()
-        post(s, target, "Ping", envelope)
+        post(connection, path, "Ping", envelope)
         return {"Ping": time.perf_counter() - began}
 
-    return Clients(count, lambda _: session(pki.identity("shv")), step, lambda s: s.close())
+    return Clients(count, lambda _: Connection(url, pki.identity("shv")), step,
+                   Connection.close)
 
 
 # --- the mailbox cycle ----------------------------------------------------------------------
 
 @dataclass
 class Pair:
-    """Client thread *i*: the SHV's session and creditor *i*'s, and the envelope to send."""
+    """Client thread *i*: the SHV's connection and creditor *i*'s, and its send envelope
+    (split at the Kenmerk)."""
 
-    shv: requests.Session
-    se: requests.Session
-    send: bytes
+    shv: Connection
+    se: Connection
+    send: Template
     tag: str
 
     def close(self) -> None:
@@ -92,42 +101,43 @@ class Cycle:
     """send -> list -> fetch -> confirm of a Kennisgeving, the four operations timed."""
 
     url: str
+    path: str
     pki: Pki
     ids: dict[str, str]
     envelopes: Envelopes
 
     @classmethod
     def of(cls, url: str, pki: Pki, ids: dict[str, str]) -> Cycle:
-        return cls(f"{url}/{SR.value}", pki, ids, Envelopes(SR))
+        return cls(url, f"/{SR.value}", pki, ids, Envelopes(SR))
 
     def clients(self, count: int) -> Clients[Pair]:
         mt = lookup(SR, "Kennisgeving")
         send = self.envelopes.send("Kennisgeving", example_body(mt))
-        listing, fetch, confirm = (self.envelopes.listing(), self.envelopes.fetch(),
-                                   self.envelopes.confirm())
+        listing = self.envelopes.listing()
+        fetch = Template.of(self.envelopes.fetch(), MESSAGE_ID)
+        confirm = Template.of(self.envelopes.confirm(), MESSAGE_ID)
         run = uuid.uuid4().hex[:8]  # Kenmerken unique across runs on one database
+        path = self.path
 
         def setup(i: int) -> Pair:
             mine = send.replace(RECIPIENT.encode(), self.ids[f"se{i}"].encode()).replace(
                 CONVERSATION.encode(), str(uuid.uuid4()).encode())
-            return Pair(session(self.pki.identity("shv")),
-                        session(self.pki.identity(f"se{i}")), mine, f"b{run}-{i}")
+            return Pair(Connection(self.url, self.pki.identity("shv")),
+                        Connection(self.url, self.pki.identity(f"se{i}")),
+                        Template.of(mine, KENMERK), f"b{run}-{i}")
 
         def step(pair: Pair, serial: int) -> dict[str, float]:
             t0 = time.perf_counter()
-            kenmerk = f"{pair.tag}-{serial}".encode()
-            sent = message_ids(post(pair.shv, self.url, "VerstuurKennisgeving",
-                                    pair.send.replace(KENMERK.encode(), kenmerk)))[0]
+            sent = message_ids(post(pair.shv, path, "VerstuurKennisgeving",
+                                    pair.send.fill(f"{pair.tag}-{serial}")))[0]
             t1 = time.perf_counter()
-            pending = message_ids(post(pair.se, self.url, "Berichtenlijst", listing))
+            pending = message_ids(post(pair.se, path, "Berichtenlijst", listing))
             if pending[:1] != [sent]:
                 raise Refused(f"the list shows {pending[:2]}, not the message just sent")
             t2 = time.perf_counter()
-            post(pair.se, self.url, "HaalBerichtOp", fetch.replace(MESSAGE_ID.encode(),
-                                                                   sent.encode()))
+            post(pair.se, path, "HaalBerichtOp", fetch.fill(sent))
             t3 = time.perf_counter()
-            post(pair.se, self.url, "BevestigOntvangst", confirm.replace(MESSAGE_ID.encode(),
-                                                                         sent.encode()))
+            post(pair.se, path, "BevestigOntvangst", confirm.fill(sent))
             t4 = time.perf_counter()
             return {"send": t1 - t0, "list": t2 - t1, "fetch": t3 - t2, "confirm": t4 - t3}
 
