@@ -1,13 +1,14 @@
 """Where a Ping's CPU goes inside the hub's WSGI application, against a bare spyne Ping.
 
 Run: ``.venv/bin/python bench/pingcost.py [--calls 1000] [--rounds 5]`` (about 30 s; needs
-PostgreSQL on 127.0.0.1). In this process, one thread, no server and no TLS: the whole
-``HubApp`` Ping, the bare spyne application of bench/spyneping.py, and each part skp adds
-(the caller's identity lookup on one pooled connection, reading the request, spyne with skp's
-Ping answer, the request log line as JSON, the metrics, the turn), each timed alone. Prints
-the CPU time per call (``time.process_time``), the median and the least of the rounds. The
-parts add up to only about half the whole: each alone, in a tight loop, runs from warm CPU
-caches, which a whole request, many times their code, does not; their proportions hold.
+PostgreSQL on 127.0.0.1; ``--smoke``: a few calls, that it runs). In this process, one
+thread, no server and no TLS: the whole ``HubApp`` Ping, the bare spyne application of
+bench/spyneping.py, and each part skp adds (the caller's identity lookup on one pooled
+connection, reading the request, spyne with skp's Ping answer, the request log line as JSON,
+the metrics, the turn), each timed alone. Prints the CPU time per call
+(``time.process_time``), the median and the least of the rounds. The parts add up to only
+about half the whole: each alone, in a tight loop, runs from warm CPU caches, which a whole
+request, many times their code, does not; their proportions hold.
 docs/performance.md reads them.
 """
 
@@ -56,7 +57,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="20 calls, 1 round")
     args = parser.parse_args()
+    if args.smoke:
+        args.calls, args.rounds = 20, 1
     with tempfile.TemporaryDirectory() as name, postgres_schema("pingcost") as url, \
             Path(os.devnull).open("w") as devnull:
         directory = Path(name)
@@ -75,6 +79,11 @@ def main() -> None:
 
         def whole(application: Callable[..., Any]) -> Callable[[], object]:
             return lambda: b"".join(application(environ(), lambda *_: None))
+
+        for application, answer in ((app, b"PingAntwoord"), (bare, b"PingResponse")):
+            body = b"".join(application(environ(), lambda *_: None))
+            if answer not in body:
+                raise SystemExit(f"the Ping was not answered: {body[:300]!r}")
 
         def identify() -> None:
             with one_connection(hub.engine):
