@@ -71,7 +71,8 @@ def stacks(path: Path) -> Counter[tuple[str, ...]]:
             stack = frames.split(";")
             if stack[0].startswith("process "):  # --subprocesses: which worker, dropped
                 stack = stack[1:]
-            found[tuple(stack)] += int(count)
+            if stack:  # a sample of a process with no Python frame
+                found[tuple(stack)] += int(count)
     return found
 
 

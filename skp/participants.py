@@ -277,11 +277,19 @@ class Participants:
 
 
 def with_modules(*columns: Any) -> Select[Any]:
-    """A Core query of ``columns`` and every column of the participant, a row per module of it
-    (one row with ``module`` None when it has none): read with :func:`by_id`."""
-    return (select(*columns, *Participant.__table__.columns, ParticipantModule.module)
+    """A Core query of ``columns`` and the participant's columns that :class:`ParticipantInfo`
+    holds, a row per module of it (one row with ``module`` None when it has none): read with
+    :func:`by_id`."""
+    return (select(*columns, *_INFO_COLUMNS, ParticipantModule.module)
             .outerjoin_from(Participant, ParticipantModule,
                             ParticipantModule.participant_id == Participant.id))
+
+
+#: What :meth:`ParticipantInfo.of` reads of a row: not the search name or the time of
+#: registration, which every request's identity lookup would otherwise fetch and decode.
+_INFO_COLUMNS = (Participant.id, Participant.name, Participant.role, Participant.uses_bsn,
+                 Participant.extension_days, Participant.active, Participant.kvk_nummer,
+                 Participant.vestigingsnummer, Participant.standing)
 
 
 def by_id(rows: Iterable[Row[Any]]) -> dict[str, ParticipantInfo]:

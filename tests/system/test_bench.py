@@ -28,6 +28,8 @@ SCRIPTS = {
                                 "[in-process bucket]"]),
     "whatif.py": (["--smoke"], ["round 1 as is: ", "identity cache: "]),
     "spyneping.py": (["--smoke"], ["spyne Ping: HTTP 200, answered"]),
+    "pingcost.py": (["--smoke"], ["skp Ping, whole HubApp: ", "bare spyne Ping",
+                                  "identity lookup", "request log line"]),
     "portal_mailbox.py": (["--smoke"], ["SQLite     first page (50)",
                                         "PostgreSQL first page (50)",
                                         "PostgreSQL a Saldoverzoek page after the middle"]),
