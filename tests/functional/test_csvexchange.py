@@ -244,10 +244,11 @@ def test_a_download_past_its_deadline_is_gone_and_the_purge_takes_its_links(
     assert exchange.open_downloads(people.se) == []
 
 
+# SQLite takes one writer at a time: no concurrent send can come between.
+@pytest.mark.parametrize("engine", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
 def test_a_batch_that_loses_a_race_for_a_kenmerk_is_sent_once_more(
-        exchange, mailbox, people, engine, monkeypatch):
-    if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite takes one writer at a time: no concurrent send can come between")
+        exchange, mailbox, people, monkeypatch):
     from skp.mailbox import sending
 
     data = kennisgevingen(people, 2)
