@@ -26,11 +26,10 @@ from harness import ms, out, postgres_schema, timed
 from sqlalchemy import insert, select, text
 
 from skp.config import PortalSettings, Settings
-from skp.demo import CAST
-from skp.domain.admission import Standing
+from skp.demo import CAST, add_cast
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
-from skp.domain.roles import ROLE_MODULES, Module
+from skp.domain.roles import Module
 from skp.domain.validation import Header
 from skp.hub import Hub
 from skp.portal import create_app
@@ -51,11 +50,7 @@ def fill(url: str, directory: Path, waiting: int) -> Hub:
     migrate(engine)
     hub = Hub.build(Settings(portal=PortalSettings(secret_file=directory / "secret")),
                     engine=engine, keyring=MemoryKeyRing.generate())
-    for demo in CAST:
-        hub.participants.add(standing=Standing.ACTIVE,
-                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
-                             participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
-                             vestigingsnummer=demo.vestigingsnummer)
+    add_cast(hub.participants)
     for code in ("Saldoverzoek", "Kennisgeving"):
         hub.mailbox.send(SHV.id, MODULE, code, Header(f"bench-{code}", NOORD.id,
                                                       str(uuid.uuid4())),

@@ -78,6 +78,18 @@ DEV_EMPLOYEES = (
 )
 
 
+def add_cast(participants: Participants) -> None:
+    """Register every demo participant, active, without certificates (tests, benchmarks)."""
+    for demo in CAST:
+        _register(participants, demo)
+
+
+def _register(participants: Participants, demo: DemoParticipant) -> None:
+    participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
+                     standing=Standing.ACTIVE, uses_bsn=demo.uses_bsn, participant_id=demo.id,
+                     kvk_nummer=demo.kvk_nummer, vestigingsnummer=demo.vestigingsnummer)
+
+
 def add_demo(participants: Participants, certs: Path) -> list[tuple[DemoParticipant, bool]]:
     """Register every demo participant and its dev certificate unless already there.
 
@@ -90,11 +102,7 @@ def add_demo(participants: Participants, certs: Path) -> list[tuple[DemoParticip
         try:
             participants.get(demo.id)
         except NotFound:
-            participants.add(name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
-                             standing=Standing.ACTIVE,
-                             uses_bsn=demo.uses_bsn, participant_id=demo.id,
-                             kvk_nummer=demo.kvk_nummer,
-                             vestigingsnummer=demo.vestigingsnummer)
+            _register(participants, demo)
             added = True
         cert_file = certs / f"{demo.slug}.pem"
         issued = (pki.Issued(cert_file, certs / f"{demo.slug}.key") if cert_file.exists()

@@ -28,9 +28,8 @@ import trustme
 from skp.client import Client, Identity
 from skp.clock import FrozenClock
 from skp.config import PortalSettings, Settings
-from skp.demo import CAST, DemoParticipant
-from skp.domain.admission import Standing
-from skp.domain.roles import ROLE_MODULES, Module
+from skp.demo import CAST, DemoParticipant, add_cast
+from skp.domain.roles import Module
 from skp.hub import Hub
 from skp.portal import create_app
 from skp.portal.server import make_portal_server
@@ -161,12 +160,7 @@ def portal(pki, broker, tmp_path_factory) -> Iterator[Portal]:
 def organisations(portal):
     """The demo organisations' participants; every table is emptied afterwards."""
     portal.clock.set(dt.datetime.now(dt.UTC))
-    for demo in CAST:
-        portal.hub.participants.add(standing=Standing.ACTIVE,
-                                    name=demo.name, role=demo.role,
-                                    modules=ROLE_MODULES[demo.role], participant_id=demo.id,
-                                    kvk_nummer=demo.kvk_nummer,
-                                    vestigingsnummer=demo.vestigingsnummer)
+    add_cast(portal.hub.participants)
     yield portal
     with portal.hub.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
@@ -241,11 +235,7 @@ def hub(engine, sessions, keyring, tmp_path):
     # A Tuesday morning in Amsterdam: the deadline is the end of the next Monday.
     hub = Hub.build(settings, engine=engine, keyring=keyring,
                     clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
-    for demo in CAST:
-        hub.participants.add(standing=Standing.ACTIVE,
-                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
-                             participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
-                             vestigingsnummer=demo.vestigingsnummer)
+    add_cast(hub.participants)
     return hub
 
 

@@ -12,8 +12,7 @@ import uuid
 from skp import partner as tp
 from skp.clock import FrozenClock
 from skp.config import PortalSettings, Settings
-from skp.demo import CAST
-from skp.domain.admission import Standing
+from skp.demo import add_cast
 from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.lifecycle import State
@@ -329,11 +328,7 @@ def test_a_unit_not_active_yet_finds_only_the_test_partners(engine, sessions, ke
                         portal=PortalSettings(secret_file=tmp_path / "secret"))
     hub = Hub.build(settings, engine=engine, keyring=keyring,
                     clock=FrozenClock(dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)))
-    for demo in CAST:
-        hub.participants.add(standing=Standing.ACTIVE,
-                             name=demo.name, role=demo.role, modules=ROLE_MODULES[demo.role],
-                             participant_id=demo.id, kvk_nummer=demo.kvk_nummer,
-                             vestigingsnummer=demo.vestigingsnummer)
+    add_cast(hub.participants)
     ensure_partners(hub.participants)
     newcomer = hub.participants.add(name="Gemeente Voorbeeld, nieuwe unit",
                                     role=SHV.role, modules=ROLE_MODULES[SHV.role],

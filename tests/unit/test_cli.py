@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from sqlalchemy import create_engine, inspect
@@ -15,31 +13,7 @@ from sqlalchemy import create_engine, inspect
 from skp import pki
 from skp.cli import cli
 from skp.demo import CAST
-
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@pytest.fixture
-def env(tmp_path):
-    return {"SKP_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
-            "SKP_KEK_FILE": str(tmp_path / "kek.json")}
-
-
-@pytest.fixture
-def skp(env):
-    def run(*args, expect=0, **extra):
-        result = CliRunner().invoke(cli, [str(a) for a in args], env={**env, **extra})
-        assert "Traceback" not in result.output
-        assert result.exit_code == expect, result.output
-        return result.output
-
-    return run
-
-
-@pytest.fixture
-def migrated(skp):
-    skp("migrate")
-    return skp
+from tests.unit.conftest import UUID
 
 
 def test_migrate_creates_database_and_kek(skp, env, tmp_path):

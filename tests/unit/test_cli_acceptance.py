@@ -5,38 +5,21 @@ limit, and its report as JUnit XML and HTML (both parsed)."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
-from click.testing import CliRunner
 from lxml import etree, html
 
-from skp.cli import cli
 from skp.clock import FrozenClock
 from skp.config import Settings
 from skp.hub import Hub
 from skp.jobs import acceptance_job
 from skp.store.acceptance import RunState
-
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@pytest.fixture
-def env(tmp_path):
-    return {"SKP_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
-            "SKP_KEK_FILE": str(tmp_path / "kek.json")}
+from tests.unit.conftest import UUID
 
 
-@pytest.fixture
-def skp(env):
-    def run(*args, expect=0):
-        result = CliRunner().invoke(cli, [str(a) for a in args], env=env)
-        assert "Traceback" not in result.output
-        assert result.exit_code == expect, result.output
-        return result.output
-
-    run("migrate")
-    return run
+@pytest.fixture(autouse=True)
+def _migrated(migrated):
+    """Every test's ``skp`` runs on a migrated database."""
 
 
 def add(skp, role="SHV_FASE1", *modules):
