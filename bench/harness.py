@@ -378,6 +378,15 @@ class Load:
         """The load's own CPU time per ``count`` (operations or requests), in seconds."""
         return self.cpu / count if count else 0.0
 
+    def absorb(self, part: Load) -> None:
+        """Add ``part``'s counts and latencies to this load's (its time and CPU are not)."""
+        self.steps += part.steps
+        self.ops += part.ops
+        self.errors += part.errors
+        self.first_error = self.first_error or part.first_error
+        for name, values in part.latencies.items():
+            self.latencies.setdefault(name, []).extend(values)
+
     def summary(self, name: str) -> str:
         values = self.latencies.get(name, [])
         return f"{name} p50 {ms(quantile(values, 50))}, p99 {ms(quantile(values, 99))}"
@@ -447,12 +456,7 @@ class Clients(Generic[T]):
             thread.join(timeout=seconds + 120)
         total = Load(time.perf_counter() - began, _cpu_seconds() - cpu[0])
         for result in results:
-            total.steps += result.steps
-            total.ops += result.ops
-            total.errors += result.errors
-            total.first_error = total.first_error or result.first_error
-            for name, values in result.latencies.items():
-                total.latencies.setdefault(name, []).extend(values)
+            total.absorb(result)
         return total
 
 
@@ -480,12 +484,7 @@ def drive_apart(clients: Clients[Any], seconds: float, *, processes: int = 2) ->
     loads = [part for part in parts if isinstance(part, Load)]
     total = Load(max(load.seconds for load in loads), sum(load.cpu for load in loads))
     for load in loads:
-        total.steps += load.steps
-        total.ops += load.ops
-        total.errors += load.errors
-        total.first_error = total.first_error or load.first_error
-        for name, values in load.latencies.items():
-            total.latencies.setdefault(name, []).extend(values)
+        total.absorb(load)
     return total
 
 
