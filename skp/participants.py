@@ -62,9 +62,10 @@ class ParticipantInfo:
 
 
 @functools.cache
+@functools.cache
 def test_partner_ids() -> frozenset[str]:
     """The ids of the hub's built-in test partners (skp.partner), whether the hub runs them
-    or not."""
+    or not; a constant, built once (every send asks it for both parties)."""
     from skp.partner import PARTNERS  # skp.partner builds on this module
 
     return frozenset(p.id for p in PARTNERS)
