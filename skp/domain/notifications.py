@@ -32,6 +32,7 @@ from skp.domain.calendar import (
 )
 from skp.domain.catalogue import lookup
 from skp.domain.dutch import long_day
+from skp.domain.retention import last_working_day
 from skp.domain.roles import MODULE_INFO, Module
 
 __all__ = [
@@ -81,13 +82,9 @@ def new_messages_window(now: datetime, interval: timedelta, last_notice_at: date
 
 
 def reminder_day(deadline_at: datetime, calendar: WorkingDayCalendar) -> date:
-    """The last working day before a message with this deadline expires: the deadline's own day
-    (the deadline is the end of a day) when it is a working day, else the working day before.
-    An extension can put a deadline on a weekend or a holiday."""
-    day = local_date(require_aware(deadline_at, "deadline_at") - timedelta(microseconds=1))
-    while not calendar.is_working_day(day):
-        day -= timedelta(days=1)
-    return day
+    """The day of the reminder of a message with this deadline: its last working day, the day
+    the portal's mailbox warns of too (skp.domain.retention.last_working_day)."""
+    return last_working_day(deadline_at, calendar=calendar)
 
 
 def reminder_due_at(day: date) -> datetime:
