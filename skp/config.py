@@ -254,6 +254,9 @@ class Settings:
     max_connections_per_address: int = 4
     #: Seconds for the TLS handshake, and again for a whole request head (docs/server.md).
     head_timeout: int = 10
+    #: Requests one connection carries; the answer to the last says ``Connection: close``, so
+    #: the client connects again and the connections spread over the worker processes anew.
+    keepalive_requests: int = 100
     #: Bytes a second a request body and its answer must move at, on average, after a grace of
     #: ``head_timeout``.
     min_transfer_rate: int = 16 * 1024
@@ -369,6 +372,9 @@ class Settings:
                 "a number of connections, at least 1 (default 4)"),
             head_timeout=get("SKP_HEAD_TIMEOUT", _positive_int, 10,
                              "a number of seconds, at least 1 (default 10)"),
+            keepalive_requests=get("SKP_KEEPALIVE_REQUESTS", _positive_int, 100,
+                                   "a number of requests per connection, at least 1 "
+                                   "(default 100)"),
             min_transfer_rate=get("SKP_MIN_TRANSFER_RATE", _positive_int, 16 * 1024,
                                   "a number of bytes a second, at least 1 (default 16384)"),
             trusted_proxies=get("SKP_TRUSTED_PROXIES", _addresses, (),

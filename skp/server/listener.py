@@ -116,7 +116,8 @@ class _Request(cheroot_server.HTTPRequest):
             # Acceptance's lost receipt: the connection ends without a byte of the answer.
             self.close_connection = True
             return
-        if (b"Connection", b"close") in self.outheaders or not self._body_read():
+        if ((b"Connection", b"close") in self.outheaders or not self._body_read()
+                or self.conn.served >= self.server.settings.keepalive_requests):
             self.close_connection = True
         super().send_headers()
 
@@ -154,10 +155,12 @@ class _Connection(cheroot_server.HTTPConnection):
         super().__init__(server, sock)
         self._grace, self._rate = server.settings.head_timeout, server.settings.min_transfer_rate
         self._closed = False
+        self.served = 0  # requests begun on this connection
 
     def begin(self, buffered: bytes) -> None:
         """A request whose head (and maybe more) the front door read goes to a worker: its
         body and its answer each get a pace of their own."""
+        self.served += 1
         self.rfile = Reader(Paced(self.socket, Pace(self._grace, self._rate),
                                     self.remote_addr, buffered))
         self.wfile = Writer(Paced(self.socket, Pace(self._grace, self._rate),

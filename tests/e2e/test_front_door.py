@@ -8,6 +8,7 @@ each rule shows within a second or two. tests/attack/ runs the same attacks at s
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import ssl
 import time
@@ -23,7 +24,7 @@ from skp.store.db import make_engine, migrate
 from tests.e2e.conftest import session_for
 from tests.helpers import PING, serving
 
-CAP, THREADS = 3, 4
+CAP, THREADS, KEEPALIVE = 3, 4, 5
 SOAP = b'Content-Type: text/xml; charset=utf-8\r\nSOAPAction: "Ping"\r\n'
 
 
@@ -31,7 +32,7 @@ SOAP = b'Content-Type: text/xml; charset=utf-8\r\nSOAPAction: "Ping"\r\n'
 def hub(pki, clock, tmp_path_factory):
     settings = Settings(tls_cert=pki.server_cert, tls_key=pki.server_key,
                         tls_client_ca=pki.ca_file, server_threads=THREADS, head_timeout=1,
-                        max_connections_per_address=CAP)
+                        max_connections_per_address=CAP, keepalive_requests=KEEPALIVE)
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('front') / 'skp.sqlite3'}")
     migrate(engine)
     hub = Hub.build(settings, engine=engine, keyring=MemoryKeyRing.generate(), clock=clock)
@@ -139,6 +140,26 @@ def test_pipelined_requests_are_answered_each(address, pki, people):
                      b"Connection: close\r\n\r\n")
         answer = answers(sock)
     assert answer.count(b"HTTP/1.1 200 OK") == 3, answer[:300]
+
+
+def test_a_connection_carries_a_bounded_number_of_requests(address, pki, people):
+    from skp import tls
+
+    identity = pki.people["shv"]
+    context = tls.client_context(pki.ca_file, identity.cert, identity.key)
+    connection = http.client.HTTPSConnection("localhost", address[1], context=context,
+                                             timeout=5, source_address=("127.0.0.43", 0))
+    seen = []
+    for _ in range(KEEPALIVE + 2):
+        connection.request("POST", "/schuldregeling", body=PING, headers={
+            "Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"Ping"'})
+        answer = connection.getresponse()
+        answer.read()
+        seen.append((answer.status, answer.getheader("Connection"), connection.sock is None))
+    connection.close()
+    # The last request of a connection is answered and says so; the client connects again.
+    assert seen == [(200, None, False)] * (KEEPALIVE - 1) + [(200, "close", True)] + [
+        (200, None, False)] * 2
 
 
 @pytest.mark.parametrize("framing", [

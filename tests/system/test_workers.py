@@ -155,7 +155,7 @@ def test_sighup_replaces_the_workers_without_refusing_a_connection(state, hub):
             try:
                 statuses.append(healthz(certs, hub.port))
             except requests.RequestException as exc:
-                statuses.append(f"{type(exc).__name__}: {exc}")
+                statuses.append(f"{time.time():.3f} {type(exc).__name__}: {exc}")
 
     threads = [threading.Thread(target=load) for _ in range(3)]
     for thread in threads:
@@ -173,7 +173,8 @@ def test_sighup_replaces_the_workers_without_refusing_a_connection(state, hub):
     after = hub.workers()
     assert len(after) == 2 and not after & before
     assert len(statuses) > 10
-    assert set(statuses) == {200}, [s for s in statuses if s != 200][:5]
+    assert set(statuses) == {200}, ([s for s in statuses if s != 200][:5],
+                                    hub.log.read_text(errors="replace")[-20000:])
 
 
 def test_metrics_sum_over_the_workers_and_survive_a_dead_one(state, hub):

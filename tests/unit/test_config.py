@@ -361,3 +361,10 @@ def test_drain_timeout_and_the_metrics_directory():
     assert settings.drain_timeout == 5
     assert settings.metrics_directory == Path("/run/m")
     assert Settings.from_env({}).metrics_directory is None
+
+
+def test_requests_per_connection():
+    assert Settings.from_env({}).keepalive_requests == 100
+    assert Settings.from_env({"SKP_KEEPALIVE_REQUESTS": "1"}).keepalive_requests == 1
+    with pytest.raises(ConfigError, match="SKP_KEEPALIVE_REQUESTS='0' is invalid"):
+        Settings.from_env({"SKP_KEEPALIVE_REQUESTS": "0"})
