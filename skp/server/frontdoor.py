@@ -79,7 +79,12 @@ class FrontDoor:
     def stop(self) -> None:
         self._stopping = True
         self._wake()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._selector.close()
+            self._wake_r.close()
+            self._wake_w.close()
 
     def drain(self, timeout: float) -> None:
         """Before a stop: close the idle kept-alive connections, and wait (at most
@@ -105,7 +110,8 @@ class FrontDoor:
         self._wake()
 
     def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError):  # a wake-up is pending already
+        # BlockingIOError: a wake-up is pending already; another OSError: stopped and closed
+        with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
 
     def _run(self) -> None:
@@ -136,10 +142,19 @@ class FrontDoor:
                 for item in [w for w in waiting if w.kept and not w.buffer]:
                     waiting.discard(item)  # idle between requests: nothing is lost
                     self._close(item)
-                if not waiting:
+                if self.idle(waiting):
                     self._drained.set()
-        for item in waiting:
+        with self._lock:
+            incoming, self._incoming = self._incoming, []
+        for item in [*waiting, *incoming]:
             self._close(item)
+
+    def idle(self, waiting: set[_Waiting]) -> bool:
+        """Whether no connection is in the front door: none ``waiting`` and none handed in
+        since they were taken in. A connection accepted just before a drain may still be on
+        its way in while this thread works on others: the drain waits for it too."""
+        with self._lock:
+            return not waiting and not self._incoming
 
     def _guarded(self, item: _Waiting) -> bool:
         """:meth:`_step`, with whatever goes wrong closing that connection only."""
