@@ -272,18 +272,32 @@ class Notifier:
                 return RunResult(0, sent, failed, refused, stale)
 
     def _pending(self) -> list[_Pending]:
+        """The oldest pending mails, each to the addresses that were subscribed when it was
+        decided and still are: an address unsubscribed since (or no longer getting that kind)
+        gets nothing."""
         with transaction(self._sessions, read_only=True) as session:
             rows = session.scalars(
                 select(NotificationMail).where(NotificationMail.state == "pending")
                 .order_by(NotificationMail.created_at, NotificationMail.id).limit(BATCH)).all()
-            return [_Pending(r.id, r.participant_id, r.kind, tuple(r.recipients.split("\n")),
-                             r.subject, r.body, r.stale_at) for r in rows]
+            current: dict[tuple[str, str], set[str]] = defaultdict(set)
+            for unit, address, new, reminders in session.execute(
+                    select(NotificationAddress.participant_id, NotificationAddress.email,
+                           NotificationAddress.new_messages, NotificationAddress.reminders)
+                    .where(NotificationAddress.participant_id.in_(
+                        {r.participant_id for r in rows}))):
+                for kind, wanted in ((Kind.NEW_MESSAGES, new), (Kind.REMINDER, reminders)):
+                    if wanted:
+                        current[unit, kind.value].add(address)
+            return [_Pending(r.id, r.participant_id, r.kind, tuple(
+                a for a in r.recipients.split("\n") if a in current[r.participant_id, r.kind]),
+                r.subject, r.body, r.stale_at) for r in rows]
 
     def _send(self, batch: list[_Pending], now: dt.datetime) -> RunResult:
-        stale = [p for p in batch if p.stale_at <= now]
+        # Too late, or nobody subscribed any more: not sent.
+        stale = [p for p in batch if p.stale_at <= now or not p.recipients]
         for mail in stale:
             self._finish(mail, "stale", now)
-        pending = [p for p in batch if p.stale_at > now]
+        pending = [p for p in batch if p not in stale]
         if not pending:
             return RunResult(stale=len(stale))
         sent = refused = 0

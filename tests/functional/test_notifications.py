@@ -276,6 +276,36 @@ def test_a_refused_address_is_not_retried_and_a_stale_mail_not_sent(hub, notifie
         hub.metrics.render()[0])
 
 
+def test_an_address_unsubscribed_after_the_decision_gets_nothing(hub, notifier, org, people,
+                                                                 smtp, clock):
+    se = _kvk(hub, people.se, "90000002")
+    _subscribe(org, se, "blijft@energie.example")
+    _subscribe(org, se, "vertrekt@energie.example")
+    _subscribe(org, se, "alleen-herinneringen@energie.example")
+    send(hub.mailbox, people.shv, se, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
+    smtp.stop()
+    clock.advance(dt.timedelta(minutes=1))
+    assert notifier.run().failed == 1  # decided for all three, not yet sent
+    org.subscribe(se.kvk_nummer, "admin", se.id, "vertrekt@energie.example", False)
+    _subscribe(org, se, "alleen-herinneringen@energie.example", new_messages=False)
+    smtp.start()
+    clock.advance(dt.timedelta(minutes=1))
+    assert notifier.run().sent == 1
+    assert [m.rcpt_tos for m in smtp.mails()] == [("blijft@energie.example",)]
+
+    se2 = _kvk(hub, people.se2, "90000003")
+    _subscribe(org, se2, "enige@energie.example")
+    send(hub.mailbox, people.shv, se2, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
+    smtp.stop()
+    clock.advance(dt.timedelta(minutes=1))
+    assert notifier.run().failed == 1
+    org.subscribe(se2.kvk_nummer, "admin", se2.id, "enige@energie.example", False)
+    smtp.start()
+    clock.advance(dt.timedelta(minutes=1))
+    assert notifier.run().stale == 1  # nobody left to tell: dropped, not sent
+    assert len(smtp.mails()) == 1
+
+
 def test_two_schedulers_racing_send_once(engine, keyring, clock, hub, org, people, smtp):
     other = Hub.build(hub.settings, engine=engine, keyring=keyring, clock=clock)
     notifiers = [(hub, _notifier(hub)), (other, _notifier(other))]
