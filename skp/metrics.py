@@ -77,7 +77,7 @@ from skp.errors import SkpError
 from skp.keystore import KeyStore
 from skp.store import counters
 from skp.store.models import Certificate, Message, Participant
-from skp.store.notification import KINDS, NotificationMail
+from skp.store.notification import KINDS, outbox
 from skp.store.session import transaction
 
 log = logging.getLogger(__name__)
@@ -375,19 +375,17 @@ class NotificationCollector:
         try:
             with transaction(self._sessions, read_only=True) as session:
                 now = self._clock.now()
-                counts = counters.notifications(session)
-                waiting, oldest = session.execute(
-                    select(func.count(), func.min(NotificationMail.created_at))
-                    .where(NotificationMail.state == "pending")).one()
+                box = outbox(session)
         except (SkpError, sa_exc.SQLAlchemyError) as exc:
             log.warning("notification query failed: %s", type(exc).__name__)
             return []
+        counts, oldest = box.outcomes, box.oldest
         for kind in KINDS:  # every series from the start, at 0
             sent.add_metric([kind], counts.get((kind, "sent"), 0))
             failed.add_metric([kind], counts.get((kind, "failed"), 0))
             for reason in ("refused", "stale"):
                 dropped.add_metric([kind, reason], counts.get((kind, reason), 0))
-        pending.add_metric([], float(waiting))
+        pending.add_metric([], float(box.pending))
         age.add_metric([], max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
         return list(families)
 

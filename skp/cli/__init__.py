@@ -142,6 +142,7 @@ import skp.cli.certs  # noqa: E402
 import skp.cli.csv  # noqa: E402
 import skp.cli.keys  # noqa: E402
 import skp.cli.messages  # noqa: E402
+import skp.cli.notify  # noqa: E402
 import skp.cli.participants  # noqa: E402
 import skp.cli.pki  # noqa: E402
 import skp.cli.requests  # noqa: E402

@@ -44,10 +44,3 @@ def add_notification(session: Session, kind: str, outcome: str, count: int = 1) 
     session.execute(insert.values(kind=kind, outcome=outcome, count=count).on_conflict_do_update(
         index_elements=[NotificationCount.kind, NotificationCount.outcome],
         set_={"count": NotificationCount.count + insert.excluded["count"]}))
-
-
-def notifications(session: Session) -> dict[tuple[str, str], int]:
-    """The notification counter per (kind, outcome): only the pairs that ever happened."""
-    rows = session.execute(select(NotificationCount.kind, NotificationCount.outcome,
-                                  NotificationCount.count))
-    return {(kind, outcome): count for kind, outcome, count in rows}

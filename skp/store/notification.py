@@ -8,6 +8,7 @@ the rendered mail: a unit name, counts and a link, never message content.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
@@ -18,8 +19,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from skp.store.models import Base
 
@@ -80,3 +83,25 @@ class NotificationCount(Base):
     outcome: Mapped[str] = mapped_column(String(16), primary_key=True,
                                          comment="sent, failed (an attempt), refused or stale")
     count: Mapped[int] = mapped_column(BigInteger, comment="How many so far")
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """The outbox in counts: the mails waiting, the oldest one's decision time, their failed
+    attempts, and how many mails ended how per (kind, outcome) over the hub's life."""
+
+    pending: int
+    oldest: dt.datetime | None
+    attempts: int
+    outcomes: dict[tuple[str, str], int]
+
+
+def outbox(session: Session) -> Outbox:
+    """The outbox as it is now (/metrics and ``skp notify status``)."""
+    pending, oldest, attempts = session.execute(
+        select(func.count(), func.min(NotificationMail.created_at),
+               func.coalesce(func.sum(NotificationMail.attempts), 0))
+        .where(NotificationMail.state == "pending")).one()
+    outcomes = {(kind, outcome): count for kind, outcome, count in session.execute(
+        select(NotificationCount.kind, NotificationCount.outcome, NotificationCount.count))}
+    return Outbox(pending, oldest, attempts, outcomes)
