@@ -5,6 +5,8 @@ drain began)."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from types import SimpleNamespace
 
 from skp.server.frontdoor import FrontDoor
@@ -42,3 +44,39 @@ def test_a_drain_waits_until_the_request_on_its_way_in_is_handed_on():
         assert handed == [head]
     front.stop()
     conn.close()
+
+
+def test_a_connection_handed_in_while_the_door_works_on_another_is_not_lost_to_a_drain():
+    # The race of a worker stopping: the door's thread is busy with connection A (a TLS
+    # handshake, say) when the accept loop hands in B and the drain begins. The drain must
+    # not end before B is handed on, or B is dropped unanswered when the worker exits.
+    head = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    handed: list[tuple[bytes, bool]] = []  # each head handed on, and whether the drain had ended
+    busy, release = threading.Event(), threading.Event()
+    front = door(ready=lambda conn, buffered: handed.append((buffered, front._drained.is_set())))
+    step = front._step
+
+    def slow_step(item):
+        if item.buffer == bytearray(b"A"):
+            busy.set()
+            release.wait(5)
+            return False  # A leaves the door
+        return step(item)
+
+    front._step = slow_step  # type: ignore[method-assign]
+    front.start()
+    a, peer_a = connection()
+    b, peer_b = connection()
+    with peer_a, peer_b:
+        front.next_request(a, b"A")
+        assert busy.wait(5)
+        front.next_request(b, head)  # handed in while the door's thread works on A
+        draining = threading.Thread(target=front.drain, args=(5,))
+        draining.start()
+        time.sleep(0.2)  # the drain has begun
+        release.set()
+        draining.join(10)
+        assert handed == [(head, False)]  # B was handed on before the drain ended
+    front.stop()
+    a.close()
+    b.close()
