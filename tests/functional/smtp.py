@@ -114,6 +114,13 @@ class SmtpServer:
         with self.lock:
             return list(self.received)
 
+    def __enter__(self) -> SmtpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
 
 def write_ca(ca: trustme.CA, path: Path) -> Path:
     ca.cert_pem.write_to_path(path)

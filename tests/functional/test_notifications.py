@@ -12,7 +12,6 @@ import threading
 import time
 
 import pytest
-import trustme
 from sqlalchemy import select, text
 
 from skp import scheduler
@@ -36,17 +35,10 @@ SECRETS = (CANARY, "123456782", "125.50", "125,50", "2026-01-15")
 INTERVAL = dt.timedelta(hours=1)
 
 
-@pytest.fixture(scope="module")
-def ca():
-    return trustme.CA()
-
-
 @pytest.fixture
-def smtp(ca):
-    server = SmtpServer(ca)
-    server.start()
-    yield server
-    server.stop()
+def smtp(ca):  # ca: the module's CA (tests/functional/conftest.py)
+    with SmtpServer(ca) as server:
+        yield server
 
 
 def _settings(server: SmtpServer, ca_path, **notify) -> Settings:
@@ -89,6 +81,13 @@ def _no_content(mails: list[Received]) -> None:
         decoded = mail.raw.decode("utf-8", "replace") + mail.text
         for secret in SECRETS:
             assert secret not in decoded
+
+
+def _decided_while_the_server_is_down(notifier, smtp, clock) -> None:
+    """A run with the mail server down: the mails due are decided, none is sent."""
+    smtp.stop()
+    clock.advance(dt.timedelta(minutes=1))
+    assert notifier.run().failed == 1
 
 
 def _counts(mail: Received) -> dict[str, int]:
@@ -265,9 +264,7 @@ def test_a_refused_address_is_not_retried_and_a_stale_mail_not_sent(hub, notifie
     se2 = _kvk(hub, people.se2, "90000002")
     _subscribe(org, se2, "zuid@energie.example")
     send(hub.mailbox, people.shv, se2, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
-    smtp.stop()
-    clock.advance(dt.timedelta(minutes=1))
-    assert notifier.run().failed == 1
+    _decided_while_the_server_is_down(notifier, smtp, clock)
     smtp.start()
     clock.advance(dt.timedelta(days=2))  # a notice of new messages two days late: dropped
     assert notifier.run().stale == 1
@@ -283,9 +280,7 @@ def test_an_address_unsubscribed_after_the_decision_gets_nothing(hub, notifier, 
     _subscribe(org, se, "vertrekt@energie.example")
     _subscribe(org, se, "alleen-herinneringen@energie.example")
     send(hub.mailbox, people.shv, se, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
-    smtp.stop()
-    clock.advance(dt.timedelta(minutes=1))
-    assert notifier.run().failed == 1  # decided for all three, not yet sent
+    _decided_while_the_server_is_down(notifier, smtp, clock)  # for all three
     org.subscribe(se.kvk_nummer, "admin", se.id, "vertrekt@energie.example", False)
     _subscribe(org, se, "alleen-herinneringen@energie.example", new_messages=False)
     smtp.start()
@@ -296,9 +291,7 @@ def test_an_address_unsubscribed_after_the_decision_gets_nothing(hub, notifier, 
     se2 = _kvk(hub, people.se2, "90000003")
     _subscribe(org, se2, "enige@energie.example")
     send(hub.mailbox, people.shv, se2, Module.SCHULDREGELING, "Kennisgeving", text=CANARY)
-    smtp.stop()
-    clock.advance(dt.timedelta(minutes=1))
-    assert notifier.run().failed == 1
+    _decided_while_the_server_is_down(notifier, smtp, clock)
     org.subscribe(se2.kvk_nummer, "admin", se2.id, "enige@energie.example", False)
     smtp.start()
     clock.advance(dt.timedelta(minutes=1))

@@ -28,10 +28,8 @@ def ca():
 
 @pytest.fixture
 def smtp(ca):
-    server = SmtpServer(ca)
-    server.start()
-    yield server
-    server.stop()
+    with SmtpServer(ca) as server:
+        yield server
 
 
 @pytest.fixture
