@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from skp.csvexchange.base import ExchangeBase
-from skp.domain import csvlayout
+from skp.domain import csvlayout, validation
 from skp.domain.catalogue import MessageType, lookup
 from skp.domain.explain import explain
 from skp.domain.roles import Module
@@ -136,8 +136,11 @@ class Uploads(ExchangeBase):
                                             and csvlayout.locate(mt.fields, c) is not None})
             for error in body.errors:
                 problem(row.line, error.message, error.column, header)
+            invalid = _invalid(mt, unit, body)
+            for column, text in invalid:
+                problem(row.line, text, column, header)
             outgoing = self._header(unit, mt, row, digest, header, problem)
-            if body.errors or outgoing is None:
+            if body.errors or invalid or outgoing is None:
                 continue
             batch.append(Outgoing(mt.module, mt.code, outgoing, body.body))
             origins.append(_Origin(name, row.line, header, body))
@@ -194,6 +197,20 @@ class Uploads(ExchangeBase):
             return None
         conversation = conversation or str(uuid.uuid5(_KENMERKEN, f"{unit.id}:{kenmerk}"))
         return Header(kenmerk, recipient, conversation, cross)
+
+
+def _invalid(mt: MessageType, unit: ParticipantInfo, body: csvlayout.Unflattened
+             ) -> list[tuple[str, str]]:
+    """Every problem the validator finds in the row's body, as (column, Dutch text): all at
+    once, not one per upload. A field whose cell could not be read is told by its cell error
+    only, not again as missing."""
+    unread = [error.column for error in body.errors if error.column is not None]
+    found = []
+    for path, error in validation.problems(mt, body.body, unit.role):
+        column = body.column(path)
+        if not any(column == c or c.startswith(f"{column}.") for c in unread):
+            found.append((column, explain(error).text))
+    return found
 
 
 class _Report(Protocol):

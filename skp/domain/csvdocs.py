@@ -92,7 +92,9 @@ message with its `CrossReferentienummer` filled in and the answer's columns empt
   content.
 - An upload takes up to 5 files of at most 4 MB each, only `.csv`. All files are checked
   completely first; every error is listed with file, line, column and what is wrong, never
-  the cell's content. If there is any error, **nothing** is sent. Otherwise all messages are
+  the cell's content: every error of a line at once, a cell that cannot be read as well as
+  each field the message's rules find missing or wrong. If there is any error, **nothing** is
+  sent. Otherwise all messages are
   sent in one database transaction: all or none. A Saldoverzoek antwoord *niet gematcht*
   gets its zero-amount lines from the hub, as over SOAP.
 """

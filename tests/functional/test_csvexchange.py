@@ -110,14 +110,19 @@ def test_an_upload_with_a_bad_line_sends_nothing_and_names_the_cells(
     header = csvlayout.read(bad)[0]
     result = exchange.upload(people.se, [("antwoorden.csv", bad)])
     assert result.receipts == []
+    # Both problems of the line at once: the amount that is no number (a cell error, and not
+    # again as a missing amount) and the missing date (the validator's).
     assert [(p.file, p.line, p.column) for p in result.problems] == [
+        ("antwoorden.csv", 3, "Datum"),
         ("antwoorden.csv", 3, "OngematchteSchulden.Totaalvordering.Bedrag")]
-    problem = result.problems[0]
-    assert problem.letter == csvlayout.excel_column(header.index(problem.column))
-    assert "honderd" not in problem.text and "getal" in problem.text
+    date, amount = result.problems
+    assert date.text == "is verplicht"
+    for problem in result.problems:
+        assert problem.letter == csvlayout.excel_column(header.index(problem.column))
+    assert "honderd" not in amount.text and "getal" in amount.text
     assert mailbox.list_pending(people.shv.id, SR).items == []
 
-    # With the amount right, the missing date is what the validator finds: still nothing sent.
+    # With the amount right, the missing date remains: still nothing sent.
     fixed_amount = bad.replace(b"honderd", b"200,50")
     result = exchange.upload(people.se, [("antwoorden.csv", fixed_amount)])
     assert [(p.line, p.column, p.text) for p in result.problems] == [
