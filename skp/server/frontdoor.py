@@ -37,6 +37,8 @@ request_log = logging.getLogger("skp.request")
 
 _READ = 64 * 1024
 _TICK = 0.25  # seconds: how often deadlines are checked, and the longest a select waits
+#: Seconds a draining door still lets an idle kept-alive connection bring its next request.
+_DRAIN_GRACE = 1.0
 _END = b"\r\n\r\n"
 
 
@@ -70,6 +72,7 @@ class FrontDoor:
         self._selector.register(self._wake_r, selectors.EVENT_READ)
         self._stopping = False
         self._draining = False
+        self._drain_began = 0.0
         self._drained = threading.Event()
         self._thread = threading.Thread(target=self._run, name="skp-front-door", daemon=True)
 
@@ -87,8 +90,10 @@ class FrontDoor:
             self._wake_w.close()
 
     def drain(self, timeout: float) -> None:
-        """Before a stop: close the idle kept-alive connections, and wait (at most
-        ``timeout`` seconds) until each other one has handed on its request or ended."""
+        """Before a stop: wait (at most ``timeout`` seconds) until each connection in the
+        door has handed on its request or ended. An idle kept-alive connection is closed
+        once :data:`_DRAIN_GRACE` has passed without its next request."""
+        self._drain_began = time.monotonic()
         self._draining = True
         self._wake()
         self._drained.wait(timeout)
@@ -139,9 +144,13 @@ class FrontDoor:
                     waiting.discard(item)
                     self._expire(item)
             if self._draining:
-                for item in [w for w in waiting if w.kept and not w.buffer]:
-                    waiting.discard(item)  # idle between requests: nothing is lost
-                    self._close(item)
+                # For a moment an idle kept-alive connection still takes its next request
+                # (answered with Connection: close): a client in the middle of a series sends
+                # it within milliseconds, and closing at once would meet it on the way.
+                if time.monotonic() - self._drain_began >= _DRAIN_GRACE:
+                    for item in [w for w in waiting if w.kept and not w.buffer]:
+                        waiting.discard(item)  # idle between requests: nothing is lost
+                        self._close(item)
                 if self.idle(waiting):
                     self._drained.set()
         with self._lock:

@@ -254,7 +254,9 @@ class Server(SharedServer):
 
     def drain(self) -> None:
         """The connections accepted before the stop get their request handled (those in
-        their handshake or head within ``SKP_HEAD_TIMEOUT``); idle kept-alive ones close."""
+        their handshake or head within ``SKP_HEAD_TIMEOUT``, and idle kept-alive ones if
+        their next request comes within a second); every answer from now on says
+        ``Connection: close``."""
         self.draining = True
         self._front.drain(self.settings.head_timeout + 1)
 

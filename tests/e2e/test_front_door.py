@@ -11,6 +11,7 @@ import contextlib
 import http.client
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 
@@ -262,3 +263,45 @@ def _established(sock: socket.socket) -> bool:
     except OSError:
         return False
     return True
+
+
+def test_a_stopping_server_answers_the_next_request_of_a_kept_alive_connection(hub, pki,
+                                                                              people):
+    # A worker that drains (SIGTERM, or SIGHUP's replacement) keeps an idle kept-alive
+    # connection for a moment: the next request of a client in the middle of a series is
+    # answered, with Connection: close, instead of meeting a connection closed under it.
+    from skp import tls
+
+    identity = pki.people["shv"]
+    context = tls.client_context(pki.ca_file, identity.cert, identity.key)
+    server = make_server(hub, port=0)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    stopping = threading.Thread(target=server.stop)
+    try:
+        connection = http.client.HTTPSConnection("localhost", server.bind_addr[1],
+                                                 context=context, timeout=5,
+                                                 source_address=("127.0.0.44", 0))
+        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"Ping"'}
+        connection.request("POST", "/schuldregeling", body=PING, headers=headers)
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 200 and first.getheader("Connection") is None  # kept alive
+        stopping.start()
+        deadline = time.monotonic() + 5
+        while not server.draining and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.draining
+        time.sleep(0.3)  # the front door has seen the drain, and kept the connection
+        connection.request("POST", "/schuldregeling", body=PING, headers=headers)
+        second = connection.getresponse()
+        second.read()
+        assert (second.status, second.getheader("Connection")) == (200, "close")
+        connection.close()
+    finally:
+        if not stopping.is_alive() and stopping.ident is None:
+            stopping.start()
+        stopping.join(timeout=30)
+        thread.join(timeout=10)
+    assert not stopping.is_alive()
