@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row
@@ -25,6 +26,7 @@ from skp.domain.roles import Module
 from skp.domain.routing import Original, check_reach, check_reply, check_route
 from skp.domain.validation import Body, Header, validate_body, validate_header
 from skp.errors import (
+    AuthenticationError,
     BatchRefused,
     KenmerkConflict,
     QuotaExceeded,
@@ -42,6 +44,7 @@ from skp.store import segments
 from skp.store.models import ClaimContext, Message
 from skp.store.session import statements as connected
 from skp.store.session import transaction
+from skp.store.types import canonical_id
 
 log = logging.getLogger("skp.mailbox")
 
@@ -96,10 +99,17 @@ class Sending(MailboxBase):
             return self._store(session, sender_id, mt, header, body, spool, now)
 
     def _store(self, session: Session, sender_id: str, mt: MessageType, header: Header,
-               body: Mapping[str, Any], spool: Spool, now: dt.datetime) -> Receipt:
-        """Check and store one message in the transaction of ``session``."""
-        sender, recipient = statements.parties(session, sender_id, header.ontvanger)
-        repeat = _repeated(session, sender_id, mt, header)
+               body: Mapping[str, Any], spool: Spool, now: dt.datetime,
+               batch: _Batch | None = None) -> Receipt:
+        """Check and store one message in the transaction of ``session``; the parties and
+        the used Kenmerken come from ``batch`` when it is one message of a batch."""
+        if batch is None:
+            sender, recipient = statements.parties(session, sender_id, header.ontvanger)
+            repeat = _repeated(session, sender_id, mt, header)
+        else:
+            sender, recipient = batch.parties(header.ontvanger)
+            used = batch.used.get(header.kenmerk)
+            repeat = None if used is None else _repeat(used, mt, header)
         if repeat is not None:
             return repeat
         original = (None if header.cross_referentienummer is None
@@ -111,6 +121,8 @@ class Sending(MailboxBase):
         message = self._new_message(mt, header, sender, recipient, checked, spool, now)
         session.add(message)
         session.flush()  # the row must exist before its claim context and segments
+        if batch is not None:  # a later message of the batch with this Kenmerk repeats it
+            batch.used[header.kenmerk] = message
         segments.write(session, message.id, spool)
         if mt.code == matching.REQUEST:
             self._open_claim_context(session, message, checked)
@@ -158,13 +170,14 @@ class Sending(MailboxBase):
         with contextlib.ExitStack() as spools:
             try:
                 with transaction(self._sessions) as session:
+                    batch = _Batch.read(session, sender_id, messages)
                     for index, outgoing in enumerate(messages):
                         try:
                             mt = _type(outgoing.module, outgoing.type_code)
                             header = validate_header(outgoing.module, outgoing.header)
                             spool = spools.enter_context(Spool())
                             receipts.append(self._store(session, sender_id, mt, header,
-                                                        outgoing.body, spool, now))
+                                                        outgoing.body, spool, now, batch))
                         except SkpError as exc:
                             failures.append((index, exc))
                     if failures or dry_run:
@@ -267,6 +280,33 @@ class _RollBack(Exception):
     """Ends a batch's transaction without a commit."""
 
 
+@dataclass
+class _Batch:
+    """What every message of a batch looks up, read once for all of them in its transaction:
+    the sender and the recipients that are active, and the Kenmerken the sender used (kept
+    up to date as the batch stores messages). Per message it would be two queries more."""
+
+    sender_id: str
+    active: dict[str, ParticipantInfo]
+    used: dict[str, Row[Any] | Message]
+
+    @classmethod
+    def read(cls, session: Session, sender_id: str, messages: Sequence[Outgoing]) -> _Batch:
+        recipients = (canonical_id(m.header.ontvanger) for m in messages)  # as validated
+        active = statements.active_participants(
+            session, [sender_id, *(r for r in recipients if r is not None)])
+        used: dict[str, Row[Any] | Message] = dict(statements.by_kenmerken(
+            session, sender_id, [m.header.kenmerk for m in messages if m.header.kenmerk]))
+        return cls(sender_id, active, used)
+
+    def parties(self, recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
+        """As :func:`statements.parties`."""
+        sender = self.active.get(self.sender_id)
+        if sender is None:
+            raise AuthenticationError("the sender is not an active participant")
+        return sender, self.active.get(recipient_id)
+
+
 def _type(module: Module, type_code: str) -> MessageType:
     try:
         return lookup(module, type_code)
@@ -282,7 +322,7 @@ def _repeated(db: Session | Connection, sender_id: str, mt: MessageType,
     return None if existing is None else _repeat(existing, mt, header)
 
 
-def _repeat(existing: Row[Any], mt: MessageType, header: Header) -> Receipt:
+def _repeat(existing: Row[Any] | Message, mt: MessageType, header: Header) -> Receipt:
     if (existing.module, existing.type_code, existing.recipient_id) != (
             mt.module, mt.code, header.ontvanger):
         raise KenmerkConflict(f"Kenmerk {header.kenmerk} was used for message {existing.id} of "

@@ -132,6 +132,31 @@ def by_kenmerk(db: Session | Connection, sender_id: str, kenmerk: str) -> Row[An
                                               Message.kenmerk == kenmerk)).first()
 
 
+#: Values bound in one statement of the batch reads below: well within every driver's limit.
+_CHUNK = 1000
+
+
+def by_kenmerken(db: Session | Connection, sender_id: str,
+                 kenmerken: Sequence[str]) -> dict[str, Row[Any]]:
+    """The metadata of the sender's messages with any of ``kenmerken``, by Kenmerk."""
+    found: dict[str, Row[Any]] = {}
+    unique = sorted(set(kenmerken))
+    for start in range(0, len(unique), _CHUNK):
+        found.update((row.kenmerk, row) for row in db.execute(select(*METADATA).where(
+            Message.sender_id == sender_id, Message.kenmerk.in_(unique[start:start + _CHUNK]))))
+    return found
+
+
+def active_participants(db: Session | Connection, ids: Sequence[str]
+                        ) -> dict[str, ParticipantInfo]:
+    """The active participants among ``ids``, by id (:data:`PARTIES`, a chunk at a time)."""
+    found: dict[str, ParticipantInfo] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _CHUNK):
+        found.update(by_id(db.execute(PARTIES, {"ids": unique[start:start + _CHUNK]})))
+    return found
+
+
 def metadata(connection: Connection, message_id: str) -> Row[Any] | None:
     """The metadata of the message with hub id ``message_id``; None also when the id is not
     a UUID."""

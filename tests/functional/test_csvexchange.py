@@ -211,6 +211,32 @@ def test_send_many_checks_everything_and_a_dry_run_stores_nothing(mailbox, peopl
     assert mailbox.send(people.shv.id, SR, "Kennisgeving", good.header, good.body).repeated
 
 
+def test_a_batch_repeats_a_kenmerk_it_used_and_refuses_it_for_another_recipient(
+        mailbox, people):
+    from skp.errors import BatchRefused, KenmerkConflict
+    from skp.mailbox import Outgoing
+
+    mt = lookup(SR, "Kennisgeving")
+
+    def kennisgeving(kenmerk: str, recipient: str) -> Outgoing:
+        return Outgoing(SR, "Kennisgeving", Header(kenmerk, recipient,
+                                                   "00000000-0000-4000-8000-00000000000b"),
+                        example_body(mt))
+
+    # The recipient's id in capitals is the same participant; the Kenmerk again, a repeat.
+    first, again = mailbox.send_many(people.shv.id, [
+        kennisgeving("K-1", people.se.id.upper()), kennisgeving("K-1", people.se.id)])
+    assert not first.repeated and again.repeated and again.message_id == first.message_id
+    with pytest.raises(BatchRefused) as refused:
+        mailbox.send_many(people.shv.id, [kennisgeving("K-2", people.se.id),
+                                          kennisgeving("K-2", people.se2.id)])
+    ((index, error),) = refused.value.failures
+    assert index == 1 and isinstance(error, KenmerkConflict)
+    assert [m.id for m in mailbox.list_pending(people.se.id, SR).items] == [first.message_id]
+    (repeat,) = mailbox.send_many(people.shv.id, [kennisgeving("K-1", people.se.id)])
+    assert repeat.repeated and repeat.message_id == first.message_id  # from the database
+
+
 def test_only_csv_files_of_at_most_4_mb_and_a_few_at_once(exchange, people):
     small = kennisgevingen(people, 1)
     texts = [p.text for p in exchange.upload(people.shv, [("a.xlsx", small)]).problems]
