@@ -127,3 +127,12 @@ def serving(server: Any) -> Iterator[int]:
     finally:
         server.stop()
         thread.join(timeout=10)
+
+
+def empty(engine: Any) -> None:
+    """Delete every row of every table (children first): a shared database left as found."""
+    from skp.store.models import Base
+
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())

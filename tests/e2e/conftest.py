@@ -28,9 +28,8 @@ from skp.sealing import MemoryKeyRing
 from skp.server import make_server
 from skp.soap.types import namespace
 from skp.store.db import make_engine, migrate
-from skp.store.models import Base
 from tests.edge.nginx import EDGE_SOURCE
-from tests.helpers import serving
+from tests.helpers import empty, serving
 
 #: The demo cast: name, role, and whether the creditor uses the BSN.
 CAST = {
@@ -126,9 +125,7 @@ def people(hub, pki, clock):
         hub.participants.add_certificate(info.id, pki.people[key].pem)
         registered[key] = info
     yield type("People", (), registered)
-    with hub.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    empty(hub.engine)
 
 
 def session_for(identity, ca_file):

@@ -18,8 +18,8 @@ from skp.errors import Unavailable
 from skp.mailbox import Mailbox
 from skp.participants import Participants
 from skp.store.db import make_engine, make_sessions, migrate
-from skp.store.models import Base, Message
-from tests.helpers import send
+from skp.store.models import Message
+from tests.helpers import empty, send
 
 SENDERS, PER_SENDER = 4, 25
 
@@ -36,9 +36,7 @@ def pg(pg_url, pg_engine, clock):
         se=participants.add(standing=Standing.ACTIVE,
                             name="SE", role=Role.SE, modules=[Module.SCHULDREGELING]))
     yield pg_engine, make_sessions(pg_engine), people
-    with pg_engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    empty(pg_engine)
 
 
 @pytest.mark.postgres

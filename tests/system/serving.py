@@ -7,12 +7,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
+SKP = str(Path(sys.executable).parent / "skp")
 
 
 def free_port():
@@ -82,3 +84,23 @@ def wait_for(process, log: Path, marker: bytes, timeout: float) -> bytes:
         assert time.monotonic() < deadline, seen.decode(errors="replace")
         time.sleep(0.1)
     return seen
+
+
+@contextlib.contextmanager
+def servers(env: dict[str, str], directory: Path, count: int = 2) -> Iterator[list[Path]]:
+    """``count`` `skp serve --port 0` processes with ``env`` until the block ends, then each
+    stopped with SIGTERM and waited for; the files their output goes to."""
+    logs = [directory / f"serve-{n}.log" for n in range(1, count + 1)]
+    outputs = [log.open("w") for log in logs]
+    processes = [subprocess.Popen([SKP, "serve", "--port", "0"], env=env,  # noqa: S603
+                                  stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True) for out in outputs]
+    try:
+        yield logs
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+        for out in outputs:
+            out.close()

@@ -25,7 +25,8 @@ from skp.domain.roles import Module, Role
 from skp.keystore import file as keyfile
 from skp.participants import Participants
 from skp.store.db import make_sessions, migrate
-from skp.store.models import Base, Message
+from skp.store.models import Message
+from tests.helpers import empty
 from tests.system.serving import free_port, wait_for
 
 SR = Module.SCHULDREGELING
@@ -119,6 +120,4 @@ def test_kill_9_during_sends_loses_and_duplicates_nothing(pg_url, pg_engine, clo
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-        with pg_engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
+        empty(pg_engine)

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import trustme
 
@@ -22,11 +18,10 @@ from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.hub import Hub
 from skp.keystore import file as keyfile
 from skp.store.db import migrate
-from skp.store.models import Base
 from tests.functional.smtp import SmtpServer, write_ca
-from tests.helpers import send
+from tests.helpers import empty, send
+from tests.system.serving import servers
 
-SKP = str(Path(sys.executable).parent / "skp")
 UNITS = 3
 
 
@@ -59,24 +54,14 @@ def test_two_servers_send_each_notification_once(pg_url, pg_engine, tmp_path):
            "SKP_SMTP_HOST": "127.0.0.1", "SKP_SMTP_PORT": str(smtp.port),
            "SKP_SMTP_CA": str(write_ca(ca, tmp_path / "smtp-ca.pem")),
            "SKP_NOTIFY_FROM": "noreply@skp.example", "SKP_NOTIFY_POLL": "1"}
-    logs = [tmp_path / f"serve-{n}.log" for n in (1, 2)]
-    outputs = [log.open("w") for log in logs]
-    servers = [subprocess.Popen([SKP, "serve", "--port", "0"], env=env,  # noqa: S603
-                                stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True) for out in outputs]
     try:
-        deadline = time.monotonic() + 60
-        while len(smtp.mails()) < UNITS:
-            assert time.monotonic() < deadline, f"{len(smtp.mails())} of {UNITS} mails came"
-            time.sleep(0.2)
-        time.sleep(3)  # several more rounds in both processes
+        with servers(env, tmp_path) as logs:
+            deadline = time.monotonic() + 60
+            while len(smtp.mails()) < UNITS:
+                assert time.monotonic() < deadline, f"{len(smtp.mails())} of {UNITS} mails came"
+                time.sleep(0.2)
+            time.sleep(3)  # several more rounds in both processes
     finally:
-        for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-        for server in servers:
-            server.wait(timeout=30)
-        for out in outputs:
-            out.close()
         smtp.stop()
     mails = smtp.mails()
     assert sorted(m.rcpt_tos[0] for m in mails) == [f"unit{n}@energie.example"
@@ -86,6 +71,4 @@ def test_two_servers_send_each_notification_once(pg_url, pg_engine, tmp_path):
         assert f"- Kennisgeving (Schuldregeling): {n + 1}" in mail.text
     assert all(b"e-mail notifications go out through 127.0.0.1" in log.read_bytes()
                for log in logs)
-    with pg_engine.begin() as conn:  # leave the shared schema empty for other tests
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    empty(pg_engine)  # leave the shared database empty

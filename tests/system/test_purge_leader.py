@@ -7,11 +7,7 @@ import datetime as dt
 import itertools
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from sqlalchemy import select, text
 
@@ -25,10 +21,10 @@ from skp.hub import Hub
 from skp.jobs import PURGE_LOCK
 from skp.keystore import file as keyfile
 from skp.store.db import migrate
-from skp.store.models import Base, Message
-from tests.helpers import send
+from skp.store.models import Message
+from tests.helpers import empty, send
+from tests.system.serving import servers
 
-SKP = str(Path(sys.executable).parent / "skp")
 COUNT = 20
 
 
@@ -70,32 +66,22 @@ def test_two_servers_share_one_purge(pg_url, pg_engine, tmp_path):
            "SKP_TLS_CERT": str(tmp_path / "certs/server.pem"),
            "SKP_TLS_KEY": str(tmp_path / "certs/server.key"),
            "SKP_TLS_CLIENT_CA": str(tmp_path / "certs/ca.pem")}
-    logs = [tmp_path / f"serve-{n}.log" for n in (1, 2)]
     holder = pg_engine.connect()
     holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PURGE_LOCK})
-    outputs = [log.open("w") for log in logs]
-    servers = [subprocess.Popen([SKP, "serve", "--port", "0"], env=env,  # noqa: S603
-                                stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True) for out in outputs]
     try:
-        # While someone else holds the lock, neither server purges.
-        wait_until(lambda: all(any(r["message"].startswith("purge skipped")
-                                   for r in records(log)) for log in logs), 60, "skips")
-        assert states(pg_engine) == [(State.QUEUED, False)] * COUNT
+        with servers(env, tmp_path) as logs:
+            # While someone else holds the lock, neither server purges.
+            wait_until(lambda: all(any(r["message"].startswith("purge skipped")
+                                       for r in records(log)) for log in logs), 60, "skips")
+            assert states(pg_engine) == [(State.QUEUED, False)] * COUNT
 
-        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PURGE_LOCK})
-        holder.commit()
-        wait_until(lambda: states(pg_engine) == [(State.EXPIRED, True)] * COUNT, 30,
-                   "the purge")
-        time.sleep(2)  # a few more rounds in both processes
+            holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PURGE_LOCK})
+            holder.commit()
+            wait_until(lambda: states(pg_engine) == [(State.EXPIRED, True)] * COUNT, 30,
+                       "the purge")
+            time.sleep(2)  # a few more rounds in both processes
     finally:
         holder.close()
-        for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-        for server in servers:
-            server.wait(timeout=30)
-        for out in outputs:
-            out.close()
 
     runs = []
     for log in logs:
@@ -109,6 +95,4 @@ def test_two_servers_share_one_purge(pg_url, pg_engine, tmp_path):
     runs.sort()
     for (_, end, _), (start, _, _) in itertools.pairwise(runs):
         assert end <= start, "two purges overlapped"
-    with pg_engine.begin() as conn:  # leave the shared schema empty for other tests
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    empty(pg_engine)  # leave the shared database empty
