@@ -32,8 +32,10 @@ import logging
 import smtplib
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
@@ -92,6 +94,18 @@ class _Pending:
     stale_at: dt.datetime
 
 
+def _addresses(rows: Iterable[Sequence[Any]]) -> dict[tuple[str, Kind], list[str]]:
+    """The subscribed addresses by unit and kind, from rows of (unit, address, gets new
+    messages, gets reminders)."""
+    found: dict[tuple[str, Kind], list[str]] = defaultdict(list)
+    for unit, address, new_messages, reminders in rows:
+        if new_messages:
+            found[unit, Kind.NEW_MESSAGES].append(address)
+        if reminders:
+            found[unit, Kind.REMINDER].append(address)
+    return found
+
+
 class Notifier:
     """Decides and sends the notifications; :meth:`run` is the scheduler job's body."""
 
@@ -127,14 +141,8 @@ class Notifier:
                 .where(Participant.active)
                 .order_by(NotificationAddress.participant_id, NotificationAddress.email)).all()
             due = self._due(session, now)
-        units: dict[str, str] = {}
-        addresses: dict[tuple[str, Kind], list[str]] = defaultdict(list)
-        for unit, address, new_messages, reminders, name in rows:
-            units[unit] = name
-            if new_messages:
-                addresses[(unit, Kind.NEW_MESSAGES)].append(address)
-            if reminders:
-                addresses[(unit, Kind.REMINDER)].append(address)
+        units = {unit: name for unit, *_, name in rows}
+        addresses = _addresses(tuple(row)[:4] for row in rows)
         decided = 0
         for unit, kind in sorted(due):
             to = addresses.get((unit, kind))
@@ -279,17 +287,14 @@ class Notifier:
             rows = session.scalars(
                 select(NotificationMail).where(NotificationMail.state == "pending")
                 .order_by(NotificationMail.created_at, NotificationMail.id).limit(BATCH)).all()
-            current: dict[tuple[str, str], set[str]] = defaultdict(set)
-            for unit, address, new, reminders in session.execute(
-                    select(NotificationAddress.participant_id, NotificationAddress.email,
-                           NotificationAddress.new_messages, NotificationAddress.reminders)
-                    .where(NotificationAddress.participant_id.in_(
-                        {r.participant_id for r in rows}))):
-                for kind, wanted in ((Kind.NEW_MESSAGES, new), (Kind.REMINDER, reminders)):
-                    if wanted:
-                        current[unit, kind.value].add(address)
+            current = _addresses(session.execute(
+                select(NotificationAddress.participant_id, NotificationAddress.email,
+                       NotificationAddress.new_messages, NotificationAddress.reminders)
+                .where(NotificationAddress.participant_id.in_(
+                    {r.participant_id for r in rows}))))
             return [_Pending(r.id, r.participant_id, r.kind, tuple(
-                a for a in r.recipients.split("\n") if a in current[r.participant_id, r.kind]),
+                a for a in r.recipients.split("\n")
+                if a in current.get((r.participant_id, Kind(r.kind)), ())),
                 r.subject, r.body, r.stale_at) for r in rows]
 
     def _send(self, batch: list[_Pending], now: dt.datetime) -> RunResult:
