@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -119,7 +119,7 @@ def parties(db: Session | Connection, sender_id: str,
             recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
     """The sender and, when active, the recipient: one query. AuthenticationError when the
     sender is not active."""
-    active = by_id(db.execute(PARTIES, {"ids": [sender_id, recipient_id]}))
+    active = active_participants(db, [sender_id, recipient_id])
     sender = active.get(sender_id)
     if sender is None:
         raise AuthenticationError("the sender is not an active participant")
@@ -136,24 +136,26 @@ def by_kenmerk(db: Session | Connection, sender_id: str, kenmerk: str) -> Row[An
 _CHUNK = 1000
 
 
+def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    """The distinct ``values``, sorted, :data:`_CHUNK` at a time."""
+    unique = sorted(set(values))
+    for start in range(0, len(unique), _CHUNK):
+        yield unique[start:start + _CHUNK]
+
+
 def by_kenmerken(db: Session | Connection, sender_id: str,
                  kenmerken: Sequence[str]) -> dict[str, Row[Any]]:
     """The metadata of the sender's messages with any of ``kenmerken``, by Kenmerk."""
-    found: dict[str, Row[Any]] = {}
-    unique = sorted(set(kenmerken))
-    for start in range(0, len(unique), _CHUNK):
-        found.update((row.kenmerk, row) for row in db.execute(select(*METADATA).where(
-            Message.sender_id == sender_id, Message.kenmerk.in_(unique[start:start + _CHUNK]))))
-    return found
+    return {row.kenmerk: row for chunk in _chunks(kenmerken) for row in db.execute(
+        select(*METADATA).where(Message.sender_id == sender_id, Message.kenmerk.in_(chunk)))}
 
 
 def active_participants(db: Session | Connection, ids: Sequence[str]
                         ) -> dict[str, ParticipantInfo]:
     """The active participants among ``ids``, by id (:data:`PARTIES`, a chunk at a time)."""
     found: dict[str, ParticipantInfo] = {}
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), _CHUNK):
-        found.update(by_id(db.execute(PARTIES, {"ids": unique[start:start + _CHUNK]})))
+    for chunk in _chunks(ids):
+        found.update(by_id(db.execute(PARTIES, {"ids": chunk})))
     return found
 
 
