@@ -17,7 +17,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,14 +212,6 @@ def page(browser):
     context = browser.new_context(ignore_https_errors=True, bypass_csp=True, locale="nl-NL")
     yield context.new_page()
     context.close()
-
-
-def wait_for(check, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
 
 
 # --- the portal in Flask's test client -------------------------------------------------------

@@ -22,7 +22,7 @@ from skp.jobs import PURGE_LOCK
 from skp.keystore import file as keyfile
 from skp.store.db import migrate
 from skp.store.models import Message
-from tests.helpers import empty, send
+from tests.helpers import empty, send, wait_until
 from tests.system.serving import servers
 
 COUNT = 20
@@ -32,13 +32,6 @@ def states(engine):
     with engine.connect() as conn:
         rows = conn.execute(select(Message.state, Message.ciphertext)).all()
     return [(state, ciphertext is None) for state, ciphertext in rows]
-
-
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def records(log_file):

@@ -22,6 +22,7 @@ import requests
 from skp import pki
 from tests.conftest import postgres_schema
 from tests.edge.wire import ping_request
+from tests.helpers import wait_until
 from tests.system.serving import free_port, wait_for
 
 SKP = str(Path(sys.executable).parent / "skp")
@@ -97,13 +98,6 @@ def healthz(certs: Path, port: int) -> int:
     with client(certs) as session:
         return session.get(f"https://localhost:{port}/healthz", timeout=30,
                            headers={"Connection": "close"}).status_code
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_a_worker_that_dies_is_started_again(state, hub):
