@@ -245,9 +245,6 @@ class Organisations:
             _audit(session, self._clock.now(), admin_id, kvk_nummer, "contact.remove",
                    contact.id)
 
-    def notification_addresses(self, kvk_nummer: str, participant_id: str) -> list[str]:
-        return [s.email for s in self.subscriptions(kvk_nummer, participant_id)]
-
     def subscriptions(self, kvk_nummer: str, participant_id: str) -> list[Subscription]:
         """The unit's subscribed addresses and what each gets, by address."""
         unit = self.unit(kvk_nummer, participant_id)

@@ -119,13 +119,6 @@ class MemoryKeyRing:
         return MemoryKeyRing({**self._keys, kek_id: secrets.token_bytes(KEK_BYTES)}, kek_id,
                              {**self._created, kek_id: dt.datetime.now(dt.UTC)})
 
-    def without(self, kek_id: str) -> MemoryKeyRing:
-        """A ring without ``kek_id``, which must not be the current KEK."""
-        if kek_id == self._current_id:
-            raise ValueError(f"KEK {kek_id!r} is the current one")
-        return MemoryKeyRing({k: v for k, v in self._keys.items() if k != kek_id},
-                             self._current_id, self._created)
-
     def epochs(self) -> list[Epoch]:
         """Every KEK with its creation time."""
         return [Epoch(kek_id, self._created[kek_id]) for kek_id in self._keys]

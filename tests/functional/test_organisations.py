@@ -72,7 +72,7 @@ def test_the_administrators_data_stays_in_its_organisation(org, units):
         org.remove_contact(OTHER, "admin", contact.id)
     org.subscribe(ENERGIE, "admin", noord.id, " Team@Example.nl ", True)
     org.subscribe(ENERGIE, "admin", noord.id, "team@example.nl", True)
-    assert org.notification_addresses(ENERGIE, noord.id) == ["team@example.nl"]
+    assert [s.email for s in org.subscriptions(ENERGIE, noord.id)] == ["team@example.nl"]
     actions = [a for _, _, a, _ in org.audit_trail(ENERGIE)]
     assert actions.count("iban.add") == 1 and "iban.remove" in actions
     assert all("NL91" not in str(event) and "anna@" not in str(event)
@@ -97,7 +97,7 @@ def test_an_address_is_subscribed_to_new_messages_reminders_or_both(org, units):
     with pytest.raises(NotFound):
         org.subscriptions(ENERGIE, other.id)
     org.subscribe(ENERGIE, "admin", noord.id, "team@example.nl", False)
-    assert org.notification_addresses(ENERGIE, noord.id) == ["herinnering@example.nl"]
+    assert [s.email for s in org.subscriptions(ENERGIE, noord.id)] == ["herinnering@example.nl"]
 
 
 def test_requests_are_answered_by_the_operator(org, units, participants):
