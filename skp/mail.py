@@ -10,6 +10,8 @@ restart. Errors are smtplib's and the socket's (:class:`smtplib.SMTPException`,
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -21,6 +23,23 @@ from typing import Protocol
 from skp.config import NotifySettings, SmtpSecurity
 from skp.errors import ConfigError
 from skp.tls import mail_client_context
+
+
+def message(sender: str, to: str, subject: str, body: str, when: dt.datetime,
+            key: str) -> EmailMessage:
+    """A plain-text mail of the hub from ``sender``, dated ``when``, with the Message-ID
+    ``<key@…>`` in the sender's domain (every attempt to send one mail carries the same) and
+    marked auto-generated. ``to`` is the header only: whom it reaches, the envelope says."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.format_datetime(when)
+    domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = f"<{key}@{domain}>"
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    msg.set_content(body)
+    return msg
 
 
 class MailConnection(Protocol):

@@ -27,7 +27,6 @@ addresses.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import logging
 import smtplib
 import uuid
@@ -56,7 +55,7 @@ from skp.domain.notifications import (
 )
 from skp.domain.roles import Module
 from skp.errors import ConfigError
-from skp.mail import MailTransport
+from skp.mail import MailTransport, message
 from skp.store import counters
 from skp.store.models import Message, Participant
 from skp.store.notification import NotificationMail
@@ -327,18 +326,10 @@ class Notifier:
         return RunResult(sent=sent, refused=refused, stale=len(stale))
 
     def _message(self, mail: _Pending, now: dt.datetime) -> EmailMessage:
-        msg = EmailMessage()
-        msg["From"] = self._sender
         # Every subscribed address gets the mail without seeing the others (the envelope
         # names them, the header none).
-        msg["To"] = "undisclosed-recipients:;"
-        msg["Subject"] = mail.subject
-        msg["Date"] = email.utils.format_datetime(now)
-        domain = email.utils.parseaddr(self._sender)[1].rpartition("@")[2] or "localhost"
-        msg["Message-ID"] = f"<{mail.id}@{domain}>"
-        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-        msg.set_content(mail.body)
-        return msg
+        return message(self._sender, "undisclosed-recipients:;", mail.subject, mail.body, now,
+                       mail.id)
 
     def _finish(self, mail: _Pending, state: str, now: dt.datetime) -> None:
         with transaction(self._sessions) as session:

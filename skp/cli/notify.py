@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+import uuid
+from email.utils import parseaddr
 
 import click
 
@@ -15,7 +15,7 @@ from skp.cli import CliError, State, cli, pass_state
 from skp.config import NotifySettings
 from skp.errors import ConfigError
 from skp.jobs import notify_job
-from skp.mail import SmtpTransport
+from skp.mail import SmtpTransport, message
 from skp.notifications import Notifier
 from skp.store.notification import outbox
 from skp.store.session import transaction
@@ -51,15 +51,8 @@ def test(state: State, address: str) -> None:
     settings = _settings(state)
     if "@" not in parseaddr(address)[1]:
         raise CliError("give one e-mail address, e.g. beheer@example.nl")
-    msg = EmailMessage()
-    msg["From"] = settings.sender
-    msg["To"] = address
-    msg["Subject"] = TEST_SUBJECT
-    msg["Date"] = format_datetime(state.hub.clock.now())
-    msg["Message-ID"] = make_msgid(domain=parseaddr(settings.sender or "")[1]
-                                   .rpartition("@")[2] or "localhost")
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(TEST_BODY)
+    msg = message(settings.sender or "", address, TEST_SUBJECT, TEST_BODY,
+                  state.hub.clock.now(), uuid.uuid4().hex)
     try:
         with SmtpTransport(settings).connect() as connection:
             connection.send_message(msg, to_addrs=[address])
