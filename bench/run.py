@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -100,23 +101,20 @@ def traffic_figures(name: str, url: str, tmp: Path, pki: Pki, args: argparse.Nam
     ids = traffic.register(hub, pki)
     app_costs(name, hub, pki, ids, seconds=min(args.seconds, 4.0))
     hub.engine.dispose()
-    if name != "postgresql":
-        with serving(settings, directory) as server:
-            ping = ping_figures(f"[{name}] Ping", server, pki, args)
-            cycle = traffic.Cycle.of(server.url, pki, ids)
-            mail = mailbox_figures(f"[{name}] mailbox", server, cycle, args)
-        out(f"ratio ops/ping: {mail.load.ops_per_second / ping.load.steps_per_second:.2f} "
-            f"({name})")
-        return
-    # One server with 1 worker and one with 2, both up; their mailbox loads take turns
-    # 1, 2, 2, 1, so that the machine's drift over the minute falls on both alike.
-    two = dataclasses.replace(settings, workers=2)
-    with serving(settings, directory) as server, serving(two, directory) as both:
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(serving(settings, directory))
+        # On PostgreSQL a server with 2 workers is up beside it, and their mailbox loads take
+        # turns 1, 2, 2, 1, so that the machine's drift over the minute falls on both alike.
+        both = (stack.enter_context(serving(dataclasses.replace(settings, workers=2),
+                                            directory)) if name == "postgresql" else None)
         ping = ping_figures(f"[{name}] Ping", server, pki, args)
         one = traffic.Cycle.of(server.url, pki, ids)
-        mail = mailbox_figures(f"[{name}] mailbox, 1 worker, turn 1", server, one, args)
+        first = ", 1 worker, turn 1" if both else ""
+        mail = mailbox_figures(f"[{name}] mailbox{first}", server, one, args)
         out(f"ratio ops/ping: {mail.load.ops_per_second / ping.load.steps_per_second:.2f} "
             f"({name})")
+        if both is None:
+            return
         pair = traffic.Cycle.of(both.url, pki, ids)
         twice = [mailbox_figures(f"[{name}] mailbox, 2 workers, {turn}", both, pair, args)
                  for turn in ("turn 2", "turn 3")]
