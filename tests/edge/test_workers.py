@@ -19,7 +19,7 @@ from skp import pki as dev_pki
 from tests.conftest import postgres_schema
 from tests.edge.nginx import EDGE_SOURCE, running_edge, template_values
 from tests.helpers import PING
-from tests.system.serving import free_port, wait_for
+from tests.system.serving import demo_hub, free_port, wait_for
 
 SKP = str(Path(sys.executable).parent / "skp")
 
@@ -28,21 +28,12 @@ SKP = str(Path(sys.executable).parent / "skp")
 def edge_and_hub(pg_url, tmp_path):
     """(edge URL, certs folder, the hub's supervisor process, its log)."""
     del pg_url  # fails or skips as every PostgreSQL test does
-    certs, port = tmp_path / "certs", free_port()
-    dev_pki.init_dev(certs)
+    port = free_port()
     with postgres_schema("skp_edge_workers") as url:
-        env = {**os.environ, "SKP_DATABASE_URL": url, "SKP_KEK_FILE": str(tmp_path / "kek"),
-               "SKP_TLS_CERT": str(certs / "server.pem"),
-               "SKP_TLS_KEY": str(certs / "server.key"),
-               "SKP_TLS_CLIENT_CA": str(certs / "ca.pem"), "SKP_BIND_HOST": "127.0.0.1",
-               "SKP_BIND_PORT": str(port), "SKP_PUBLIC_URL": f"https://localhost:{port}",
-               "SKP_TRUSTED_PROXIES": EDGE_SOURCE, "SKP_WORKERS": "2"}
-        for name in ("SKP_ENVIRONMENT", "SKP_TEST_PARTNER", "SKP_PORTAL",
-                     "PROMETHEUS_MULTIPROC_DIR"):
-            env.pop(name, None)
-        for command in (["migrate"], ["participants", "add-demo", "--certs", str(certs)]):
-            subprocess.run([SKP, *command], env=env, check=True,  # noqa: S603
-                           capture_output=True, timeout=120)
+        env, certs = demo_hub(
+            tmp_path, url, SKP_BIND_HOST="127.0.0.1", SKP_BIND_PORT=str(port),
+            SKP_PUBLIC_URL=f"https://localhost:{port}", SKP_TRUSTED_PROXIES=EDGE_SOURCE,
+            SKP_WORKERS="2")
         log = tmp_path / "hub.log"
         with log.open("wb") as out:
             hub = subprocess.Popen([SKP, "serve"], env=env, stdout=out,  # noqa: S603

@@ -104,3 +104,28 @@ def servers(env: dict[str, str], directory: Path, count: int = 2) -> Iterator[li
             process.wait(timeout=30)
         for out in outputs:
             out.close()
+
+
+#: Settings of the environment the tests run in that would change what a hub they start does.
+_OWN_SETTINGS = ("SKP_BIND_PORT", "SKP_PUBLIC_URL", "SKP_ENVIRONMENT", "SKP_TEST_PARTNER",
+                 "SKP_PORTAL", "PROMETHEUS_MULTIPROC_DIR")
+
+
+def demo_hub(directory: Path, database_url: str, **settings: str) -> tuple[dict[str, str], Path]:
+    """The environment of a hub on ``database_url`` with a development PKI (``directory``/
+    certs) and KEK file in ``directory``, ``settings`` (``SKP_*``) added: migrated, with the
+    demo participants registered. The environment, and the certs folder."""
+    from skp import pki
+
+    certs = directory / "certs"
+    pki.init_dev(certs)
+    env = {name: value for name, value in os.environ.items() if name not in _OWN_SETTINGS}
+    env.update({"SKP_DATABASE_URL": database_url, "SKP_KEK_FILE": str(directory / "kek"),
+                "SKP_TLS_CERT": str(certs / "server.pem"),
+                "SKP_TLS_KEY": str(certs / "server.key"),
+                "SKP_TLS_CLIENT_CA": str(certs / "ca.pem"), **settings})
+    for command in (["migrate"], ["participants", "add-demo", "--certs", str(certs)]):
+        done = subprocess.run([SKP, *command], env=env, capture_output=True,  # noqa: S603
+                              timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+    return env, certs

@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from skp import pki
 from tests.conftest import postgres_schema
 from tests.edge.wire import ping_request
 from tests.helpers import wait_until
-from tests.system.serving import free_port, wait_for
+from tests.system.serving import demo_hub, free_port, wait_for
 
 SKP = str(Path(sys.executable).parent / "skp")
 LISTEN = re.compile(rb"listening on 127\.0\.0\.1:(\d+);")
@@ -34,24 +33,12 @@ def state(pg_url, tmp_path_factory):
     """A migrated PostgreSQL schema with the demo participants, and the environment for it."""
     del pg_url  # fails or skips the module as every PostgreSQL test does
     directory = tmp_path_factory.mktemp("workers")
-    certs = directory / "certs"
-    pki.init_dev(certs)
     with postgres_schema("skp_workers") as url:
-        env = {**os.environ, "SKP_DATABASE_URL": url, "SKP_KEK_FILE": str(directory / "kek"),
-               "SKP_TLS_CERT": str(certs / "server.pem"),
-               "SKP_TLS_KEY": str(certs / "server.key"),
-               "SKP_TLS_CLIENT_CA": str(certs / "ca.pem"), "SKP_WORKERS": "2",
-               "SKP_DRAIN_TIMEOUT": "20",
-               # The load below comes from one address faster than closed connections are
-               # counted off: the limit per address is not what these tests are about.
-               "SKP_MAX_CONNECTIONS_PER_ADDRESS": "100"}
-        for name in ("SKP_BIND_PORT", "SKP_PUBLIC_URL", "SKP_ENVIRONMENT", "SKP_TEST_PARTNER",
-                     "SKP_PORTAL", "PROMETHEUS_MULTIPROC_DIR"):
-            env.pop(name, None)
-        for command in (["migrate"], ["participants", "add-demo", "--certs", str(certs)]):
-            done = subprocess.run([SKP, *command], env=env, capture_output=True,  # noqa: S603
-                                  timeout=120, check=False)
-            assert done.returncode == 0, done.stderr
+        env, certs = demo_hub(
+            directory, url, SKP_WORKERS="2", SKP_DRAIN_TIMEOUT="20",
+            # The load below comes from one address faster than closed connections are
+            # counted off: the limit per address is not what these tests are about.
+            SKP_MAX_CONNECTIONS_PER_ADDRESS="100")
         yield env, certs
 
 
