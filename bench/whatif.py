@@ -38,18 +38,10 @@ from harness import (
 from latency import delayed
 from run import big_message
 
-#: The caller's identity kept for 10 s per certificate fingerprint, instead of a query each
-#: request. Not part of skp: a revocation would take up to that long (docs/performance.md).
-IDENTITY_CACHE = """
-import time
-from skp.participants import Participants
-_identify, _seen = Participants.identify, {}
-def identify(self, fp):
-    hit = _seen.get(fp)
-    if hit is None or hit[0] < time.monotonic():
-        hit = _seen[fp] = (time.monotonic() + 10, _identify(self, fp))
-    return hit[1]
-Participants.identify = identify
+#: No identities kept: the caller's identity looked up on every request (skp.identities).
+NO_IDENTITY_CACHE = """
+from skp.identities import Identities
+Identities.get = lambda self, fingerprint: None
 """
 #: No request log line (to see what the JSON line per request costs).
 NO_REQUEST_LOG = """
@@ -69,7 +61,7 @@ skp.store.db.PING_AFTER = float("inf")
 """
 VARIANTS = {
     "as is": "",
-    "identity cache": IDENTITY_CACHE,
+    "no identity cache": NO_IDENTITY_CACHE,
     "no request log": NO_REQUEST_LOG,
     "no pre-ping": NO_PRE_PING,
 }

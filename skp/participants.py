@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.certificates import load_bundle
@@ -27,6 +27,7 @@ from skp.domain.retention import validate_extension
 from skp.domain.roles import Module, Role, may_enable
 from skp.domain.routing import Party
 from skp.errors import AuthenticationError, NotAllowed, NotFound, SchemaInvalid
+from skp.identities import Identities
 from skp.store.models import Certificate, Participant, ParticipantModule
 from skp.store.organisation import AuditEvent
 from skp.store.session import statements, transaction
@@ -100,6 +101,10 @@ class Participants:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock | None = None) -> None:
         self._sessions = sessions
         self._clock = clock or SystemClock()
+        #: What a server process keeps of its callers' identities (skp.identities).
+        self.identities: Identities[Identity] = Identities(sessions)
+        event.listen(sessions, "after_flush", self._noted)
+        event.listen(sessions, "after_commit", self._committed)
 
     def add(self, *, name: str, role: Role, modules: Iterable[Module] = (),
             uses_bsn: bool = False, extension_days: int = 0, kvk_nummer: str | None = None,
@@ -260,21 +265,55 @@ class Participants:
 
     def identify(self, fp: str) -> ParticipantInfo:
         """The active participant whose valid certificate has fingerprint ``fp``."""
-        now = self._clock.now()
-        # This runs on every request: one Core query for the certificate, its participant and
-        # the participant's modules (a row per module).
-        with statements(self._sessions) as connection:
-            rows = connection.execute(_IDENTIFY, {"fingerprint": fp.lower()}).all()
-        if not rows:
-            raise AuthenticationError("this client certificate is not registered at the hub")
-        first = rows[0]
-        if first.revoked_at is not None and first.revoked_at <= now:
+        fp = fp.lower()
+        found = self.identities.get(fp)
+        if found is None:
+            generation = self.identities.generation()
+            # One Core query for the certificate, its participant and the participant's
+            # modules (a row per module); a server process keeps it (skp.identities).
+            with statements(self._sessions) as connection:
+                rows = connection.execute(_IDENTIFY, {"fingerprint": fp}).all()
+            if not rows:
+                raise AuthenticationError("this client certificate is not registered at the hub")
+            first = rows[0]
+            found = Identity(by_id(rows)[first.id], first.not_before, first.not_after,
+                             first.revoked_at)
+            self.identities.keep(fp, found, generation)
+        return found.admitted(self._clock.now())
+
+    def _noted(self, session: Session, _context: Any) -> None:
+        """After a flush: whether it changed the register."""
+        if any(isinstance(row, _REGISTER)
+               for rows in (session.new, session.dirty, session.deleted) for row in rows):
+            session.info[_CHANGED] = True
+
+    def _committed(self, session: Session) -> None:
+        if session.info.pop(_CHANGED, False):
+            self.identities.forget()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a request's identity lookup finds of a registered certificate."""
+
+    info: ParticipantInfo
+    not_before: dt.datetime
+    not_after: dt.datetime
+    revoked_at: dt.datetime | None
+
+    def admitted(self, now: dt.datetime) -> ParticipantInfo:
+        """Its participant, if the certificate lets it in at ``now``."""
+        if self.revoked_at is not None and self.revoked_at <= now:
             raise AuthenticationError("this client certificate has been revoked")
-        if not first.not_before <= now <= first.not_after:  # RFC 5280: both inclusive
+        if not self.not_before <= now <= self.not_after:  # RFC 5280: both inclusive
             raise AuthenticationError("this client certificate is expired or not yet valid")
-        if not first.active:
+        if not self.info.active:
             raise AuthenticationError("the participant of this certificate is not active")
-        return by_id(rows)[first.id]
+        return self.info
+
+
+_REGISTER = (Participant, ParticipantModule, Certificate)
+_CHANGED = "skp.register_changed"
 
 
 def with_modules(*columns: Any) -> Select[Any]:

@@ -22,7 +22,7 @@ from skp.mailbox import Mailbox
 from skp.participants import Participants
 from skp.sealing import MemoryKeyRing
 from skp.store.db import make_engine, make_sessions, migrate
-from skp.store.models import Base
+from tests.helpers import empty
 
 #: Monday 23 November 2026, 10:00 in Amsterdam.
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
@@ -74,9 +74,7 @@ def engine(request, tmp_path_factory):
 @pytest.fixture
 def sessions(engine):
     yield make_sessions(engine)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    empty(engine)
 
 
 @pytest.fixture

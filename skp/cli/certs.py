@@ -11,6 +11,7 @@ from cryptography import x509
 from skp import pki
 from skp.certificates import check_client_certificate, load_bundle
 from skp.cli import CliError, State, cli, pass_state
+from skp.cli.participants import in_force
 from skp.participants import CertificateInfo
 
 
@@ -70,8 +71,9 @@ def issue_dev(state: State, participant_id: str, directory: Path) -> None:
 @click.argument("fingerprint")
 @pass_state
 def revoke(state: State, fingerprint: str) -> None:
-    """Revoke a certificate now: it no longer gives access."""
-    show_certificate(state.hub.participants.revoke_certificate(fingerprint))
+    """Revoke a certificate now: it no longer gives access, at any server process, once this
+    command returns."""
+    show_certificate(in_force(state, state.hub.participants.revoke_certificate(fingerprint)))
 
 
 @certs.command("list")

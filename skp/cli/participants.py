@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -10,11 +11,23 @@ from skp import published
 from skp.cli import CliError, State, cli, pass_state
 from skp.demo import add_demo
 from skp.domain.roles import Module, Role
+from skp.identities import LEASE
 from skp.participants import ParticipantInfo
 
 ROLE = click.Choice([r.value for r in Role])
 MODULE = click.Choice([m.value for m in Module])
 EXTENSION = click.Choice(["0", "7", "14", "28"])
+T = TypeVar("T")
+
+
+def in_force(state: State, changed: T) -> T:
+    """``changed`` once every server process has applied the change to the register: from
+    then on none of them lets in what it took away (skp.identities)."""
+    waiting = state.hub.participants.identities.in_force()
+    if waiting:
+        click.echo(f"Warning: {waiting} server process(es) have not confirmed the change; "
+                   f"they stop using identities kept before it within {LEASE:.0f} s", err=True)
+    return changed
 
 
 def show_participant(info: ParticipantInfo) -> None:
@@ -82,7 +95,8 @@ def show(state: State, participant_id: str) -> None:
 @pass_state
 def enable_module(state: State, participant_id: str, module: str) -> None:
     """Switch a module on for a participant."""
-    show_participant(state.hub.participants.enable_module(participant_id, Module(module)))
+    register = state.hub.participants
+    show_participant(in_force(state, register.enable_module(participant_id, Module(module))))
 
 
 @participants.command("disable-module")
@@ -91,7 +105,8 @@ def enable_module(state: State, participant_id: str, module: str) -> None:
 @pass_state
 def disable_module(state: State, participant_id: str, module: str) -> None:
     """Switch a module off for a participant."""
-    show_participant(state.hub.participants.disable_module(participant_id, Module(module)))
+    register = state.hub.participants
+    show_participant(in_force(state, register.disable_module(participant_id, Module(module))))
 
 
 @participants.command("set-extension")
@@ -100,7 +115,8 @@ def disable_module(state: State, participant_id: str, module: str) -> None:
 @pass_state
 def set_extension(state: State, participant_id: str, days: str) -> None:
     """Set the extension of the fetch period (0, 7, 14 or 28 days) for new messages."""
-    show_participant(state.hub.participants.set_extension(participant_id, int(days)))
+    register = state.hub.participants
+    show_participant(in_force(state, register.set_extension(participant_id, int(days))))
 
 
 @participants.command("update")
@@ -117,9 +133,9 @@ def update(state: State, participant_id: str, name: str | None, kvk: str | None,
     if name is None and kvk is None and vestiging is None and uses_bsn is None:
         raise CliError("give at least one of --name, --kvk, --vestiging, "
                        "--uses-bsn/--no-uses-bsn")
-    show_participant(state.hub.participants.update(
+    show_participant(in_force(state, state.hub.participants.update(
         participant_id, name=name, kvk_nummer=kvk, vestigingsnummer=vestiging,
-        uses_bsn=uses_bsn))
+        uses_bsn=uses_bsn)))
 
 
 @participants.command("activate")
@@ -130,8 +146,8 @@ def update(state: State, participant_id: str, name: str | None, kvk: str | None,
 def activate(state: State, participant_id: str, without_acceptance: bool) -> None:
     """Activate an accepted participant: refused without a passed acceptance run (skp
     acceptance) unless --without-acceptance is given."""
-    show_participant(state.hub.participants.activate(
-        participant_id, without_acceptance=without_acceptance))
+    show_participant(in_force(state, state.hub.participants.activate(
+        participant_id, without_acceptance=without_acceptance)))
 
 
 @participants.command("reactivate")
@@ -139,7 +155,7 @@ def activate(state: State, participant_id: str, without_acceptance: bool) -> Non
 @pass_state
 def reactivate(state: State, participant_id: str) -> None:
     """Reactivate a participant: its valid certificates give access again."""
-    show_participant(state.hub.participants.reactivate(participant_id))
+    show_participant(in_force(state, state.hub.participants.reactivate(participant_id)))
 
 
 @participants.command("deactivate")
@@ -147,7 +163,7 @@ def reactivate(state: State, participant_id: str) -> None:
 @pass_state
 def deactivate(state: State, participant_id: str) -> None:
     """Deactivate a participant: its certificates no longer give access."""
-    show_participant(state.hub.participants.deactivate(participant_id))
+    show_participant(in_force(state, state.hub.participants.deactivate(participant_id)))
 
 
 @participants.command("add-demo")

@@ -15,6 +15,8 @@ __all__ = ["HubApp", "Server", "make_server"]
 
 def make_server(hub: Hub, *, port: int | None = None,
                 listening: socket.socket | None = None) -> Server:
-    """A server for ``hub`` with mutual TLS, not yet started; on ``listening`` when given."""
+    """A server for ``hub`` with mutual TLS, not yet started; on ``listening`` when given.
+    While it serves, it keeps its callers' identities (skp.identities)."""
     return _listener(HubApp(hub), hub.settings, port=port, listening=listening,
-                     refused=lambda code: hub.metrics.observe_request(None, 0.0, code))
+                     refused=lambda code: hub.metrics.observe_request(None, 0.0, code),
+                     alongside=[hub.participants.identities])

@@ -28,8 +28,8 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from cheroot import connections
 from cheroot import server as cheroot_server
@@ -221,6 +221,14 @@ class _Connections(connections.ConnectionManager):
         return None
 
 
+class Alongside(Protocol):
+    """What runs for as long as a server does (skp.identities)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Server(SharedServer):
     """cheroot's WSGI server with the front door and the limits per address; on stopping,
     the requests in flight have ``SKP_DRAIN_TIMEOUT`` to finish."""
@@ -229,7 +237,7 @@ class Server(SharedServer):
     _connections: connections.ConnectionManager
 
     def __init__(self, settings: Settings, bind_addr: tuple[str, int], app: Any,
-                 refused: Callable[[str], None]) -> None:
+                 refused: Callable[[str], None], alongside: Sequence[Alongside] = ()) -> None:
         # The listen queue as long as the kernel allows (cheroot's default is 5): a burst of
         # new connections waits there while the front door accepts, instead of being dropped.
         super().__init__(bind_addr, app, numthreads=settings.server_threads, server_name="skp",
@@ -241,9 +249,12 @@ class Server(SharedServer):
         self._exempt = frozenset(settings.trusted_proxies)
         self._refusals: dict[str, float] = {}
         self.draining = False
+        self._alongside = alongside
 
     def prepare(self) -> None:
         super().prepare()
+        for each in self._alongside:
+            each.start()
         cert_header = head.wsgi_key(self.settings.client_cert_header)
         self._front = FrontDoor(adapter=self.ssl_adapter, timeout=self.settings.head_timeout,
                                 single=frozenset({cert_header}), ready=self._ready,
@@ -263,6 +274,8 @@ class Server(SharedServer):
     def stop(self) -> None:
         super().stop()
         self._front.stop()
+        for each in self._alongside:
+            each.stop()
 
     def _ready(self, conn: _Connection, buffered: bytes) -> None:
         conn.begin(buffered)
@@ -300,12 +313,14 @@ class Server(SharedServer):
 
 def make_server(app: Any, settings: Settings, *, port: int | None = None,
                 refused: Callable[[str], None] = lambda code: None,
-                listening: socket.socket | None = None) -> Server:
+                listening: socket.socket | None = None,
+                alongside: Sequence[Alongside] = ()) -> Server:
     """The hub's server for the WSGI ``app``, with mutual TLS, not yet started; ``refused``
     is told the fault code of every request refused before it reached ``app``. It listens on
-    ``listening`` when given (a worker's inherited socket: skp.server.sockets)."""
+    ``listening`` when given (a worker's inherited socket: skp.server.sockets). What is
+    ``alongside`` starts when the server does and stops after it."""
     server = Server(settings, (settings.bind_host, settings.bind_port if port is None else port),
-                    app, refused)
+                    app, refused, alongside)
     server.listening = listening
     # Ours first: it says which file does not load (the adapter loads the pair again).
     context = tls.server_context(settings.tls_cert, settings.tls_key, settings.tls_client_ca)

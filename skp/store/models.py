@@ -14,6 +14,7 @@ import enum
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Double,
     Enum,
     ForeignKey,
     Index,
@@ -259,6 +260,38 @@ class ExpiredCount(Base):
     type_code: Mapped[str] = mapped_column(String(64), primary_key=True,
                                            comment="Message type (Berichttype)")
     count: Mapped[int] = mapped_column(BigInteger, comment="Messages expired so far")
+
+
+
+class RegisterVersion(Base):
+    """How often the participant register has changed: the database's own triggers count
+    every change to ``participant``, ``participant_module`` and ``certificate`` (migration
+    0009), so a server process knows when what it kept of a caller's identity is out of date
+    (skp.identities)."""
+
+    __tablename__ = "register_version"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="one_row"),
+        {"comment": "Changes to the participant register so far (one row)"},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False,
+                                    comment="Always 1")
+    version: Mapped[int] = mapped_column(BigInteger, comment="Changes to the register so far")
+
+
+class IdentityLease(Base):
+    """A server process that keeps callers' identities: the register version it has applied
+    and when it last said so (skp.identities)."""
+
+    __tablename__ = "identity_lease"
+    __table_args__ = {"comment": "Server processes that keep callers' identities"}  # noqa: RUF012
+
+    process: Mapped[str] = mapped_column(String(32), primary_key=True,
+                                         comment="Random id of the process")
+    version: Mapped[int] = mapped_column(BigInteger, comment="Register version it applied")
+    renewed_at: Mapped[float] = mapped_column(
+        Double, comment="When it last renewed its lease: seconds since 1970, database clock")
 
 
 # The organisations', the notifications', the CSV downloads' and the acceptance runs' tables

@@ -86,8 +86,16 @@ def statements(sessions: sessionmaker[Session], *, read_only: bool = True
             progress.uncertain = not read_only
 
 
-#: The connection `one_connection` lends to the calls inside it, in this thread.
-_lent: ContextVar[Connection | None] = ContextVar("skp_lent_connection", default=None)
+class _Lender:
+    """The connection `one_connection` lends: checked out of the pool when first asked for."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Connection | None = None
+
+
+#: What `one_connection` lends to the calls inside it, in this thread.
+_lent: ContextVar[_Lender | None] = ContextVar("skp_lent_connection", default=None)
 
 
 @contextmanager
@@ -96,22 +104,31 @@ def one_connection(engine: Engine) -> Iterator[None]:
     after the other.
 
     For a request: its identity lookup and its operation check the connection out of the
-    pool once, and on PostgreSQL pay at most one round trip to check it (skp.store.db).
+    pool once, and on PostgreSQL pay at most one round trip to check it (skp.store.db). A
+    request that needs no database (a Ping of a caller whose identity its process kept) checks
+    out none.
     """
-    with _outages(_Progress()), engine.connect() as connection:
-        token = _lent.set(connection)
-        try:
-            yield
-        finally:
-            _lent.reset(token)
+    lender = _Lender(engine)
+    token = _lent.set(lender)
+    try:
+        yield
+    finally:
+        _lent.reset(token)
+        if lender.connection is not None:
+            with _outages(_Progress()):
+                lender.connection.close()
 
 
 def _connect(engine: Engine) -> AbstractContextManager[Connection]:
     """The lent connection when there is one and it is free, else one from the pool."""
-    lent = _lent.get()
-    if lent is None or lent.engine is not engine or lent.in_transaction():
+    lender = _lent.get()
+    if lender is None or lender.engine is not engine:
         return engine.connect()
-    return nullcontext(lent)
+    if lender.connection is None:
+        lender.connection = engine.connect()
+    elif lender.connection.in_transaction():
+        return engine.connect()
+    return nullcontext(lender.connection)
 
 
 class _Progress:

@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from skp.domain.admission import Standing
 from skp.domain.roles import ROLE_MODULES, Role
-from tests.helpers import PING
+from tests.helpers import PING, wait_until
 from tests.helpers import wsgi_call as call
 
 SECRET = "secret content Jansen 123456782"
@@ -129,6 +129,30 @@ def test_a_request_checks_out_one_database_connection(app, shv):
         event.remove(app.hub.engine, "checkout", checkout)
     assert code.startswith("200")
     assert checkouts == [1]  # the identity lookup and the listing
+
+
+def test_a_ping_of_a_caller_whose_identity_is_kept_needs_no_database_connection(app, shv):
+    _, pem = shv
+    checkouts, mine = [], threading.get_ident()
+
+    def checkout(*_):  # of this thread: the watch runs on its own
+        if threading.get_ident() == mine:
+            checkouts.append(1)
+
+    identities = app.hub.participants.identities
+    identities.start()
+    try:
+        wait_until(identities.current, 5, "a lease")
+        assert call(app, HTTP_X_SSL_CLIENT_CERT=quote(pem))[0].startswith("200")  # kept now
+        event.listen(app.hub.engine, "checkout", checkout)
+        try:
+            code, _, _ = call(app, HTTP_X_SSL_CLIENT_CERT=quote(pem))
+        finally:
+            event.remove(app.hub.engine, "checkout", checkout)
+    finally:
+        identities.stop()
+    assert code.startswith("200")
+    assert checkouts == []
 
 
 #: A Ping padded past the size that is parsed before its caller is known (skp.server).

@@ -35,8 +35,7 @@ from skp.portal.server import make_portal_server
 from skp.sealing import MemoryKeyRing
 from skp.server import make_server
 from skp.store.db import make_engine, migrate
-from skp.store.models import Base
-from tests.helpers import require, serving
+from tests.helpers import empty, require, serving
 
 OP = Path(__file__).parent / "op"
 ROOT = Path(__file__).parents[2]
@@ -161,9 +160,7 @@ def organisations(portal):
     portal.clock.set(dt.datetime.now(dt.UTC))
     add_cast(portal.hub.participants)
     yield portal
-    with portal.hub.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    empty(portal.hub.engine)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import requests
 
 from tests.conftest import postgres_schema
 from tests.edge.wire import ping_request
-from tests.helpers import wait_until
+from tests.helpers import PING, wait_until
 from tests.system.serving import demo_hub, free_port, wait_for
 
 SKP = str(Path(sys.executable).parent / "skp")
@@ -229,3 +229,36 @@ def test_sqlite_refuses_more_than_one_worker(tmp_path):
     assert line == ("Error: SKP_WORKERS=2 (or --workers) needs PostgreSQL: a SQLite hub is "
                     "served by one process; set SKP_WORKERS=1 or SKP_DATABASE_URL to a "
                     "PostgreSQL database")
+
+
+def test_a_revoked_certificate_is_refused_by_every_worker_once_the_command_returns(
+        state, hub, tmp_path):
+    """Each worker keeps the identities it looked up (skp.identities); `skp certs revoke`
+    returns only once every worker has let go of the revoked one."""
+    from skp.demo import CAST
+
+    env, certs = state
+    issued = subprocess.run([SKP, "certs", "issue-dev", CAST[0].id, "--certs", str(certs)],  # noqa: S603
+                            env=env, capture_output=True, text=True, timeout=60, check=True)
+    fp = issued.stdout.split()[0]
+    slug = re.search(r"certificate (\S+)\.pem,", issued.stdout).group(1)
+
+    def pings(count: int) -> list[int]:
+        """Pings on new connections, so that every worker takes some."""
+        codes = []
+        for _ in range(count):
+            with requests.Session() as session:
+                session.trust_env, session.verify = False, str(certs / "ca.pem")
+                session.cert = (f"{slug}.pem", f"{slug}.key")
+                codes.append(session.post(
+                    f"https://localhost:{hub.port}/schuldregeling", data=PING, timeout=30,
+                    headers={"SOAPAction": '"Ping"', "Content-Type": "text/xml",
+                             "Connection": "close"}).status_code)
+        return codes
+
+    assert pings(20) == [200] * 20
+    revoked = subprocess.run([SKP, "certs", "revoke", fp], env=env, capture_output=True,  # noqa: S603
+                             text=True, timeout=60, check=False)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "Warning" not in revoked.stderr
+    assert pings(20) == [500] * 20  # Client.Authentication, from both workers

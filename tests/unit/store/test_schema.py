@@ -102,7 +102,7 @@ def test_migration_creates_every_check_constraint(engine):
 
 def test_migration_is_at_head(engine):
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_heads() == ("0008",)
+        assert MigrationContext.configure(conn).get_current_heads() == ("0009",)
 
 
 def test_migration_downgrades_and_upgrades_again(engine, sessions):
