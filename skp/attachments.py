@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -78,12 +79,17 @@ class Spool:
         few; each costs a cipher and a record, so a flood of them is turned away early)."""
         self.message_id = str(uuid.uuid4()) if message_id is None else message_id
         self._max_documents = max_documents
-        self.data_key = sealing.new_data_key()
         # Closed by close(), which the context manager calls.
         self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
         self._size = 0
         self._documents: list[SpooledDocument] = []
         self._current: _Receiving | None = None
+
+    @functools.cached_property
+    def data_key(self) -> bytes:
+        """The message's data key: its documents are sealed with it (made when first asked
+        for: a request without documents, a Ping, needs none)."""
+        return sealing.new_data_key()
 
     def __enter__(self) -> Spool:
         return self

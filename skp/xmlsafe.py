@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from typing import Any, Protocol
 
 from lxml import etree
@@ -49,6 +50,22 @@ class DocumentSink(Protocol):
 
     def end(self) -> None:
         """The element has ended."""
+
+
+class _Nowhere:
+    """The sink of a parser between requests: it takes no document."""
+
+    def begin(self, where: str) -> str:
+        raise RuntimeError("no document is expected")
+
+    def feed(self, text: str) -> None:
+        raise RuntimeError("no document is expected")
+
+    def end(self) -> None:
+        raise RuntimeError("no document is expected")
+
+
+_NOWHERE = _Nowhere()
 
 
 def parser(*, target: Any = None, encoding: str | None = None) -> etree.XMLParser:
@@ -107,17 +124,33 @@ def _read(stream: Any, limit: int, documents: frozenset[str],
             xml.feed(head)
         root: etree._Element = xml.close()  # the tree: lxml returns what the target's close does
     except etree.XMLSyntaxError as exc:
+        _per_thread.kept = None
         raise SchemaInvalid(f"the request is not well-formed XML (line {exc.lineno})") from exc
+    except BaseException:
+        _per_thread.kept = None  # a parser that met an error is never used again
+        raise
+    if isinstance(xml.target, _Target):
+        xml.target.release()
     return root
+
+
+#: Each thread's parser for UTF-8 bodies, kept from one request to the next with its target,
+#: which each request resets: lxml inspects a target's methods whenever a parser is made, as
+#: much again as parsing a Ping. One that met an error is dropped.
+_per_thread = threading.local()
 
 
 def _parser(head: bytes, documents: frozenset[str], sink: DocumentSink) -> etree.XMLParser:
     """The parser for a body that starts with ``head``. UTF-8 is forced, so libxml2 cannot be
     talked into another decoder; a document in another encoding is decoded as it declares only
     to tell a DTD in it (refused as such) from a plain refusal at its root element."""
-    if _utf8(head):
-        return parser(target=_Target(documents, sink), encoding="UTF-8")
-    return parser(target=_Foreign())
+    if not _utf8(head):
+        return parser(target=_Foreign())
+    kept: etree.XMLParser | None = getattr(_per_thread, "kept", None)
+    if kept is None:
+        kept = _per_thread.kept = parser(target=_Target(), encoding="UTF-8")
+    kept.target.reset(documents, sink)
+    return kept
 
 
 def _utf8(head: bytes) -> bool:
@@ -146,13 +179,21 @@ class _Target:
     """An lxml parser target that builds the tree with a TreeBuilder and diverts the direct
     text of document elements to the sink. Comments and PIs have no method, so they drop."""
 
-    def __init__(self, documents: frozenset[str], sink: DocumentSink) -> None:
+    def __init__(self) -> None:
+        self.release()
+
+    def reset(self, documents: frozenset[str], sink: DocumentSink) -> None:
+        """Begin a document: its elements go to a new tree, those of ``documents`` to ``sink``."""
         builder = etree.TreeBuilder()
         self._start: Any = builder.start  # lxml's start takes the nsmap; its stubs do not
         self._data, self._end, self._close = builder.data, builder.end, builder.close
         self._documents, self._sink = documents, sink
         self._path: list[str] = []  # the open elements' tags
         self._open = -1  # the depth of the open document element, if any
+
+    def release(self) -> None:
+        """Hold nothing of the last document."""
+        self.reset(frozenset(), _NOWHERE)
 
     def start(self, tag: str, attrib: dict[str, str], nsmap: dict[str | None, str]) -> None:
         path = self._path

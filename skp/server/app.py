@@ -32,6 +32,7 @@ segment at a time as it is sent (skp.soap.answer): a document is never held whol
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -143,6 +144,8 @@ class HubApp:
         self._cas: list[x509.Certificate] | None = None
         self._metrics_networks = [ipaddress.ip_network(n) for n in self.settings.metrics_clients]
         self._turns = threading.BoundedSemaphore(self.settings.active_requests)
+        self._issued_by_our_ca = functools.lru_cache(maxsize=_KNOWN_CERTIFICATES)(
+            self._check_issuer)
 
     def __call__(self, environ: dict[str, Any],
                  start_response: StartResponse) -> Iterable[bytes]:
@@ -315,11 +318,14 @@ class HubApp:
             pem = self._proxied_certificate(unquote(environ[self._header]))
         if not pem:
             raise AuthenticationError("a client certificate is required")
-        fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
-        return self.hub.participants.identify(fingerprint)
+        return self.hub.participants.identify(_fingerprint(pem))
 
     def _proxied_certificate(self, pem: str) -> str:
-        """A certificate a trusted proxy passed on: it must be issued by our client CA."""
+        """A certificate a trusted proxy passed on: it must be issued by our client CA (once
+        known to be, it is not checked again: the CA bundle is read once)."""
+        return self._issued_by_our_ca(pem)
+
+    def _check_issuer(self, pem: str) -> str:
         try:
             cert = x509.load_pem_x509_certificate(pem.encode())
         except ValueError as exc:
@@ -333,6 +339,17 @@ class HubApp:
                 continue  # not this CA: try the next
             return pem
         raise AuthenticationError("the client certificate is not issued by a trusted CA")
+
+
+#: How many client certificates a process remembers the fingerprint (and, behind a proxy, the
+#: issuer check) of: every registered one, on any register this hub is meant for.
+_KNOWN_CERTIFICATES = 4096
+
+
+@functools.lru_cache(maxsize=_KNOWN_CERTIFICATES)
+def _fingerprint(pem: str) -> str:
+    """The SHA-256 fingerprint of a PEM certificate, as the register holds it."""
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
 
 
 #: A body up to this size is parsed before its caller is looked up, so that one turn covers the

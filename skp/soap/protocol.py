@@ -51,6 +51,16 @@ class HubSoap11(Soap11):  # type: ignore[misc]  # spyne has no type information
             raise SkpFault(UnknownOperation(_unknown(self.app.tns, operation)))
         ctx.in_document = (root, {})
 
+    def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
+        """The header blocks and the operation, from the envelope :meth:`create_in_document`
+        checked (spyne would look them up again with two XPath queries)."""
+        root, _ = ctx.in_document
+        ctx.in_document = root
+        ctx.in_header_doc = list(root[0]) if len(root) == 2 else None
+        ctx.in_body_doc = root[-1][0]
+        ctx.method_request_string = ctx.in_body_doc.tag
+        self.validate_body(ctx, message)
+
     def _validate(self, payload: Any) -> None:
         schema = self.validation_schema
         if not schema.validate(payload):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import codecs
+import gc
 import itertools
 import tracemalloc
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given
@@ -166,6 +169,40 @@ def test_a_child_element_inside_a_document_stays_in_the_tree_for_the_xsd_to_refu
     assert document.text == "[document 1]"
     assert [(e.tag, e.text, e.tail) for e in document] == [
         (f"{{{NS}}}Beschikking", "binnen", None), (f"{{{NS}}}x", "kept", None)]
+
+
+def test_the_parser_a_thread_keeps_holds_nothing_of_the_last_request():
+    sink = Sink()
+    stream_in(envelope(saldo(base64.b64encode(b"one").decode())), sink=sink)
+    assert sink.joined == ["b25l"]
+    gone = weakref.ref(sink)
+    del sink
+    gc.collect()
+    assert gone() is None
+
+
+def test_after_an_error_the_next_request_of_the_thread_parses_as_the_first():
+    for document in MALFORMED:
+        with pytest.raises(SchemaInvalid):
+            stream_in(document)
+        sink = Sink()
+        root = stream_in(envelope(saldo("dHdv")), [5], sink)
+        assert sink.joined == ["dHdv"]
+        assert etree.tostring(root) == etree.tostring(etree.fromstring(
+            envelope(saldo("[document 1]"))))
+
+
+def test_threads_parse_at_once_each_with_a_parser_of_its_own():
+    def one(i: int) -> list[str]:
+        sink = Sink()
+        text = base64.b64encode(str(i).encode() * 5000).decode()
+        stream_in(envelope(saldo(text)), [1000], sink)
+        return sink.joined
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(one, range(16)))
+    assert results == [[base64.b64encode(str(i).encode() * 5000).decode()]
+                       for i in range(16)]
 
 
 def test_a_declared_length_over_the_limit_is_refused_unread_and_drained():
