@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python bench/pingcost.py [--calls 1000] [--rounds 5]`` (about 30 s; needs
 PostgreSQL on 127.0.0.1; ``--smoke``: a few calls, that it runs). In this process, one
 thread, no server and no TLS: the whole ``HubApp`` Ping, the bare spyne application of
-bench/spyneping.py, and each part skp adds (the caller's identity lookup on one pooled
-connection, reading the request, spyne with skp's Ping answer, the request log line as JSON,
+bench/spyneping.py, and each part skp adds (the caller's identity lookup, kept as a server
+process keeps it, and in the database on one pooled connection; reading the request; spyne
+with skp's Ping answer; the request log line as JSON;
 the metrics, the turn), each timed alone. Prints the CPU time per call
 (``time.process_time``), the median and the least of the rounds. The parts add up to only
 about half the whole: each alone, in a tight loop, runs from warm CPU caches, which a whole
@@ -106,7 +107,7 @@ def main() -> None:
         parts: dict[str, Callable[[], object]] = {
             "skp Ping, whole HubApp": whole(app),
             "bare spyne Ping (bench/spyneping.py)": whole(bare),
-            "  identity lookup (one_connection + participants.identify)": identify,
+            "  identity lookup, kept (skp.identities)": identify,
             "  reading the request (xmlsafe.read into a Spool)":
                 lambda: app._read(environ(), PATH.strip("/")),
             "  spyne with skp's Ping answer (request already read)": spyne_skp,
@@ -119,9 +120,17 @@ def main() -> None:
         }
         out(f"CPU per call, in this process (median / least of {args.rounds} rounds of "
             f"{args.calls}):")
+        identities = hub.participants.identities
+        identities.start()  # as a server process does: it keeps its callers' identities
+        while not identities.current():
+            time.sleep(0.01)
         for label, call in parts.items():
             median, least = timed(call, args.calls, args.rounds)
             out(f"  {label}: {median:.3f} / {least:.3f} ms")
+        identities.stop()
+        median, least = timed(identify, args.calls, args.rounds)
+        out(f"  (identity lookup in the database: one_connection + one query: {median:.3f} / "
+            f"{least:.3f} ms)")
         hub.engine.dispose()
 
 

@@ -143,10 +143,11 @@ class Identities(Generic[T]):
         except SkpError:
             pass  # the lease ends by itself
 
-    def in_force(self, *, timeout: float = LEASE + 1.0) -> int:
+    def in_force(self, *, timeout: float | None = None) -> int:
         """Wait until every process with a current lease has applied the register as it is
-        now; the number of processes that had not yet when ``timeout`` passed (0: all had)."""
-        deadline = time.monotonic() + timeout
+        now; the number of processes that had not yet when ``timeout`` (a lease and a second)
+        passed (0: all had)."""
+        deadline = time.monotonic() + (LEASE + 1.0 if timeout is None else timeout)
         with statements(self._sessions) as connection:
             version = connection.execute(_VERSION).scalar_one()
         behind = (select(func.count()).select_from(IdentityLease)

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 from spyne import Application, Fault, Integer32, ServiceBase, Unicode, const, rpc
-from spyne.protocol.soap import Soap11
 
 from skp.acceptance import StepView, observer
 from skp.addressbook import Entry, Search
@@ -38,7 +37,7 @@ from skp.participants import ParticipantInfo
 from skp.soap.answer import Answer
 from skp.soap.convert import from_body, to_body
 from skp.soap.faults import SkpFault, UnexpectedFault
-from skp.soap.protocol import HubSoap11
+from skp.soap.protocol import HubSoap11, QuietSoap11
 from skp.soap.types import (
     ADDRESSBOOK_OPERATIONS,
     MAILBOX_OPERATIONS,
@@ -114,7 +113,7 @@ def build_application(module: Module) -> Application:
     title = "".join(part.capitalize() for part in module.value.split("-"))
     service = type(f"{title}Service", (ServiceBase,), ops)
     return HubApplication([service], tns=types.ns, name=title, in_protocol=HubSoap11(),
-                       out_protocol=Soap11())
+                       out_protocol=QuietSoap11())
 
 
 def _send_op(types: ModuleTypes, mt: MessageType) -> Callable[..., Any]:

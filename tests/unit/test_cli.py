@@ -8,11 +8,12 @@ import json
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, insert, inspect, select
 
-from skp import pki
+from skp import identities, pki
 from skp.cli import cli
 from skp.demo import CAST
+from skp.store.models import IdentityLease, RegisterVersion
 from tests.unit.conftest import UUID
 
 
@@ -131,6 +132,23 @@ def test_dev_pki_demo_participants_and_certificates(migrated, tmp_path):
                                             expect=2, **ca)
     assert "not a PEM or DER" in migrated("certs", "add", shv.id, certs / "shv.key",
                                           expect=2, **ca)
+
+
+def test_a_register_command_warns_when_a_server_process_has_not_applied_it(
+        migrated, env, monkeypatch):
+    """A server process that renews its lease but has not applied the change (it cannot
+    happen while its watch works: a renewal carries the register's version) is named."""
+    monkeypatch.setattr(identities, "LEASE", 0.3)
+    shv = migrated("participants", "add", "--name", "SHV", "--role", "SHV_FASE2")
+    engine = create_engine(env["SKP_DATABASE_URL"])
+    with engine.begin() as conn:
+        version = conn.execute(select(RegisterVersion.version)).scalar_one()
+        conn.execute(insert(IdentityLease).values(process="stuck", version=version,
+                                                  renewed_at=identities._now() + 3600))
+    engine.dispose()
+    out = migrated("participants", "deactivate", UUID.search(shv).group(0))
+    assert "INACTIVE" in out
+    assert "Warning: 1 server process(es) have not confirmed the change" in out
 
 
 def test_certs_need_the_dev_ca(migrated, tmp_path):
