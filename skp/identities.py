@@ -119,9 +119,6 @@ class Identities(Generic[T]):
     def start(self) -> None:
         """Start watching the register (a server process): from the first renewed lease on,
         lookups are kept."""
-        with statements(self._sessions, read_only=False) as connection:  # leases long ended
-            connection.execute(delete(IdentityLease).where(
-                IdentityLease.renewed_at < _now() - LEASE))
         self._stopped.clear()
         self._thread = threading.Thread(target=self._watch, name="skp-identities",
                                         daemon=True)
@@ -161,8 +158,14 @@ class Identities(Generic[T]):
             time.sleep(POLL / 4)
 
     def _watch(self) -> None:
+        ended = False  # the leases of processes long gone: deleted once
         while not self._stopped.is_set():
             try:
+                if not ended:
+                    with statements(self._sessions, read_only=False) as connection:
+                        connection.execute(delete(IdentityLease).where(
+                            IdentityLease.renewed_at < _now() - LEASE))
+                    ended = True
                 self._tick()
                 if self._failing:
                     log.info("the register is watched again: identities are kept")

@@ -10,6 +10,7 @@ import click
 from skp.acceptance import RunView
 from skp.acceptance.report import html, junit
 from skp.cli import CliError, State, cli, pass_state
+from skp.cli.participants import in_force
 from skp.domain.acceptance import Routine
 
 
@@ -62,7 +63,7 @@ def acceptance() -> None:
 @pass_state
 def start(state: State, participant_id: str, routines: list[Routine]) -> None:
     """Start a run for a participant; the scheduler of `skp serve` drives it."""
-    run = state.hub.acceptance.runs.start(participant_id, routines or None)
+    run = in_force(state, state.hub.acceptance.runs.start(participant_id, routines or None))
     show_run(run, state.hub.clock.now())
 
 
