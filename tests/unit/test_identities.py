@@ -89,21 +89,17 @@ def test_a_process_that_does_not_watch_asks_every_time(engine, hub, caller):
     assert lookups(engine, lambda: hub.identify(fp)) == 1
 
 
-def test_a_revocation_elsewhere_is_in_force_when_in_force_returns(hub, other, caller):
-    fp, _ = caller
-    watching(hub).identify(fp)
-    other.revoke_certificate(fp)
-    assert other.identities.in_force() == 0
-    with pytest.raises(AuthenticationError, match="revoked"):
-        hub.identify(fp)
-
-
-def test_a_deactivation_elsewhere_is_in_force_when_in_force_returns(hub, other, caller):
+@pytest.mark.parametrize(("change", "refusal"), [
+    (lambda other, fp, pid: other.revoke_certificate(fp), "revoked"),
+    (lambda other, fp, pid: other.deactivate(pid), "not active"),
+], ids=["revoked", "deactivated"])
+def test_a_change_elsewhere_is_in_force_when_in_force_returns(hub, other, caller, change,
+                                                               refusal):
     fp, participant_id = caller
     watching(hub).identify(fp)
-    other.deactivate(participant_id)
+    change(other, fp, participant_id)
     assert other.identities.in_force() == 0
-    with pytest.raises(AuthenticationError, match="not active"):
+    with pytest.raises(AuthenticationError, match=refusal):
         hub.identify(fp)
 
 
