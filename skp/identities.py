@@ -55,19 +55,19 @@ LEASE = 5.0
 T = TypeVar("T")
 
 
-class _now(FunctionElement[float]):
+class Now(FunctionElement[float]):
     """The database's clock, in seconds since 1970: one clock for every process's lease."""
 
     type = Double()
     inherit_cache = True
 
 
-@compiles(_now)
+@compiles(Now)
 def _now_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
     return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
 
 
-@compiles(_now, "sqlite")
+@compiles(Now, "sqlite")
 def _now_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     return "((julianday('now') - 2440587.5) * 86400.0)"
 
@@ -149,7 +149,7 @@ class Identities(Generic[T]):
             version = connection.execute(_VERSION).scalar_one()
         behind = (select(func.count()).select_from(IdentityLease)
                   .where(IdentityLease.version < version,
-                         IdentityLease.renewed_at > _now() - LEASE))
+                         IdentityLease.renewed_at > Now() - LEASE))
         while True:
             with statements(self._sessions) as connection:
                 waiting: int = connection.execute(behind).scalar_one()
@@ -164,7 +164,7 @@ class Identities(Generic[T]):
                 if not ended:
                     with statements(self._sessions, read_only=False) as connection:
                         connection.execute(delete(IdentityLease).where(
-                            IdentityLease.renewed_at < _now() - LEASE))
+                            IdentityLease.renewed_at < Now() - LEASE))
                     ended = True
                 self._tick()
                 if self._failing:
@@ -195,7 +195,7 @@ class Identities(Generic[T]):
         """Renew the lease, with the version applied, only if it is still the register's."""
         insert = (postgresql.insert if self._sessions.kw["bind"].dialect.name == "postgresql"
                   else sqlite.insert)(IdentityLease)
-        current = select(literal(self._process), RegisterVersion.version, _now()).where(
+        current = select(literal(self._process), RegisterVersion.version, Now()).where(
             RegisterVersion.version == version)
         statement = insert.from_select(["process", "version", "renewed_at"], current)
         return statement.on_conflict_do_update(

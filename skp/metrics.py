@@ -69,6 +69,7 @@ from sqlalchemy import Row, Select, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from skp import identities
 from skp.clock import Clock
 from skp.domain.catalogue import message_types
 from skp.domain.lifecycle import State
@@ -76,7 +77,7 @@ from skp.domain.roles import Module
 from skp.errors import SkpError
 from skp.keystore import KeyStore
 from skp.store import counters
-from skp.store.models import Certificate, Message, Participant
+from skp.store.models import Certificate, IdentityLease, Message, Participant, RegisterVersion
 from skp.store.notification import KINDS, outbox
 from skp.store.session import transaction
 
@@ -179,7 +180,8 @@ class Metrics:
                 self._scraped, path=str(directory))
         collectors: list[Collector] = [
             BacklogCollector(sessions, clock), ExpiredCollector(sessions),
-            CertificateCollector(sessions, clock), NotificationCollector(sessions, clock)]
+            CertificateCollector(sessions, clock), NotificationCollector(sessions, clock),
+            IdentityCollector(sessions, clock)]
         if keystore is not None:
             collectors.append(KeyStoreCollector(keystore, clock))
         for collector in collectors:
@@ -296,6 +298,39 @@ class CertificateCollector:
         return GaugeMetricFamily("skp_certificate_expiry_seconds",
                                  "Seconds until the participant's last unrevoked certificate "
                                  "expires", labels=["participant"])
+
+
+class IdentityCollector:
+    """The server processes that keep callers' identities (a current lease) and, of those, the
+    ones behind the register: a process behind for long holds up every register command
+    (skp.identities)."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def describe(self) -> Iterable[Metric]:
+        return self._families()
+
+    def collect(self) -> Iterable[Metric]:
+        leases, behind = self._families()
+        register = select(RegisterVersion.version).scalar_subquery()
+        query = (select(func.count(), func.count().filter(IdentityLease.version < register))
+                 .where(IdentityLease.renewed_at > identities.Now() - identities.LEASE))
+        scraped = _scrape(self._sessions, self._clock, query, "identity lease")
+        if scraped is not None:
+            (current, late), = scraped[1]
+            leases.add_metric([], current)
+            behind.add_metric([], late)
+        return [leases, behind]
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (GaugeMetricFamily("skp_identity_leases",
+                                  "Server processes keeping callers' identities"),
+                GaugeMetricFamily("skp_identity_leases_behind",
+                                  "Of them, those that have not applied the register's last "
+                                  "change"))
 
 
 class ExpiredCollector:

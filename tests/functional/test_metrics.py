@@ -10,14 +10,17 @@ from urllib.parse import quote
 import pytest
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert
 
 from skp.cli import cli
 from skp.clock import FrozenClock
 from skp.domain.roles import Module
+from skp.identities import Now
 from skp.keystore.file import create_keyring_file
 from skp.metrics import Metrics
 from skp.store.db import make_engine, make_sessions
-from tests.helpers import PING, send
+from skp.store.models import IdentityLease
+from tests.helpers import PING, send, wait_until
 from tests.helpers import wsgi_call as call
 
 MODULE = Module.SCHULDREGELING
@@ -251,3 +254,23 @@ def test_live_keks_and_the_age_of_the_oldest(app, keyring, clock):
     _, samples = scrape(app)
     assert value(samples, "skp_kek_epochs") == 1
     assert value(samples, "skp_kek_oldest_age_seconds") == 7260
+
+
+def test_the_server_processes_that_keep_identities_and_those_behind(app):
+    identities = app.hub.participants.identities
+    _, samples = scrape(app)
+    assert value(samples, "skp_identity_leases") == 0
+    identities.start()
+    try:
+        wait_until(identities.current, 5, "a lease")
+        _, samples = scrape(app)
+        assert value(samples, "skp_identity_leases") == 1
+        assert value(samples, "skp_identity_leases_behind") == 0
+        with app.hub.engine.begin() as conn:  # another process's lease, behind the register
+            conn.execute(insert(IdentityLease).values(
+                process="behind", version=-1, renewed_at=Now()))
+        _, samples = scrape(app)
+        assert value(samples, "skp_identity_leases") == 2
+        assert value(samples, "skp_identity_leases_behind") == 1
+    finally:
+        identities.stop()

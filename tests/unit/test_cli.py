@@ -144,7 +144,7 @@ def test_a_register_command_warns_when_a_server_process_has_not_applied_it(
     with engine.begin() as conn:
         version = conn.execute(select(RegisterVersion.version)).scalar_one()
         conn.execute(insert(IdentityLease).values(process="stuck", version=version,
-                                                  renewed_at=identities._now() + 3600))
+                                                  renewed_at=identities.Now() + 3600))
     engine.dispose()
     out = migrated("participants", "deactivate", UUID.search(shv).group(0))
     assert "INACTIVE" in out

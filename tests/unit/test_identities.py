@@ -158,10 +158,10 @@ def test_in_force_waits_for_a_current_lease_behind_the_register(sessions, other)
     with statements(sessions, read_only=False) as conn:
         version = conn.execute(select(RegisterVersion.version)).scalar_one()
         conn.execute(insert(IdentityLease).values(process="behind", version=version - 1,
-                                                  renewed_at=identities._now()))
+                                                  renewed_at=identities.Now()))
     assert other.identities.in_force(timeout=0.3) == 1
     with statements(sessions, read_only=False) as conn:  # its lease ran out
-        conn.execute(update(IdentityLease).values(renewed_at=identities._now() - LEASE - 1))
+        conn.execute(update(IdentityLease).values(renewed_at=identities.Now() - LEASE - 1))
     assert other.identities.in_force(timeout=0.3) == 0
 
 
