@@ -234,7 +234,8 @@ def test_sqlite_refuses_more_than_one_worker(tmp_path):
 def test_a_revoked_certificate_is_refused_by_every_worker_once_the_command_returns(
         state, hub, tmp_path):
     """Each worker keeps the identities it looked up (skp.identities); `skp certs revoke`
-    returns only once every worker has let go of the revoked one."""
+    returns only once every worker has let go of the revoked one. Kept-alive clients ping on
+    both workers while it runs: no Ping that began after it returned gets in."""
     from skp.demo import CAST
 
     env, certs = state
@@ -242,23 +243,40 @@ def test_a_revoked_certificate_is_refused_by_every_worker_once_the_command_retur
                             env=env, capture_output=True, text=True, timeout=60, check=True)
     fp = issued.stdout.split()[0]
     slug = re.search(r"certificate (\S+)\.pem,", issued.stdout).group(1)
+    done = threading.Event()
+    seen: list[tuple[float, int]] = []  # (when the Ping began, its status)
 
-    def pings(count: int) -> list[int]:
-        """Pings on new connections, so that every worker takes some."""
-        codes = []
-        for _ in range(count):
-            with requests.Session() as session:
-                session.trust_env, session.verify = False, str(certs / "ca.pem")
-                session.cert = (f"{slug}.pem", f"{slug}.key")
-                codes.append(session.post(
-                    f"https://localhost:{hub.port}/schuldregeling", data=PING, timeout=30,
-                    headers={"SOAPAction": '"Ping"', "Content-Type": "text/xml",
-                             "Connection": "close"}).status_code)
-        return codes
+    def ping() -> None:
+        with requests.Session() as session:
+            session.trust_env, session.verify = False, str(certs / "ca.pem")
+            session.cert = (f"{slug}.pem", f"{slug}.key")
+            while not done.is_set():
+                began = time.monotonic()
+                answer = session.post(f"https://localhost:{hub.port}/schuldregeling",
+                                      data=PING, timeout=30, headers={
+                                          "SOAPAction": '"Ping"', "Content-Type": "text/xml"})
+                seen.append((began, answer.status_code))
 
-    assert pings(20) == [200] * 20
-    revoked = subprocess.run([SKP, "certs", "revoke", fp], env=env, capture_output=True,  # noqa: S603
-                             text=True, timeout=60, check=False)
-    assert revoked.returncode == 0, revoked.stderr
-    assert "Warning" not in revoked.stderr
-    assert pings(20) == [500] * 20  # Client.Authentication, from both workers
+    clients = [threading.Thread(target=ping) for _ in range(6)]
+    for client in clients:
+        client.start()
+    try:
+        wait_until(lambda: len(seen) >= 60, 60, "pings from the clients")
+        revoking = time.monotonic()
+        with subprocess.Popen([SKP, "certs", "revoke", fp], env=env, text=True,  # noqa: S603
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) as revoke:
+            said = revoke.stdout.readline()  # printed once the revocation is in force
+            returned = time.monotonic()
+            problem = revoke.stderr.read()
+        time.sleep(1.0)
+    finally:
+        done.set()
+        for client in clients:
+            client.join(timeout=60)
+    assert revoke.returncode == 0, problem
+    assert "REVOKED" in said
+    assert "Warning" not in problem
+    before = [code for began, code in seen if began < revoking]
+    after = [code for began, code in seen if began > returned]
+    assert before and set(before) == {200}
+    assert after and set(after) == {500}, after  # Client.Authentication, from both workers
