@@ -85,7 +85,7 @@ class Identities(Generic[T]):
         self._generation = 0
         self._lock = threading.Lock()
         self._version: int | None = None  # of the register, as last read
-        self._lease_until = 0.0  # time.monotonic(): no lease yet, nothing is used
+        #: When the lease was last renewed (time.monotonic()): never yet, nothing is used.
         self._renewed = -math.inf
         self._process = uuid.uuid4().hex
         self._stopped = threading.Event()
@@ -94,7 +94,7 @@ class Identities(Generic[T]):
 
     def current(self) -> bool:
         """Whether the lease is current: what is kept may be used."""
-        return time.monotonic() < self._lease_until
+        return time.monotonic() < self._renewed + LEASE
 
     def get(self, fingerprint: str) -> T | None:
         """What was kept for ``fingerprint``, if the lease is current."""
@@ -131,7 +131,7 @@ class Identities(Generic[T]):
             return
         self._stopped.set()
         thread.join()
-        self._lease_until = 0.0
+        self._renewed = -math.inf
         self.forget()
         try:
             with statements(self._sessions, read_only=False) as connection:
@@ -180,7 +180,7 @@ class Identities(Generic[T]):
     def _tick(self) -> None:
         with statements(self._sessions) as connection:
             version = connection.execute(_VERSION).scalar_one()
-        if version != self._version:
+        if version != self._version:  # nothing kept is used until the lease is renewed
             self.forget()
             self._version, self._renewed = version, -math.inf
         if time.monotonic() - self._renewed < RENEW:
@@ -189,7 +189,7 @@ class Identities(Generic[T]):
         with statements(self._sessions, read_only=False) as connection:
             renewed = connection.execute(self._renewal(version)).first() is not None
         if renewed:  # else the register moved meanwhile: the next tick forgets first
-            self._lease_until, self._renewed = began + LEASE, began
+            self._renewed = began
 
     def _renewal(self, version: int) -> Executable:
         """Renew the lease, with the version applied, only if it is still the register's."""

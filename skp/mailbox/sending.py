@@ -26,7 +26,6 @@ from skp.domain.roles import Module
 from skp.domain.routing import Original, check_reach, check_reply, check_route
 from skp.domain.validation import Body, Header, validate_body, validate_header
 from skp.errors import (
-    AuthenticationError,
     BatchRefused,
     KenmerkConflict,
     QuotaExceeded,
@@ -301,10 +300,7 @@ class _Batch:
 
     def parties(self, recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
         """As :func:`statements.parties`."""
-        sender = self.active.get(self.sender_id)
-        if sender is None:
-            raise AuthenticationError("the sender is not an active participant")
-        return sender, self.active.get(recipient_id)
+        return statements.among(self.active, self.sender_id, recipient_id)
 
 
 def _type(module: Module, type_code: str) -> MessageType:

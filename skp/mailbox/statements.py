@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -119,7 +119,12 @@ def parties(db: Session | Connection, sender_id: str,
             recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
     """The sender and, when active, the recipient: one query. AuthenticationError when the
     sender is not active."""
-    active = active_participants(db, [sender_id, recipient_id])
+    return among(active_participants(db, [sender_id, recipient_id]), sender_id, recipient_id)
+
+
+def among(active: Mapping[str, ParticipantInfo], sender_id: str,
+          recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
+    """:func:`parties` from participants read already (:func:`active_participants`)."""
     sender = active.get(sender_id)
     if sender is None:
         raise AuthenticationError("the sender is not an active participant")

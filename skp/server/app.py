@@ -144,8 +144,10 @@ class HubApp:
         self._cas: list[x509.Certificate] | None = None
         self._metrics_networks = [ipaddress.ip_network(n) for n in self.settings.metrics_clients]
         self._turns = threading.BoundedSemaphore(self.settings.active_requests)
-        self._issued_by_our_ca = functools.lru_cache(maxsize=_KNOWN_CERTIFICATES)(
-            self._check_issuer)
+        #: A certificate once known to be issued by our CA is not checked again (the CA
+        #: bundle is read once).
+        self._proxied_certificate = functools.lru_cache(maxsize=_KNOWN_CERTIFICATES)(
+            self._issued_by_our_ca)
 
     def __call__(self, environ: dict[str, Any],
                  start_response: StartResponse) -> Iterable[bytes]:
@@ -320,12 +322,8 @@ class HubApp:
             raise AuthenticationError("a client certificate is required")
         return self.hub.participants.identify(_fingerprint(pem))
 
-    def _proxied_certificate(self, pem: str) -> str:
-        """A certificate a trusted proxy passed on: it must be issued by our client CA (once
-        known to be, it is not checked again: the CA bundle is read once)."""
-        return self._issued_by_our_ca(pem)
-
-    def _check_issuer(self, pem: str) -> str:
+    def _issued_by_our_ca(self, pem: str) -> str:
+        """A certificate a trusted proxy passed on: it must be issued by our client CA."""
         try:
             cert = x509.load_pem_x509_certificate(pem.encode())
         except ValueError as exc:
