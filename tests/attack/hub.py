@@ -14,16 +14,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from skp import pki as dev_pki
 from tests.edge.nginx import EDGE_SOURCE, running_edge, template_values
-from tests.system.serving import free_port, make_run_env, wait_for
-
-SKP = str(Path(sys.executable).parent / "skp")
+from tests.system.serving import SKP, free_port, make_run_env, wait_for
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,9 +18,7 @@ from skp import pki as dev_pki
 from tests.conftest import postgres_schema
 from tests.edge.nginx import EDGE_SOURCE, running_edge, template_values
 from tests.helpers import PING
-from tests.system.serving import demo_hub, free_port, wait_for
-
-SKP = str(Path(sys.executable).parent / "skp")
+from tests.system.serving import SKP, demo_hub, free_port, wait_for
 
 
 @pytest.fixture

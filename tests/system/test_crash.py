@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,11 +26,10 @@ from skp.participants import Participants
 from skp.store.db import make_sessions, migrate
 from skp.store.models import Message
 from tests.helpers import empty
-from tests.system.serving import free_port, wait_for
+from tests.system.serving import SKP, free_port, wait_for
 
 SR = Module.SCHULDREGELING
 WSDL = Path(__file__).parents[2] / "wsdl" / "schuldregeling.wsdl"
-SKP = str(Path(sys.executable).parent / "skp")
 
 
 def start(env, log):

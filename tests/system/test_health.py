@@ -9,17 +9,13 @@ import socket
 import socketserver
 import ssl
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from skp import pki
-from tests.system.serving import make_run, make_run_env
-
-SKP = str(Path(sys.executable).parent / "skp")
+from tests.system.serving import SKP, make_run, make_run_env
 
 
 def health(env: dict[str, str], expect: int) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,9 +15,8 @@ from skp.domain.catalogue import lookup
 from skp.domain.examples import example_body
 from skp.domain.roles import Module
 from skp.keystore import file as keyfile
-from tests.system.serving import make_run, make_run_env
+from tests.system.serving import SKP, make_run, make_run_env
 
-SKP = str(Path(sys.executable).parent / "skp")
 MODULE = Module.SCHULDREGELING
 
 

@@ -8,16 +8,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 
 from skp import pki
-from tests.system.serving import free_port, wait_for
-
-SKP = str(Path(sys.executable).parent / "skp")
+from tests.system.serving import SKP, free_port, wait_for
 
 
 @pytest.fixture

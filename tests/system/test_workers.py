@@ -11,7 +11,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,9 +21,8 @@ import requests
 from tests.conftest import postgres_schema
 from tests.edge.wire import ping_request
 from tests.helpers import PING, wait_until
-from tests.system.serving import demo_hub, free_port, wait_for
+from tests.system.serving import SKP, demo_hub, free_port, wait_for
 
-SKP = str(Path(sys.executable).parent / "skp")
 LISTEN = re.compile(rb"listening on 127\.0\.0\.1:(\d+);")
 
 
