@@ -7,10 +7,9 @@ bench/spyneping.py, and each part skp adds (the caller's identity lookup, kept a
 process keeps it, and in the database on one pooled connection; reading the request; spyne
 with skp's Ping answer; the request log line as JSON; the metrics; the turn), each timed
 alone. Prints the CPU time per call (``time.process_time``), the median and the least of the
-rounds. The parts add up to only
-about half the whole: each alone, in a tight loop, runs from warm CPU caches, which a whole
-request, many times their code, does not; their proportions hold.
-docs/performance.md reads them.
+rounds. The parts add up to only about half the whole: each alone, in a tight loop, runs
+from warm CPU caches, which a whole request, many times their code, does not; their
+proportions hold. docs/performance.md reads them.
 """
 
 from __future__ import annotations
