@@ -54,7 +54,8 @@ class Hub:
 
         hidden = () if settings.test_partner else (p.id for p in PARTNERS)
         participants = Participants(sessions, clock)
-        mailbox = Mailbox(sessions, keyring, settings, clock, metrics=metrics)
+        mailbox = Mailbox(sessions, keyring, settings, clock, metrics=metrics,
+                          participants=participants)
         acceptance = Acceptance(Runs(sessions, participants, settings, clock),
                                 Runner(sessions, mailbox, participants, settings, clock),
                                 Observer(sessions, clock))

@@ -1,7 +1,8 @@
 """Callers' identities, kept by a server process for as long as the register is unchanged.
 
-Every request is identified by its client certificate (skp.participants). A server process
-keeps what it looked up, by fingerprint, and uses it only while it knows that the participant
+Every request is identified by its client certificate (skp.participants), and every send
+reads its sender and recipient. A server process keeps what it looked up (identities by
+fingerprint, participants by id) and uses it only while it knows that the participant
 register has not changed since:
 
 - The database counts every change to ``participant``, ``participant_module`` and
@@ -75,12 +76,13 @@ def _now_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
 _VERSION = select(RegisterVersion.version)
 
 
-class Identities(Generic[T]):
-    """What a process looked up, by certificate fingerprint, while its lease is current."""
+class Identities:
+    """What a process keeps of the register, in :class:`Kept` stores of its own, used while
+    its lease is current and forgotten at every change."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
-        self._kept: dict[str, T] = {}
+        self._stores: list[Kept[Any]] = []
         #: Moves each time all is forgotten: a lookup begun before may not be kept.
         self._generation = 0
         self._lock = threading.Lock()
@@ -92,29 +94,26 @@ class Identities(Generic[T]):
         self._thread: threading.Thread | None = None
         self._failing = False
 
+    def kept(self) -> Kept[T]:
+        """A new store of one kind of lookup (callers' certificates, participants by id)."""
+        store: Kept[T] = Kept(self)
+        self._stores.append(store)
+        return store
+
     def current(self) -> bool:
         """Whether the lease is current: what is kept may be used."""
         return time.monotonic() < self._renewed + LEASE
 
-    def get(self, fingerprint: str) -> T | None:
-        """What was kept for ``fingerprint``, if the lease is current."""
-        return self._kept.get(fingerprint) if self.current() else None
-
     def generation(self) -> int:
-        """Read before a lookup, and given to :meth:`keep` with its result."""
+        """Read before a lookup, and given to :meth:`Kept.keep` with its result."""
         return self._generation
-
-    def keep(self, fingerprint: str, found: T, generation: int) -> None:
-        """Keep a lookup's result, unless all was forgotten since it began."""
-        with self._lock:
-            if generation == self._generation and self._thread is not None:
-                self._kept[fingerprint] = found
 
     def forget(self) -> None:
         """Forget all that was kept: the register has changed."""
         with self._lock:
             self._generation += 1
-            self._kept = {}
+            for store in self._stores:
+                store._items = {}
 
     def start(self) -> None:
         """Start watching the register (a server process): from the first renewed lease on,
@@ -202,3 +201,23 @@ class Identities(Generic[T]):
             index_elements=[IdentityLease.process],
             set_={"version": statement.excluded.version,
                   "renewed_at": statement.excluded.renewed_at}).returning(IdentityLease.version)
+
+
+class Kept(Generic[T]):
+    """One kind of lookup a process keeps, by key (:meth:`Identities.kept`)."""
+
+    def __init__(self, identities: Identities) -> None:
+        self._identities = identities
+        self._items: dict[str, T] = {}
+
+    def get(self, key: str) -> T | None:
+        """What was kept for ``key``, if the lease is current."""
+        return self._items.get(key) if self._identities.current() else None
+
+    def keep(self, key: str, found: T, generation: int) -> None:
+        """Keep a lookup's result, unless all was forgotten since it began
+        (:meth:`Identities.generation`) or the register is not watched."""
+        identities = self._identities
+        with identities._lock:
+            if generation == identities._generation and identities._thread is not None:
+                self._items[key] = found

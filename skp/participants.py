@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +27,11 @@ from skp.domain.retention import validate_extension
 from skp.domain.roles import Module, Role, may_enable
 from skp.domain.routing import Party
 from skp.errors import AuthenticationError, NotAllowed, NotFound, SchemaInvalid
-from skp.identities import Identities
+from skp.identities import Identities, Kept
 from skp.store.models import Certificate, Participant, ParticipantModule
 from skp.store.organisation import AuditEvent
 from skp.store.session import statements, transaction
-from skp.store.types import canonical_id
+from skp.store.types import canonical_id, chunks
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,6 @@ class ParticipantInfo:
                    row.vestigingsnummer, Standing(row.standing))
 
 
-@functools.cache
 @functools.cache
 def test_partner_ids() -> frozenset[str]:
     """The ids of the hub's built-in test partners (skp.partner), whether the hub runs them
@@ -101,8 +100,11 @@ class Participants:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock | None = None) -> None:
         self._sessions = sessions
         self._clock = clock or SystemClock()
-        #: What a server process keeps of its callers' identities (skp.identities).
-        self.identities: Identities[Identity] = Identities(sessions)
+        #: What a server process keeps of the register (skp.identities): its callers'
+        #: identities, by fingerprint, and the parties of its sends, by id.
+        self.identities = Identities(sessions)
+        self._by_fingerprint: Kept[Identity] = self.identities.kept()
+        self._by_id: Kept[ParticipantInfo] = self.identities.kept()
         event.listen(sessions, "after_flush", self._noted)
         event.listen(sessions, "after_commit", self._committed)
 
@@ -266,7 +268,7 @@ class Participants:
     def identify(self, fp: str) -> ParticipantInfo:
         """The active participant whose valid certificate has fingerprint ``fp``."""
         fp = fp.lower()
-        found = self.identities.get(fp)
+        found = self._by_fingerprint.get(fp)
         if found is None:
             generation = self.identities.generation()
             # One Core query for the certificate, its participant and the participant's
@@ -278,8 +280,29 @@ class Participants:
             first = rows[0]
             found = Identity(by_id(rows)[first.id], first.not_before, first.not_after,
                              first.revoked_at)
-            self.identities.keep(fp, found, generation)
+            self._by_fingerprint.keep(fp, found, generation)
         return found.admitted(self._clock.now())
+
+    def active(self, ids: Sequence[str]) -> dict[str, ParticipantInfo]:
+        """The active participants among ``ids`` (canonical), by id: what a server process
+        kept, and the rest read a chunk at a time (the sender and recipient of a send, those of
+        a batch)."""
+        found: dict[str, ParticipantInfo] = {}
+        missing = []
+        for key in ids:
+            kept = self._by_id.get(key)
+            if kept is None:
+                missing.append(key)
+            else:
+                found[key] = kept
+        if missing:
+            generation = self.identities.generation()
+            with statements(self._sessions) as connection:
+                for chunk in chunks(missing):
+                    for key, info in by_id(connection.execute(_BY_ID, {"ids": chunk})).items():
+                        self._by_id.keep(key, info, generation)
+                        found[key] = info
+        return {key: info for key, info in found.items() if info.active}
 
     def _noted(self, session: Session, _context: Any) -> None:
         """After a flush: whether it changed the register."""
@@ -342,6 +365,8 @@ def by_id(rows: Iterable[Row[Any]]) -> dict[str, ParticipantInfo]:
     return {key: ParticipantInfo.of(row, frozenset(modules))
             for key, (row, modules) in found.items()}
 
+
+_BY_ID = with_modules().where(Participant.id.in_(bindparam("ids", expanding=True)))
 
 _IDENTIFY = (
     with_modules(Certificate.revoked_at, Certificate.not_before, Certificate.not_after)

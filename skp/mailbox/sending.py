@@ -47,6 +47,9 @@ from skp.store.types import canonical_id
 
 log = logging.getLogger("skp.mailbox")
 
+#: The sender of a message and its recipient, if active (statements.among).
+Parties = tuple[ParticipantInfo, ParticipantInfo | None]
+
 
 class Sending(MailboxBase):
     """The sending side of the mailbox."""
@@ -89,24 +92,26 @@ class Sending(MailboxBase):
     def _send(self, sender_id: str, mt: MessageType, header: Header,
               body: Mapping[str, Any], spool: Spool) -> Receipt:
         now = self._clock.now()
+        parties = statements.among(self._participants.active([sender_id, header.ontvanger]),
+                                   sender_id, header.ontvanger)
         if (header.cross_referentienummer is None and mt.code != matching.REQUEST
                 and not content.attaches(mt)):
-            return self._send_alone(sender_id, mt, header, body, spool, now)
+            return self._send_alone(parties, mt, header, body, spool, now)
         # A reply ends its original's claim context and a Saldoverzoek opens one, and a
         # message's documents are stored: together with the message, in one transaction.
         with transaction(self._sessions) as session:
-            return self._store(session, sender_id, mt, header, body, spool, now)
+            return self._store(session, parties, mt, header, body, spool, now)
 
-    def _store(self, session: Session, sender_id: str, mt: MessageType, header: Header,
+    def _store(self, session: Session, parties: Parties, mt: MessageType, header: Header,
                body: Mapping[str, Any], spool: Spool, now: dt.datetime,
                batch: _Batch | None = None) -> Receipt:
-        """Check and store one message in the transaction of ``session``; the parties and
-        the used Kenmerken come from ``batch`` when it is one message of a batch."""
+        """Check and store one message from ``parties``' sender to its recipient in the
+        transaction of ``session``; the used Kenmerken come from ``batch`` when it is one
+        message of a batch."""
+        sender, recipient = parties
         if batch is None:
-            sender, recipient = statements.parties(session, sender_id, header.ontvanger)
-            repeat = _repeated(session, sender_id, mt, header)
+            repeat = _repeated(session, sender.id, mt, header)
         else:
-            sender, recipient = batch.parties(header.ontvanger)
             used = batch.used.get(header.kenmerk)
             repeat = None if used is None else _repeat(used, mt, header)
         if repeat is not None:
@@ -168,6 +173,9 @@ class Sending(MailboxBase):
         failures: list[tuple[int, SkpError]] = []
         with contextlib.ExitStack() as spools:
             try:
+                recipients = (canonical_id(m.header.ontvanger) for m in messages)  # as validated
+                active = self._participants.active(
+                    [sender_id, *(r for r in recipients if r is not None)])
                 with transaction(self._sessions) as session:
                     batch = _Batch.read(session, sender_id, messages)
                     for index, outgoing in enumerate(messages):
@@ -175,7 +183,8 @@ class Sending(MailboxBase):
                             mt = _type(outgoing.module, outgoing.type_code)
                             header = validate_header(outgoing.module, outgoing.header)
                             spool = spools.enter_context(Spool())
-                            receipts.append(self._store(session, sender_id, mt, header,
+                            parties = statements.among(active, sender_id, header.ontvanger)
+                            receipts.append(self._store(session, parties, mt, header,
                                                         outgoing.body, spool, now, batch))
                         except SkpError as exc:
                             failures.append((index, exc))
@@ -185,10 +194,10 @@ class Sending(MailboxBase):
                 pass
         return receipts, failures
 
-    def _send_alone(self, sender_id: str, mt: MessageType, header: Header,
+    def _send_alone(self, parties: Parties, mt: MessageType, header: Header,
                     body: Mapping[str, Any], spool: Spool, now: dt.datetime) -> Receipt:
-        """A message that touches no claim context: the participants query and one INSERT,
-        each its own transaction on PostgreSQL.
+        """A message that touches no claim context: one INSERT, its own transaction on
+        PostgreSQL.
 
         The Kenmerk is looked up only when the INSERT stores nothing or a check fails: a used
         Kenmerk is answered as a repeat even when the message would now fail a check or a
@@ -196,13 +205,13 @@ class Sending(MailboxBase):
         quotas itself (skp.mailbox.quotas); only when it stores nothing and the Kenmerk is
         new is the refusal looked up.
         """
+        sender, recipient = parties
         with connected(self._sessions, read_only=False) as connection:
-            sender, recipient = statements.parties(connection, sender_id, header.ontvanger)
             try:
                 recipient, checked = _checked(mt, header, body, sender, recipient, spool)
                 message = self._new_message(mt, header, sender, recipient, checked, spool, now)
             except SkpError:
-                repeat = _repeated(connection, sender_id, mt, header)
+                repeat = _repeated(connection, sender.id, mt, header)
                 if repeat is None:
                     raise
                 return repeat
@@ -211,7 +220,7 @@ class Sending(MailboxBase):
             if connection.execute(self._quotas.insert(connection.dialect.name),
                                   values).first() is not None:
                 return Receipt(message.id, message.received_at, message.deadline_at)
-            repeat = _repeated(connection, sender_id, mt, header)
+            repeat = _repeated(connection, sender.id, mt, header)
             if repeat is not None:  # the Kenmerk first: a repeat passes every quota
                 return repeat
             refusal = self._quotas.refusal(connection, sender.id, recipient.id, mt.module, now)
@@ -282,25 +291,16 @@ class _RollBack(Exception):
 @dataclass
 class _Batch:
     """What every message of a batch looks up, read once for all of them in its transaction:
-    the sender and the recipients that are active, and the Kenmerken the sender used (kept
-    up to date as the batch stores messages). Per message it would be two queries more."""
+    the Kenmerken the sender used (kept up to date as the batch stores messages). Per message
+    it would be a query more."""
 
-    sender_id: str
-    active: dict[str, ParticipantInfo]
     used: dict[str, Row[Any] | Message]
 
     @classmethod
     def read(cls, session: Session, sender_id: str, messages: Sequence[Outgoing]) -> _Batch:
-        recipients = (canonical_id(m.header.ontvanger) for m in messages)  # as validated
-        active = statements.active_participants(
-            session, [sender_id, *(r for r in recipients if r is not None)])
-        used: dict[str, Row[Any] | Message] = dict(statements.by_kenmerken(
-            session, sender_id, [m.header.kenmerk for m in messages if m.header.kenmerk]))
-        return cls(sender_id, active, used)
+        return cls(dict(statements.by_kenmerken(
+            session, sender_id, [m.header.kenmerk for m in messages if m.header.kenmerk])))
 
-    def parties(self, recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
-        """As :func:`statements.parties`."""
-        return statements.among(self.active, self.sender_id, recipient_id)
 
 
 def _type(module: Module, type_code: str) -> MessageType:

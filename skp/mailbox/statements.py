@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -32,18 +32,13 @@ from sqlalchemy.orm import Session
 from skp.domain.lifecycle import Event, State, transition
 from skp.errors import AuthenticationError, NotFound
 from skp.mailbox.types import MAX_PAGE, PENDING
-from skp.participants import ParticipantInfo, by_id, with_modules
+from skp.participants import ParticipantInfo
 from skp.store import segments
-from skp.store.models import CONTENT_COLUMNS, Message, Participant
-from skp.store.types import canonical_id
+from skp.store.models import CONTENT_COLUMNS, Message
+from skp.store.types import canonical_id, chunks
 
 #: What a metadata read selects: every column but the sealed content (up to 4 MB a row).
 METADATA = tuple(c for c in Message.__table__.columns if c.key not in CONTENT_COLUMNS)
-
-#: The sender and the recipient, if active, with their modules (:func:`parties`).
-PARTIES = with_modules().where(
-    Participant.id.in_(bindparam("ids", expanding=True)), Participant.active)
-
 
 def _pending(typed: bool) -> ColumnElement[bool]:
     """The recipient's pending messages in a module, of one type if ``typed``."""
@@ -115,16 +110,11 @@ def newest_first(conditions: Sequence[ColumnElement[bool]], since: dt.datetime |
             .limit(max(1, min(limit, MAX_PAGE))))
 
 
-def parties(db: Session | Connection, sender_id: str,
-            recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
-    """The sender and, when active, the recipient: one query. AuthenticationError when the
-    sender is not active."""
-    return among(active_participants(db, [sender_id, recipient_id]), sender_id, recipient_id)
-
-
 def among(active: Mapping[str, ParticipantInfo], sender_id: str,
           recipient_id: str) -> tuple[ParticipantInfo, ParticipantInfo | None]:
-    """:func:`parties` from participants read already (:func:`active_participants`)."""
+    """The sender and, when active, the recipient, of the ``active`` participants
+    (skp.participants.Participants.active). AuthenticationError when the sender is not
+    active."""
     sender = active.get(sender_id)
     if sender is None:
         raise AuthenticationError("the sender is not an active participant")
@@ -137,31 +127,11 @@ def by_kenmerk(db: Session | Connection, sender_id: str, kenmerk: str) -> Row[An
                                               Message.kenmerk == kenmerk)).first()
 
 
-#: Values bound in one statement of the batch reads below: well within every driver's limit.
-_CHUNK = 1000
-
-
-def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
-    """The distinct ``values``, sorted, :data:`_CHUNK` at a time."""
-    unique = sorted(set(values))
-    for start in range(0, len(unique), _CHUNK):
-        yield unique[start:start + _CHUNK]
-
-
 def by_kenmerken(db: Session | Connection, sender_id: str,
                  kenmerken: Sequence[str]) -> dict[str, Row[Any]]:
     """The metadata of the sender's messages with any of ``kenmerken``, by Kenmerk."""
-    return {row.kenmerk: row for chunk in _chunks(kenmerken) for row in db.execute(
+    return {row.kenmerk: row for chunk in chunks(kenmerken) for row in db.execute(
         select(*METADATA).where(Message.sender_id == sender_id, Message.kenmerk.in_(chunk)))}
-
-
-def active_participants(db: Session | Connection, ids: Sequence[str]
-                        ) -> dict[str, ParticipantInfo]:
-    """The active participants among ``ids``, by id (:data:`PARTIES`, a chunk at a time)."""
-    found: dict[str, ParticipantInfo] = {}
-    for chunk in _chunks(ids):
-        found.update(by_id(db.execute(PARTIES, {"ids": chunk})))
-    return found
 
 
 def metadata(connection: Connection, message_id: str) -> Row[Any] | None:

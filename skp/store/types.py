@@ -1,9 +1,11 @@
-"""Column types shared by the models, and the canonical form of the ids they key on."""
+"""Column types shared by the models, the canonical form of the ids they key on, and reading
+by many of them."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator
@@ -36,3 +38,14 @@ def canonical_id(raw: str) -> str | None:
         return str(uuid.UUID(raw))
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+#: Values bound in one statement that reads by many keys: well within every driver's limit.
+CHUNK = 1000
+
+
+def chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    """The distinct ``values``, sorted, :data:`CHUNK` at a time."""
+    unique = sorted(set(values))
+    for start in range(0, len(unique), CHUNK):
+        yield unique[start:start + CHUNK]

@@ -16,14 +16,15 @@ from sqlalchemy import event, insert, select, update
 
 from skp import identities
 from skp.domain.admission import Standing
-from skp.domain.roles import ROLE_MODULES, Role
-from skp.errors import AuthenticationError
-from skp.identities import LEASE, Identities
+from skp.domain.roles import ROLE_MODULES, Module, Role
+from skp.errors import AuthenticationError, NotAllowed, UnknownRecipient
+from skp.identities import LEASE, Identities, Kept
+from skp.mailbox import Mailbox
 from skp.participants import Participants, fingerprint, load_certificate
 from skp.store.db import make_sessions
 from skp.store.models import IdentityLease, Participant, RegisterVersion
 from skp.store.session import statements
-from tests.helpers import wait_until
+from tests.helpers import send, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -139,18 +140,24 @@ def test_validity_in_time_is_checked_on_every_request(hub, ca, clock):
 
 
 def test_a_lookup_begun_before_a_change_is_not_kept(sessions):
-    kept: Identities[str] = Identities(sessions)
-    kept.start()
+    watch = Identities(sessions)
+    kept: Kept[str] = watch.kept()
+    other: Kept[str] = watch.kept()
+    watch.start()
     try:
-        wait_until(kept.current, 5, "a lease")
-        begun = kept.generation()
-        kept.forget()
+        wait_until(watch.current, 5, "a lease")
+        begun = watch.generation()
+        watch.forget()
         kept.keep("fp", "looked up before", begun)
         assert kept.get("fp") is None
-        kept.keep("fp", "looked up after", kept.generation())
-        assert kept.get("fp") == "looked up after"
+        kept.keep("fp", "looked up after", watch.generation())
+        other.keep("fp", "another kind", watch.generation())
+        assert (kept.get("fp"), other.get("fp")) == ("looked up after", "another kind")
+        watch.forget()  # forgets every kind
+        assert (kept.get("fp"), other.get("fp")) == (None, None)
+        kept.keep("fp", "looked up again", watch.generation())
     finally:
-        kept.stop()
+        watch.stop()
     assert kept.get("fp") is None
 
 
@@ -195,3 +202,41 @@ def test_a_stopped_process_gives_its_lease_back(sessions, hub, caller):
     hub.identities.stop()
     with statements(sessions) as conn:
         assert conn.execute(select(IdentityLease.process)).all() == []
+
+
+@pytest.fixture
+def parties(hub):
+    """An active debt counsellor and creditor: the parties of a send."""
+    shv = hub.add(standing=Standing.ACTIVE, name="Gemeente SHV", role=Role.SHV_FASE2,
+                  modules=ROLE_MODULES[Role.SHV_FASE2])
+    se = hub.add(standing=Standing.ACTIVE, name="Energie BV", role=Role.SE,
+                 modules=ROLE_MODULES[Role.SE])
+    return shv, se
+
+
+def test_a_watching_process_reads_the_parties_of_a_send_once(engine, hub, parties):
+    ids = [p.id for p in parties]
+    watching(hub)
+    assert lookups(engine, lambda: hub.active(ids)) == 1
+    assert lookups(engine, lambda: hub.active(ids)) == 0
+    assert sorted(hub.active(ids)) == sorted(ids)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert lookups(engine, lambda: hub.active([unknown])) == 1  # never kept: the register
+    assert lookups(engine, lambda: hub.active([unknown])) == 1  # bounds what is
+
+
+@pytest.mark.parametrize("change", ["deactivate", "disable-module"])
+def test_a_recipient_changed_elsewhere_is_in_force_for_sends_when_in_force_returns(
+        engine, hub, other, parties, keyring, settings, clock, change):
+    shv, se = parties
+    mailbox = Mailbox(hub._sessions, keyring, settings, clock, participants=watching(hub))
+    send(mailbox, shv, se, Module.SCHULDREGELING, "Kennisgeving")  # both kept
+    assert lookups(engine, lambda: send(mailbox, shv, se, Module.SCHULDREGELING,
+                                        "Kennisgeving")) == 0
+    if change == "deactivate":
+        other.deactivate(se.id)
+    else:
+        other.disable_module(se.id, Module.SCHULDREGELING)
+    assert other.identities.in_force() == 0
+    with pytest.raises(UnknownRecipient if change == "deactivate" else NotAllowed):
+        send(mailbox, shv, se, Module.SCHULDREGELING, "Kennisgeving")
