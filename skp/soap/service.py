@@ -37,7 +37,8 @@ from skp.participants import ParticipantInfo
 from skp.soap.answer import Answer
 from skp.soap.convert import from_body, to_body
 from skp.soap.faults import SkpFault, UnexpectedFault
-from skp.soap.protocol import HubSoap11, QuietSoap11
+from skp.soap.output import HubOutSoap11
+from skp.soap.protocol import HubSoap11
 from skp.soap.types import (
     ADDRESSBOOK_OPERATIONS,
     MAILBOX_OPERATIONS,
@@ -113,7 +114,7 @@ def build_application(module: Module) -> Application:
     title = "".join(part.capitalize() for part in module.value.split("-"))
     service = type(f"{title}Service", (ServiceBase,), ops)
     return HubApplication([service], tns=types.ns, name=title, in_protocol=HubSoap11(),
-                       out_protocol=QuietSoap11())
+                       out_protocol=HubOutSoap11())
 
 
 def _send_op(types: ModuleTypes, mt: MessageType) -> Callable[..., Any]:
