@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -154,12 +155,24 @@ def _binary_bytea(_conn: Any, cursor: Any, _statement: str, _parameters: Any, co
 
     In text format a ``bytea`` value (a sealed message) arrives as hex, twice its size, and
     is decoded into a third copy. Only such statements switch: in binary format psycopg returns
-    some catalogue types that reflection reads (``int2vector``) as raw bytes.
+    some catalogue types that reflection reads (``int2vector``) as raw bytes. Whether a
+    statement returns any is decided once per compiled statement.
     """
-    statement = getattr(getattr(context, "compiled", None), "statement", None)
-    columns = getattr(statement, "exported_columns", ())  # a SELECT's or RETURNING's
-    if any(isinstance(column.type, LargeBinary) for column in columns):
+    compiled = getattr(context, "compiled", None)
+    if compiled is None:
+        return
+    binary = _returns_bytea.get(compiled)
+    if binary is None:
+        columns = getattr(compiled.statement, "exported_columns", ())  # a SELECT's, RETURNING's
+        binary = _returns_bytea[compiled] = any(
+            isinstance(column.type, LargeBinary) for column in columns)
+    if binary:
         cursor.format = pq.Format.BINARY
+
+
+#: Whether a compiled statement returns ``bytea`` (:func:`_binary_bytea`); compiled statements
+#: live in the engine's cache, and leave this with it.
+_returns_bytea: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
