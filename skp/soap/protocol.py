@@ -9,10 +9,12 @@ operation against the module's schema.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 from spyne.protocol.soap import Soap11
+from spyne.protocol.xml import XmlDocument
 
 from skp.domain.roles import Module
 from skp.errors import MustUnderstand, SchemaInvalid, SkpError, UnknownOperation
@@ -41,12 +43,84 @@ class QuietSoap11(Soap11):  # type: ignore[misc]  # spyne has no type informatio
         return super().get_cls_attrs(cls) if found is None else found
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """A member of a complex type as spyne's ``complex_from_element`` reads it."""
+
+    key: str
+    cls: Any
+    handler: Any  # spyne's deserialisation handler of the member's type
+    many: bool
+    read_only: bool
+    complex: bool  # read by :meth:`HubSoap11.from_element` again
+
+
 class HubSoap11(QuietSoap11):
-    """SOAP 1.1 input with skp's XML parse policy and value-free schema errors."""
+    """SOAP 1.1 input with skp's XML parse policy and value-free schema errors.
+
+    The operation's element is valid against the schema before it is read into objects, so
+    the complex types of skp's requests are read directly: for each child element, its member
+    by local name, through spyne's own handler of the member's type; what spyne reads itself
+    is the rest (an element with attributes: ``xsi:nil``, ``xsi:type``). spyne would look up
+    each element's type attributes, check it for both attributes and count its members for a
+    validation the schema has done.
+    """
 
     def __init__(self) -> None:
         super().__init__(validator="lxml")
         self.validate_document = self._validate
+        self._readers: dict[Any, dict[str, _Reading] | None] = {}
+
+    def from_element(self, ctx: Any, cls: Any, element: etree._Element) -> Any:
+        members = None if element.attrib else self._reader(cls)
+        if members is None:
+            return super().from_element(ctx, cls, element)
+        inst = cls.get_deserialization_instance(ctx)
+        for child in element:
+            tag = child.tag
+            if not isinstance(tag, str):
+                if isinstance(child, etree._Comment):
+                    continue
+                return super().from_element(ctx, cls, element)
+            if child.attrib:  # spyne reads what the attributes say
+                return super().from_element(ctx, cls, element)
+            member = members.get(tag.rpartition("}")[2])
+            if member is None:
+                continue  # as spyne: a member it does not know (the schema has none)
+            value = self.from_element(ctx, member.cls, child) if member.complex else (
+                member.handler(ctx, member.cls, child))
+            if member.many:
+                items = getattr(inst, member.key, None)
+                if items is None:
+                    items = []
+                items.append(value)
+                value = items
+            if not member.read_only:
+                setattr(inst, member.key, value)
+        return inst
+
+    def _reader(self, cls: Any) -> dict[str, _Reading] | None:
+        """How to read ``cls`` directly, by member's local name, made once; None when spyne
+        reads it."""
+        try:
+            return self._readers[cls]
+        except KeyError:
+            pass
+        handler = getattr(self.deserialization_handlers[cls], "__func__", None)
+        members = None
+        if (handler is XmlDocument.complex_from_element and not cls._type_info_alt
+                and cls.Attributes._xml_tag_body_as is None
+                and self.validator is not self.SOFT_VALIDATION):
+            members = {}
+            for key, member in cls.get_flat_type_info(cls).items():
+                attrs = self.get_cls_attrs(member)
+                read = self.deserialization_handlers[member]
+                members[key] = _Reading(
+                    key, member, read, attrs.max_occurs > 1, bool(attrs.read_only),
+                    getattr(read, "__func__", None) is XmlDocument.complex_from_element)
+        self._readers[cls] = members
+        return members
+
 
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         if ctx.transport.get_request_method() != "POST":
