@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from spyne import (
+    Array,
     Boolean,
     ByteArray,
     ComplexModel,
@@ -265,4 +266,41 @@ class ModuleTypes:
         if name in self._names:
             raise ValueError(f"type name {name} used twice in module {self.module}")
         self._names.add(name)
-        return type(name, (ComplexModel,), {"__namespace__": self.ns, "_type_info": members})
+        return type(name, (ComplexModel,), {"__namespace__": self.ns, "_type_info": members,
+                                            "__init__": _made})
+
+
+def _made(self: Any, *args: Any, **values: Any) -> None:
+    """The constructor of skp's complex types: what spyne's makes of a type whose members have
+    no default and are neither read-only nor arrays (every member None, then the ``values`` of
+    members; others ignored), without looking up every member's attributes on every call.
+    Another type (a customised copy: spyne warns when one is made) or a positional argument
+    is spyne's to make."""
+    cls = type(self)
+    blank = _BLANK.get(cls)
+    if blank is None:
+        blank = _BLANK[cls] = _blank(cls)
+    if args or blank is _SPYNES:
+        ComplexModel.__init__(self, *args, **values)
+        return
+    state = self.__dict__
+    state.update(blank)
+    for key, value in values.items():
+        if key in blank:
+            state[key] = value
+
+
+#: Marks a type :func:`_made` leaves to spyne.
+_SPYNES: dict[str, None] = {}
+#: Every member None, by type (:func:`_made`).
+_BLANK: dict[type, dict[str, None]] = {}
+
+
+def _blank(cls: Any) -> dict[str, None]:
+    members = cls.get_flat_type_info(cls)
+    if cls.__orig__ is not None or cls.Attributes._xml_tag_body_as is not None or any(
+            m.Attributes.default is not None or m.Attributes.default_factory is not None
+            or m.Attributes.read_only or issubclass(m, Array)
+            or isinstance(getattr(cls, key, None), property) for key, m in members.items()):
+        return _SPYNES
+    return dict.fromkeys(members)
