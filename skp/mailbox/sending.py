@@ -302,7 +302,6 @@ class _Batch:
             session, sender_id, [m.header.kenmerk for m in messages if m.header.kenmerk])))
 
 
-
 def _type(module: Module, type_code: str) -> MessageType:
     try:
         return lookup(module, type_code)

@@ -40,6 +40,7 @@ from skp.store.types import canonical_id, chunks
 #: What a metadata read selects: every column but the sealed content (up to 4 MB a row).
 METADATA = tuple(c for c in Message.__table__.columns if c.key not in CONTENT_COLUMNS)
 
+
 def _pending(typed: bool) -> ColumnElement[bool]:
     """The recipient's pending messages in a module, of one type if ``typed``."""
     pending = and_(Message.recipient_id == bindparam("me"), Message.module == bindparam("module"),
