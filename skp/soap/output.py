@@ -118,11 +118,11 @@ class HubOutSoap11(QuietSoap11):
             return self._plans[cls]
         except KeyError:
             pass
-        plan = self._made(cls)
+        plan = self._make_plan(cls)
         self._plans[cls] = plan
         return plan
 
-    def _made(self, cls: Any) -> _Plan | None:
+    def _make_plan(self, cls: Any) -> _Plan | None:
         attrs = self.get_cls_attrs(cls)
         if (self.polymorphic or self._kind(cls) is not _COMPLEX
                 or getattr(cls.get_serialization_instance, "__func__", None)
