@@ -11,6 +11,7 @@ operation, which spyne gives the operation's wrapper types.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -276,11 +277,9 @@ def _made(self: Any, *args: Any, **values: Any) -> None:
     members; others ignored), without looking up every member's attributes on every call.
     Another type (a customised copy: spyne warns when one is made) or a positional argument
     is spyne's to make."""
-    cls = type(self)
-    blank = _BLANK.get(cls)
-    if blank is None:
-        blank = _BLANK[cls] = _blank(cls)
-    if args or blank is _SPYNES:
+    cls: Any = type(self)
+    blank = _blank(cls)
+    if args or blank is None:
         ComplexModel.__init__(self, *args, **values)
         return
     state = self.__dict__
@@ -290,17 +289,13 @@ def _made(self: Any, *args: Any, **values: Any) -> None:
             state[key] = value
 
 
-#: Marks a type :func:`_made` leaves to spyne.
-_SPYNES: dict[str, None] = {}
-#: Every member None, by type (:func:`_made`).
-_BLANK: dict[type, dict[str, None]] = {}
-
-
-def _blank(cls: Any) -> dict[str, None]:
+@functools.cache
+def _blank(cls: Any) -> dict[str, None] | None:
+    """Every member of ``cls`` None; None when :func:`_made` leaves ``cls`` to spyne."""
     members = cls.get_flat_type_info(cls)
     if cls.__orig__ is not None or cls.Attributes._xml_tag_body_as is not None or any(
             m.Attributes.default is not None or m.Attributes.default_factory is not None
             or m.Attributes.read_only or issubclass(m, Array)
             or isinstance(getattr(cls, key, None), property) for key, m in members.items()):
-        return _SPYNES
+        return None
     return dict.fromkeys(members)
