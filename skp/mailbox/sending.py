@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row
@@ -49,6 +48,8 @@ log = logging.getLogger("skp.mailbox")
 
 #: The sender of a message and its recipient, if active (statements.among).
 Parties = tuple[ParticipantInfo, ParticipantInfo | None]
+#: The sender's messages by Kenmerk, as a batch has read and stored them (:func:`_used`).
+Used = dict[str, Row[Any] | Message]
 
 
 class Sending(MailboxBase):
@@ -104,16 +105,16 @@ class Sending(MailboxBase):
 
     def _store(self, session: Session, parties: Parties, mt: MessageType, header: Header,
                body: Mapping[str, Any], spool: Spool, now: dt.datetime,
-               batch: _Batch | None = None) -> Receipt:
+               used: Used | None = None) -> Receipt:
         """Check and store one message from ``parties``' sender to its recipient in the
-        transaction of ``session``; the used Kenmerken come from ``batch`` when it is one
-        message of a batch."""
+        transaction of ``session``; the sender's used Kenmerken come from ``used`` when it is
+        one message of a batch (:func:`_used`), and the message is added to them."""
         sender, recipient = parties
-        if batch is None:
+        if used is None:
             repeat = _repeated(session, sender.id, mt, header)
         else:
-            used = batch.used.get(header.kenmerk)
-            repeat = None if used is None else _repeat(used, mt, header)
+            earlier = used.get(header.kenmerk)
+            repeat = None if earlier is None else _repeat(earlier, mt, header)
         if repeat is not None:
             return repeat
         original = (None if header.cross_referentienummer is None
@@ -125,8 +126,8 @@ class Sending(MailboxBase):
         message = self._new_message(mt, header, sender, recipient, checked, spool, now)
         session.add(message)
         session.flush()  # the row must exist before its claim context and segments
-        if batch is not None:  # a later message of the batch with this Kenmerk repeats it
-            batch.used[header.kenmerk] = message
+        if used is not None:  # a later message of the batch with this Kenmerk repeats it
+            used[header.kenmerk] = message
         segments.write(session, message.id, spool)
         if mt.code == matching.REQUEST:
             self._open_claim_context(session, message, checked)
@@ -177,7 +178,7 @@ class Sending(MailboxBase):
                 active = self._participants.active(
                     [sender_id, *(r for r in recipients if r is not None)])
                 with transaction(self._sessions) as session:
-                    batch = _Batch.read(session, sender_id, messages)
+                    used = _used(session, sender_id, messages)
                     for index, outgoing in enumerate(messages):
                         try:
                             mt = _type(outgoing.module, outgoing.type_code)
@@ -185,7 +186,7 @@ class Sending(MailboxBase):
                             spool = spools.enter_context(Spool())
                             parties = statements.among(active, sender_id, header.ontvanger)
                             receipts.append(self._store(session, parties, mt, header,
-                                                        outgoing.body, spool, now, batch))
+                                                        outgoing.body, spool, now, used))
                         except SkpError as exc:
                             failures.append((index, exc))
                     if failures or dry_run:
@@ -288,18 +289,12 @@ class _RollBack(Exception):
     """Ends a batch's transaction without a commit."""
 
 
-@dataclass
-class _Batch:
-    """What every message of a batch looks up, read once for all of them in its transaction:
-    the Kenmerken the sender used (kept up to date as the batch stores messages). Per message
-    it would be a query more."""
-
-    used: dict[str, Row[Any] | Message]
-
-    @classmethod
-    def read(cls, session: Session, sender_id: str, messages: Sequence[Outgoing]) -> _Batch:
-        return cls(dict(statements.by_kenmerken(
-            session, sender_id, [m.header.kenmerk for m in messages if m.header.kenmerk])))
+def _used(session: Session, sender_id: str, messages: Sequence[Outgoing]) -> Used:
+    """The messages in which the sender used a Kenmerk of ``messages``, read once for the
+    whole batch in its transaction (per message it would be a query more); the batch adds
+    each message it stores."""
+    return dict(statements.by_kenmerken(
+        session, sender_id, [m.header.kenmerk for m in messages if m.header.kenmerk]))
 
 
 def _type(module: Module, type_code: str) -> MessageType:
