@@ -204,6 +204,20 @@ def build_hub(settings: Settings, **hub: object) -> Hub:
 
 # --- the WSGI app in this process ---------------------------------------------------------
 
+@contextlib.contextmanager
+def keeping(hub: Hub) -> Iterator[None]:
+    """The register watched in this process, as a server process watches it: identities and
+    a send's parties kept inside, from the first lease on."""
+    identities = hub.participants.identities
+    identities.start()
+    try:
+        while not identities.current():
+            time.sleep(0.01)
+        yield
+    finally:
+        identities.stop()
+
+
 def wsgi_environ(pem: str, path: str, operation: str, body: bytes, **extra: object
                  ) -> dict[str, object]:
     """The WSGI environ cheroot builds for a SOAP call over mutual TLS (the part skp reads)."""

@@ -30,7 +30,15 @@ from typing import Any
 import spyneping
 import traffic
 from envelopes import Envelopes
-from harness import bench_settings, build_hub, make_pki, out, postgres_schema, wsgi_environ
+from harness import (
+    bench_settings,
+    build_hub,
+    keeping,
+    make_pki,
+    out,
+    postgres_schema,
+    wsgi_environ,
+)
 
 from skp import logs
 from skp.domain.roles import Module
@@ -119,14 +127,10 @@ def main() -> None:
         }
         out(f"CPU per call, in this process (median / least of {args.rounds} rounds of "
             f"{args.calls}):")
-        identities = hub.participants.identities
-        identities.start()  # as a server process does: it keeps its callers' identities
-        while not identities.current():
-            time.sleep(0.01)
-        for label, call in parts.items():
-            median, least = timed(call, args.calls, args.rounds)
-            out(f"  {label}: {median:.3f} / {least:.3f} ms")
-        identities.stop()
+        with keeping(hub):  # as a server process does: it keeps its callers' identities
+            for label, call in parts.items():
+                median, least = timed(call, args.calls, args.rounds)
+                out(f"  {label}: {median:.3f} / {least:.3f} ms")
         median, least = timed(identify, args.calls, args.rounds)
         out(f"  (identity lookup in the database: one_connection + one query: {median:.3f} / "
             f"{least:.3f} ms)")

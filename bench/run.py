@@ -62,6 +62,7 @@ from harness import (
     cpu_since,
     drive_apart,
     idle_cpu_seconds,
+    keeping,
     make_pki,
     ms,
     out,
@@ -199,25 +200,21 @@ def app_costs(name: str, hub: Any, pki: Pki, ids: dict[str, str], seconds: float
         cpu[label].append(time.process_time() - began)
         return answer
 
-    identities = hub.participants.identities
-    identities.start()  # as a server process does: it keeps identities and parties
-    while not identities.current():
-        time.sleep(0.01)
-    event.listen(hub.engine, "before_cursor_execute", count)
-
     deadline, tag = time.monotonic() + seconds, uuid.uuid4().hex[:8]
-    for n in range(5000):
-        if time.monotonic() > deadline and n > 20:
-            break
-        call("Ping", shv, "Ping", ping)
-        sent = message_ids(call("send", shv, "VerstuurKennisgeving", send.replace(
-            KENMERK.encode(), f"app-{tag}-{n}".encode())))[0]
-        call("list", se, "Berichtenlijst", listing)
-        call("fetch", se, "HaalBerichtOp", fetch.replace(MESSAGE_ID.encode(), sent.encode()))
-        call("confirm", se, "BevestigOntvangst", confirm.replace(MESSAGE_ID.encode(),
-                                                                  sent.encode()))
-    event.remove(hub.engine, "before_cursor_execute", count)
-    identities.stop()
+    with keeping(hub):
+        event.listen(hub.engine, "before_cursor_execute", count)
+        for n in range(5000):
+            if time.monotonic() > deadline and n > 20:
+                break
+            call("Ping", shv, "Ping", ping)
+            sent = message_ids(call("send", shv, "VerstuurKennisgeving", send.replace(
+                KENMERK.encode(), f"app-{tag}-{n}".encode())))[0]
+            call("list", se, "Berichtenlijst", listing)
+            call("fetch", se, "HaalBerichtOp", fetch.replace(MESSAGE_ID.encode(),
+                                                              sent.encode()))
+            call("confirm", se, "BevestigOntvangst", confirm.replace(MESSAGE_ID.encode(),
+                                                                      sent.encode()))
+        event.remove(hub.engine, "before_cursor_execute", count)
     median = {op: statistics.median(values[5:]) for op, values in cpu.items()}
     cycle = sum(median.values()) - median["Ping"]
     out(f"[{name}] app CPU per request (this process, 1 thread, no server, no TLS; median of "
