@@ -106,6 +106,17 @@ class Client:
                                  transport=transport)
         title = "".join(part.capitalize() for part in module.value.split("-"))
         self._service = self._zeep.create_service(f"{{{namespace(module)}}}{title}", address)
+        self._session = transport.session
+
+    def close(self) -> None:
+        """Close the connections this client keeps open to the hub."""
+        self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def call(self, operation: str, **arguments: Any) -> Any:
         """Call ``operation``; the answer as plain dicts and lists."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -60,3 +61,25 @@ def test_an_ssl_context_as_identity(server, pki, people):
     client = Client(server, Module.WAARBORGFONDS, context,
                     wsdl=WSDL.with_name("waarborgfonds.wsdl"))
     assert client.ping()["DeelnemerId"] == people.kredietbank.id
+
+
+
+def connections_to(port: int) -> set[int]:
+    """The local ports of this machine's established TCP connections to ``port``."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, remote, state = line.split()[1:4]
+            if state == "01" and int(remote.rsplit(":", 1)[1], 16) == port:
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_a_closed_client_leaves_no_connection_open(server, pki, people):
+    port = urlsplit(server).port
+    before = connections_to(port)
+    with Client(server, SR, identity(pki, "shv"), wsdl=WSDL) as client:
+        assert client.ping()["DeelnemerId"] == people.shv.id
+        opened = connections_to(port) - before
+        assert len(opened) == 1  # kept alive for the next call
+    assert not opened & connections_to(port)

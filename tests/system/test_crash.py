@@ -72,14 +72,14 @@ def test_kill_9_during_sends_loses_and_duplicates_nothing(pg_url, pg_engine, clo
         receipts[kenmerk] = receipt["BerichtId"]
 
     def load(n):
-        sender = client("shv")
-        for i in range(10_000):
-            kenmerk = f"CRASH-{n}-{i}"
-            attempted.append(kenmerk)
-            try:
-                send(sender, kenmerk)
-            except Exception:  # the server died under us: this send has no receipt
-                return
+        with client("shv") as sender:
+            for i in range(10_000):
+                kenmerk = f"CRASH-{n}-{i}"
+                attempted.append(kenmerk)
+                try:
+                    send(sender, kenmerk)
+                except Exception:  # the server died under us: this send has no receipt
+                    return
 
     server = start(env, tmp_path / "serve-1.log")
     try:
@@ -97,24 +97,25 @@ def test_kill_9_during_sends_loses_and_duplicates_nothing(pg_url, pg_engine, clo
         before = dict(receipts)
 
         server = start(env, tmp_path / "serve-2.log")
-        retry = client("shv")
-        for kenmerk in attempted:
-            if kenmerk not in receipts:
-                send(retry, kenmerk)  # the client retries what it got no receipt for
+        with client("shv") as retry:
+            for kenmerk in attempted:
+                if kenmerk not in receipts:
+                    send(retry, kenmerk)  # the client retries what it got no receipt for
         assert all(receipts[k] == v for k, v in before.items())
 
         with pg_engine.connect() as conn:
             stored = dict(conn.execute(select(Message.kenmerk, Message.id)).all())
         assert stored == receipts, "a stored message without receipt, or a receipt without one"
-        creditor, delivered = client("se"), set()
-        while (page := creditor.list_pending())["Bericht"]:
-            for message in page["Bericht"]:
-                creditor.fetch(message["BerichtId"])
-                creditor.confirm(message["BerichtId"])
-                delivered.add(message["BerichtId"])
-        assert delivered == set(receipts.values())
-        with pytest.raises(SkpFault):  # confirmed means gone: no second delivery
-            creditor.fetch(next(iter(delivered)))
+        delivered = set()
+        with client("se") as creditor:
+            while (page := creditor.list_pending())["Bericht"]:
+                for message in page["Bericht"]:
+                    creditor.fetch(message["BerichtId"])
+                    creditor.confirm(message["BerichtId"])
+                    delivered.add(message["BerichtId"])
+            assert delivered == set(receipts.values())
+            with pytest.raises(SkpFault):  # confirmed means gone: no second delivery
+                creditor.fetch(next(iter(delivered)))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
