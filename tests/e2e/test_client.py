@@ -63,7 +63,6 @@ def test_an_ssl_context_as_identity(server, pki, people):
     assert client.ping()["DeelnemerId"] == people.kredietbank.id
 
 
-
 def connections_to(port: int) -> set[int]:
     """The local ports of this machine's established TCP connections to ``port``."""
     ports = set()

@@ -105,25 +105,24 @@ def test_kill_9_during_sends_loses_and_duplicates_nothing(pg_url, pg_engine, clo
         before = dict(receipts)
 
         server = start(env, tmp_path / "serve-2.log")
-        with client("shv") as retry:
-            for kenmerk in attempted:
-                if kenmerk not in receipts:
-                    send(retry, kenmerk)  # the client retries what it got no receipt for
+        retry = client("shv")
+        for kenmerk in attempted:
+            if kenmerk not in receipts:
+                send(retry, kenmerk)  # the client retries what it got no receipt for
         assert all(receipts[k] == v for k, v in before.items())
 
         with pg_engine.connect() as conn:
             stored = dict(conn.execute(select(Message.kenmerk, Message.id)).all())
         assert stored == receipts, "a stored message without receipt, or a receipt without one"
-        delivered = set()
-        with client("se") as creditor:
-            while (page := creditor.list_pending())["Bericht"]:
-                for message in page["Bericht"]:
-                    creditor.fetch(message["BerichtId"])
-                    creditor.confirm(message["BerichtId"])
-                    delivered.add(message["BerichtId"])
-            assert delivered == set(receipts.values())
-            with pytest.raises(SkpFault):  # confirmed means gone: no second delivery
-                creditor.fetch(next(iter(delivered)))
+        creditor, delivered = client("se"), set()
+        while (page := creditor.list_pending())["Bericht"]:
+            for message in page["Bericht"]:
+                creditor.fetch(message["BerichtId"])
+                creditor.confirm(message["BerichtId"])
+                delivered.add(message["BerichtId"])
+        assert delivered == set(receipts.values())
+        with pytest.raises(SkpFault):  # confirmed means gone: no second delivery
+            creditor.fetch(next(iter(delivered)))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
