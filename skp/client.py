@@ -106,11 +106,10 @@ class Client:
                                  transport=transport)
         title = "".join(part.capitalize() for part in module.value.split("-"))
         self._service = self._zeep.create_service(f"{{{namespace(module)}}}{title}", address)
-        self._session = transport.session
 
     def close(self) -> None:
         """Close the connections this client keeps open to the hub."""
-        self._session.close()
+        self._zeep.transport.session.close()
 
     def __enter__(self) -> Client:
         return self

@@ -97,9 +97,8 @@ def test_kill_9_during_sends_loses_and_duplicates_nothing(pg_url, pg_engine, clo
         for thread in threads:
             thread.join(timeout=60)
         with warnings.catch_warnings():
-            # A request the kill cut off can leave its socket, to the dead server, to the
-            # garbage collector (an error's traceback holds it): collected here, not later in
-            # whatever test runs then.
+            # A request the kill cut off can leave its socket, to the dead server, for the
+            # garbage collector to close: collected here, not later in whatever test runs then.
             warnings.filterwarnings("ignore", "unclosed <ssl.SSLSocket", ResourceWarning)
             gc.collect()
         before = dict(receipts)
