@@ -1,7 +1,10 @@
 """The hub's figures from one run on this machine (docs/performance.md explains them).
 
 Run: ``.venv/bin/python bench/run.py`` (about 8 minutes; ``--quick`` about 2; ``--smoke``,
-seconds and tiny backlogs, only proves that every part still runs).
+seconds and tiny backlogs, only proves that every part still runs). Each ratio of part 1 is then
+shown against its goal; ``--rounds N`` runs part 1 N times and shows each ratio's median: one
+run moves the ratios by several per cent (docs/performance.md), so judge a goal by the median
+of a few.
 
 1. Traffic over mutual TLS against ``skp serve`` in a subprocess, on PostgreSQL and on SQLite,
    from keep-alive clients (threads, one lean ``http.client`` connection each, in
@@ -94,10 +97,12 @@ PARTS = ("postgresql", "sqlite", "backlog")
 # --- 1. traffic -----------------------------------------------------------------------------
 
 def traffic_figures(name: str, url: str, tmp: Path, pki: Pki, args: argparse.Namespace
-                    ) -> None:
-    """Ping and mailbox cycles against one database; the ratio lines."""
+                    ) -> dict[str, float]:
+    """Ping and mailbox cycles against one database; the ratio lines, and their values by
+    the names of :data:`GOALS`."""
     directory = tmp / name
-    directory.mkdir()
+    directory.mkdir(parents=True)
+    ratios: dict[str, float] = {}
     settings = bench_settings(url, directory, pki)
     hub = build_hub(settings)
     ids = traffic.register(hub, pki)
@@ -113,10 +118,10 @@ def traffic_figures(name: str, url: str, tmp: Path, pki: Pki, args: argparse.Nam
         one = traffic.Cycle.of(server.url, pki, ids)
         first = ", 1 worker, turn 1" if both else ""
         mail = mailbox_figures(f"[{name}] mailbox{first}", server, one, args)
-        out(f"ratio ops/ping: {mail.load.ops_per_second / ping.load.steps_per_second:.2f} "
-            f"({name})")
+        ratios[f"ops/ping ({name})"] = mail.load.ops_per_second / ping.load.steps_per_second
+        out(f"ratio ops/ping: {ratios[f'ops/ping ({name})']:.2f} ({name})")
         if both is None:
-            return
+            return ratios
         pair = traffic.Cycle.of(both.url, pki, ids)
         twice = [mailbox_figures(f"[{name}] mailbox, 2 workers, {turn}", both, pair, args)
                  for turn in ("turn 2", "turn 3")]
@@ -125,15 +130,38 @@ def traffic_figures(name: str, url: str, tmp: Path, pki: Pki, args: argparse.Nam
             profile(both, pair, tmp, args)
     singles = mail.load.ops + again.load.ops
     doubles = sum(m.load.ops for m in twice)
-    ratio = doubles / singles if singles else 0.0
-    out(f"ratio workers 2/1: {ratio:.2f} ({name}; operations of turns 2 and 3 with 2 workers "
-        f"÷ those of turns 1 and 4 with 1: {doubles} / {singles})")
+    ratios[f"workers 2/1 ({name})"] = doubles / singles if singles else 0.0
+    out(f"ratio workers 2/1: {ratios[f'workers 2/1 ({name})']:.2f} ({name}; operations of "
+        f"turns 2 and 3 with 2 workers ÷ those of turns 1 and 4 with 1: {doubles} / {singles})")
     spyne_ping = Path(__file__).with_name("spyneping.py")
     with serving(settings, directory, command=[sys.executable, str(spyne_ping)]) as bare:
         bare_ping = ping_figures("[spyne] bare Ping", bare, pki, args)
-    ratio = ping.load.steps_per_second / bare_ping.load.steps_per_second
-    out(f"ratio skp/spyne ping: {ratio:.2f} (1 process each, the same server and TLS)")
-    big_message(settings, pki, ids, directory)
+    ratios["skp/spyne ping"] = ping.load.steps_per_second / bare_ping.load.steps_per_second
+    out(f"ratio skp/spyne ping: {ratios['skp/spyne ping']:.2f} (1 process each, the same "
+        "server and TLS)")
+    ratios["rss/message"] = big_message(settings, pki, ids, directory)
+    return ratios
+
+
+#: The goals of the traffic ratios (docs/performance.md): at least, or at most, this value.
+GOALS = {"ops/ping (postgresql)": (">=", 0.55), "ops/ping (sqlite)": (">=", 0.55),
+         "workers 2/1 (postgresql)": (">=", 1.6), "skp/spyne ping": (">=", 0.8),
+         "rss/message": ("<=", 1.5)}
+
+
+def goals(rounds: list[dict[str, float]]) -> None:
+    """Each ratio against its goal: its value, or after more than one round its median and
+    every round's value (one run moves the ratios by several per cent on a busy machine)."""
+    for name, (sense, goal) in GOALS.items():
+        values = [r[name] for r in rounds if name in r]
+        if not values:
+            continue
+        median = statistics.median(values)
+        met = median >= goal if sense == ">=" else median <= goal
+        found = f"{median:.2f}" if len(values) == 1 else (
+            f"median {median:.2f} of {len(values)} rounds ("
+            + ", ".join(f"{v:.2f}" for v in values) + ")")
+        out(f"goal {name} {sense} {goal:g}: {'met' if met else 'not met'}, {found}")
 
 
 def ping_figures(label: str, server: Server, pki: Pki, args: argparse.Namespace) -> Measured:
@@ -437,6 +465,8 @@ def main() -> None:
                         help="bound on the list loop per backlog")
     parser.add_argument("--purge-seconds", type=float,
                         help="stop the purge after this long (default 240, quick 60)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="part 1 this many times; each ratio's median against its goal")
     parser.add_argument("--only", type=lambda v: set(v.split(",")), default=set(PARTS),
                         help=f"comma-separated parts to run: {','.join(PARTS)} (default all)")
     parser.add_argument("--profile", action="store_true",
@@ -453,6 +483,8 @@ def main() -> None:
     args.purge_seconds = args.purge_seconds or (60.0 if args.quick else 240.0)
     if not 1 <= args.clients <= traffic.CREDITORS:
         parser.error(f"--clients must be 1 to {traffic.CREDITORS}, one creditor each")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.profile and not spy.available():
         parser.error("--profile needs py-spy in the venv: .venv/bin/pip install py-spy")
     if args.small < 2 * args.fetches + 5:
@@ -471,11 +503,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="skp-bench-") as name:
         tmp = Path(name)
         pki = make_pki(tmp / "pki", traffic.NAMES)
-        if "postgresql" in args.only:
-            with postgres_schema("skp_bench_traffic") as url:
-                traffic_figures("postgresql", url, tmp, pki, args)
-        if "sqlite" in args.only:
-            traffic_figures("sqlite", f"sqlite:///{tmp / 'skp.sqlite3'}", tmp, pki, args)
+        rounds: list[dict[str, float]] = []
+        for round_ in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                out(f"round {round_} of {args.rounds}")
+            here = tmp / f"round-{round_}"
+            ratios: dict[str, float] = {}
+            if "postgresql" in args.only:
+                with postgres_schema("skp_bench_traffic") as url:
+                    ratios |= traffic_figures("postgresql", url, here, pki, args)
+            if "sqlite" in args.only:
+                ratios |= traffic_figures("sqlite", f"sqlite:///{here / 'skp.sqlite3'}", here,
+                                          pki, args)
+            rounds.append(ratios)
+        goals(rounds)
         if "backlog" in args.only:
             backlog_figures(tmp, pki, args)
     out(f"total {time.perf_counter() - started:.0f} s")

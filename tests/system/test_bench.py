@@ -20,7 +20,9 @@ BENCH = ROOT / "bench"
 SCRIPTS = {
     "run.py": (["--smoke"], ["ratio ops/ping: ", "(postgresql)", "(sqlite)",
                              "ratio workers 2/1: ", "ratio skp/spyne ping: ",
-                             "ratio rss/message: ", "ratio p99 ", "[purge]"]),
+                             "ratio rss/message: ", "goal ops/ping (sqlite) >= 0.55: ",
+                             "goal workers 2/1 (postgresql) >= 1.6: ", "ratio p99 ",
+                             "[purge]"]),
     "servers.py": (["--smoke"], ["ping mTLS skp: ", "ping mTLS bare app: ",
                                  "Ping answered as the registered participant: True"]),
     "addressbook.py": (["--smoke"], ["SQLite     KvK number", "PostgreSQL KvK number"]),
