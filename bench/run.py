@@ -1,10 +1,10 @@
 """The hub's figures from one run on this machine (docs/performance.md explains them).
 
 Run: ``.venv/bin/python bench/run.py`` (about 8 minutes; ``--quick`` about 2; ``--smoke``,
-seconds and tiny backlogs, only proves that every part still runs). Each ratio of part 1 is then
-shown against its goal; ``--rounds N`` runs part 1 N times and shows each ratio's median: one
-run moves the ratios by several per cent (docs/performance.md), so judge a goal by the median
-of a few.
+seconds and tiny backlogs, only proves that every part still runs). After parts 1 and 2 each
+ratio is shown against its goal; ``--rounds N`` runs them N times and shows each ratio's
+median: one run moves the ratios by several per cent (docs/performance.md), so judge a goal by
+the median of a few.
 
 1. Traffic over mutual TLS against ``skp serve`` in a subprocess, on PostgreSQL and on SQLite,
    from keep-alive clients (threads, one lean ``http.client`` connection each, in
@@ -118,8 +118,9 @@ def traffic_figures(name: str, url: str, tmp: Path, pki: Pki, args: argparse.Nam
         one = traffic.Cycle.of(server.url, pki, ids)
         first = ", 1 worker, turn 1" if both else ""
         mail = mailbox_figures(f"[{name}] mailbox{first}", server, one, args)
-        ratios[f"ops/ping ({name})"] = mail.load.ops_per_second / ping.load.steps_per_second
-        out(f"ratio ops/ping: {ratios[f'ops/ping ({name})']:.2f} ({name})")
+        ratio = ratios[f"ops/ping ({name})"] = (mail.load.ops_per_second
+                                                / ping.load.steps_per_second)
+        out(f"ratio ops/ping: {ratio:.2f} ({name})")
         if both is None:
             return ratios
         pair = traffic.Cycle.of(both.url, pki, ids)
@@ -130,15 +131,15 @@ def traffic_figures(name: str, url: str, tmp: Path, pki: Pki, args: argparse.Nam
             profile(both, pair, tmp, args)
     singles = mail.load.ops + again.load.ops
     doubles = sum(m.load.ops for m in twice)
-    ratios[f"workers 2/1 ({name})"] = doubles / singles if singles else 0.0
-    out(f"ratio workers 2/1: {ratios[f'workers 2/1 ({name})']:.2f} ({name}; operations of "
-        f"turns 2 and 3 with 2 workers ÷ those of turns 1 and 4 with 1: {doubles} / {singles})")
+    ratio = ratios[f"workers 2/1 ({name})"] = doubles / singles if singles else 0.0
+    out(f"ratio workers 2/1: {ratio:.2f} ({name}; operations of turns 2 and 3 with 2 workers "
+        f"÷ those of turns 1 and 4 with 1: {doubles} / {singles})")
     spyne_ping = Path(__file__).with_name("spyneping.py")
     with serving(settings, directory, command=[sys.executable, str(spyne_ping)]) as bare:
         bare_ping = ping_figures("[spyne] bare Ping", bare, pki, args)
-    ratios["skp/spyne ping"] = ping.load.steps_per_second / bare_ping.load.steps_per_second
-    out(f"ratio skp/spyne ping: {ratios['skp/spyne ping']:.2f} (1 process each, the same "
-        "server and TLS)")
+    ratio = ratios["skp/spyne ping"] = (ping.load.steps_per_second
+                                        / bare_ping.load.steps_per_second)
+    out(f"ratio skp/spyne ping: {ratio:.2f} (1 process each, the same server and TLS)")
     ratios["rss/message"] = big_message(settings, pki, ids, directory)
     return ratios
 
@@ -466,7 +467,8 @@ def main() -> None:
     parser.add_argument("--purge-seconds", type=float,
                         help="stop the purge after this long (default 240, quick 60)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="part 1 this many times; each ratio's median against its goal")
+                        help="parts 1 and 2 this many times; each ratio's median against "
+                             "its goal")
     parser.add_argument("--only", type=lambda v: set(v.split(",")), default=set(PARTS),
                         help=f"comma-separated parts to run: {','.join(PARTS)} (default all)")
     parser.add_argument("--profile", action="store_true",
