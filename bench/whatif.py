@@ -1,7 +1,7 @@
 """Try changes to the hub without editing skp: A/B runs of the mailbox cycle.
 
 Run: ``.venv/bin/python bench/whatif.py [--rounds 3] [--seconds 8]`` (about rounds x
-variants x (2 x seconds + 4) s, 3 minutes by default); ``--rss`` for the 4 MB message
+variants x (2 x seconds + 4) s, 5 minutes by default); ``--rss`` for the 4 MB message
 under other malloc settings; ``--active 2,4,8`` for those values of ``SKP_ACTIVE_REQUESTS``
 instead, and ``--db-delay 0.25`` to put that many milliseconds between the server and the
 database each way (bench/latency.py), as for a database on another host.
@@ -61,11 +61,36 @@ NO_PRE_PING = """
 import skp.store.db
 skp.store.db.PING_AFTER = float("inf")
 """
+#: On PostgreSQL the mailbox's one-statement calls (skp.store.session.statements) on a pool of
+#: its own whose connections are in autocommit for good: no switch to autocommit and back, and
+#: no transaction block around them, for each call.
+AUTOCOMMIT_POOL = """
+from contextlib import contextmanager
+import skp.mailbox.delivery, skp.mailbox.sending, skp.store.session as session
+from skp.store.db import make_engine
+pools, statements = {}, session.statements
+# what this replaces: gone, the variant fails instead of measuring nothing
+assert skp.mailbox.delivery.connected is skp.mailbox.sending.connected is statements
+@contextmanager
+def autocommitted(sessions, *, read_only=True):
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "sqlite":
+        with statements(sessions, read_only=read_only) as connection:
+            yield connection
+        return
+    if engine not in pools:
+        pools[engine] = make_engine(engine.url.render_as_string(hide_password=False),
+                                    isolation_level="AUTOCOMMIT")
+    with session._outages(session._Progress()), pools[engine].connect() as connection:
+        yield connection
+skp.mailbox.delivery.connected = skp.mailbox.sending.connected = autocommitted
+"""
 VARIANTS = {
     "as is": "",
     "no identity cache": NO_IDENTITY_CACHE,
     "no request log": NO_REQUEST_LOG,
     "no pre-ping": NO_PRE_PING,
+    "autocommit pool": AUTOCOMMIT_POOL,
 }
 #: glibc malloc: few arenas, and large blocks always from mmap (returned when freed).
 MALLOC = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "262144",
