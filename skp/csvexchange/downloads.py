@@ -19,7 +19,8 @@ from skp.domain.dutch import moment, until
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.errors import InvalidState, NotFound
-from skp.mailbox import MAX_PAGE, PENDING, Delivery, MessageInfo
+from skp.mailbox import MAX_PAGE, Delivery, MessageInfo
+from skp.mailbox.statements import IS_PENDING
 from skp.organisations import _audit
 from skp.participants import ParticipantInfo
 from skp.store.downloads import CsvDownload, CsvDownloadMessage
@@ -225,7 +226,7 @@ def _message_ids(session: Session, download_id: str, *,
              .join(Message, Message.id == CsvDownloadMessage.message_id)
              .where(CsvDownloadMessage.download_id == download_id))
     if waiting_at is not None:
-        query = query.where(Message.state.in_(PENDING), Message.deadline_at > waiting_at)
+        query = query.where(IS_PENDING, Message.deadline_at > waiting_at)
     return list(session.scalars(query.order_by(Message.received_at, Message.id)))
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from skp.errors import NotFound
 from skp.mailbox import statements
 from skp.mailbox.base import MailboxBase
-from skp.mailbox.types import PENDING, Backlog, MessageFilter, MessageInfo
+from skp.mailbox.types import Backlog, MessageFilter, MessageInfo
 from skp.store.models import Message, Participant
 from skp.store.session import statements as connected
 from skp.store.types import canonical_id
@@ -45,7 +45,7 @@ class Overview(MailboxBase):
         statement = (select(Message.recipient_id, Participant.name, func.count(),
                             func.min(Message.received_at))
                      .join(Participant, Participant.id == Message.recipient_id)
-                     .where(Message.state.in_(PENDING))
+                     .where(statements.IS_PENDING)
                      .group_by(Message.recipient_id, Participant.name)
                      .order_by(func.min(Message.received_at)))
         with connected(self._sessions) as connection:

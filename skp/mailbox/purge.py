@@ -16,8 +16,8 @@ from skp import sealing
 from skp.domain.lifecycle import State
 from skp.domain.roles import Module
 from skp.mailbox.base import MailboxBase
-from skp.mailbox.statements import delete_batch
-from skp.mailbox.types import PENDING, PurgeResult
+from skp.mailbox.statements import IS_PENDING, delete_batch
+from skp.mailbox.types import PurgeResult
 from skp.store import counters, segments
 from skp.store.models import ClaimContext, Message
 from skp.store.session import transaction
@@ -46,7 +46,7 @@ class Retention(MailboxBase):
         horizon = now - self._settings.metadata_retention
         metadata = self._in_batches(size, max_batches, lambda s: delete_batch(
             s, Message.id, and_(Message.received_at <= horizon,
-                                Message.state.not_in(PENDING)), size))
+                                ~IS_PENDING), size))
         result = PurgeResult(expired, contexts, metadata)
         log.info("purge", extra={"expired": result.expired, "contexts": result.contexts,
                                  "metadata": result.metadata})
@@ -73,7 +73,7 @@ class Retention(MailboxBase):
         database (skp.store.counters); their ids, modules, types and recipients."""
         rows = session.execute(
             select(Message.id, Message.module, Message.type_code, Message.recipient_id)
-            .where(Message.state.in_(PENDING), Message.deadline_at <= now)
+            .where(IS_PENDING, Message.deadline_at <= now)
             # (state, deadline_at) is the index's order: read from it, not a sort of every
             # due row per batch (docs/performance.md, "Purge").
             .order_by(Message.state, Message.deadline_at).limit(size)

@@ -38,8 +38,7 @@ from skp.config import Settings
 from skp.domain.quotas import MailboxLimit, SendRate
 from skp.domain.roles import Module
 from skp.errors import MailboxFull, QuotaExceeded, RateLimited
-from skp.mailbox.statements import INSERT_NEW
-from skp.mailbox.types import PENDING
+from skp.mailbox.statements import INSERT_NEW, IS_PENDING
 from skp.metrics import QuotaKind
 from skp.store.models import Message
 
@@ -67,7 +66,7 @@ def _pending() -> ScalarSelect[int]:
     return select(func.count()).select_from(
         select(Message.received_at).where(
             Message.recipient_id == bindparam("of_recipient"),
-            Message.module == bindparam("in_module"), Message.state.in_(PENDING))
+            Message.module == bindparam("in_module"), IS_PENDING)
         .limit(bindparam("cap")).subquery()).scalar_subquery()
 
 
