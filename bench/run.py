@@ -86,7 +86,7 @@ from skp.domain.examples import example_body
 from skp.domain.roles import ROLE_MODULES, Module, Role
 from skp.mailbox import Mailbox
 from skp.server import HubApp
-from skp.store.db import make_engine
+from skp.store.db import make_engine, resting
 
 #: Monday 23 November 2026, 10:00 in Amsterdam: when the backlog's messages arrive.
 RECEIVED = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
@@ -231,7 +231,7 @@ def app_costs(name: str, hub: Any, pki: Pki, ids: dict[str, str], seconds: float
 
     deadline, tag = time.monotonic() + seconds, uuid.uuid4().hex[:8]
     with keeping(hub):
-        event.listen(hub.engine, "before_cursor_execute", count)
+        event.listen(resting(hub.engine), "before_cursor_execute", count)
         for n in range(5000):
             if time.monotonic() > deadline and n > 20:
                 break
@@ -243,7 +243,7 @@ def app_costs(name: str, hub: Any, pki: Pki, ids: dict[str, str], seconds: float
                                                               sent.encode()))
             call("confirm", se, "BevestigOntvangst", confirm.replace(MESSAGE_ID.encode(),
                                                                       sent.encode()))
-        event.remove(hub.engine, "before_cursor_execute", count)
+        event.remove(resting(hub.engine), "before_cursor_execute", count)
     median = {op: statistics.median(values[5:]) for op, values in cpu.items()}
     cycle = sum(median.values()) - median["Ping"]
     out(f"[{name}] app CPU per request (this process, 1 thread, no server, no TLS; median of "

@@ -12,7 +12,8 @@ take turns, round after round, so that load from other processes on the machine 
 all of them alike. Prints Ping/s and mailbox operations/s per variant (median of the rounds).
 The patches only approximate the changes in docs/performance.md; they are not the change.
 The proposals measured here before they were made part of skp (spyne's gc, the purge in index
-order, send's participant query) are gone from this script; git history has them.
+order, send's participant query, connections in autocommit) are gone from this script; git
+history has them.
 """
 
 from __future__ import annotations
@@ -61,36 +62,11 @@ NO_PRE_PING = """
 import skp.store.db
 skp.store.db.PING_AFTER = float("inf")
 """
-#: On PostgreSQL the mailbox's one-statement calls (skp.store.session.statements) on a pool of
-#: its own whose connections are in autocommit for good: no switch to autocommit and back, and
-#: no transaction block around them, for each call.
-AUTOCOMMIT_POOL = """
-from contextlib import contextmanager
-import skp.mailbox.delivery, skp.mailbox.sending, skp.store.session as session
-from skp.store.db import make_engine
-pools, statements = {}, session.statements
-# what this replaces: gone, the variant fails instead of measuring nothing
-assert skp.mailbox.delivery.connected is skp.mailbox.sending.connected is statements
-@contextmanager
-def autocommitted(sessions, *, read_only=True):
-    engine = sessions.kw["bind"]
-    if engine.dialect.name == "sqlite":
-        with statements(sessions, read_only=read_only) as connection:
-            yield connection
-        return
-    if engine not in pools:
-        pools[engine] = make_engine(engine.url.render_as_string(hide_password=False),
-                                    isolation_level="AUTOCOMMIT")
-    with session._outages(session._Progress()), pools[engine].connect() as connection:
-        yield connection
-skp.mailbox.delivery.connected = skp.mailbox.sending.connected = autocommitted
-"""
 VARIANTS = {
     "as is": "",
     "no identity cache": NO_IDENTITY_CACHE,
     "no request log": NO_REQUEST_LOG,
     "no pre-ping": NO_PRE_PING,
-    "autocommit pool": AUTOCOMMIT_POOL,
 }
 #: glibc malloc: few arenas, and large blocks always from mmap (returned when freed).
 MALLOC = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "262144",

@@ -39,6 +39,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from skp.errors import ConfigError, Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: The isolation level of every transaction on PostgreSQL: the server's own default, which the
+#: hub's statements (``FOR UPDATE``, ``SKIP LOCKED``, ``ON CONFLICT``) are written for.
+ISOLATION = "READ COMMITTED"
 #: Seconds a pooled PostgreSQL connection may rest before it is checked with a round trip.
 PING_AFTER = 1.0
 _USED = "skp_used"
@@ -55,7 +58,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing on a lock upgrade.
     PostgreSQL: a connection that rested in the pool is checked before it is handed out, so a
     restarted server does not hand out dead connections (:func:`_ping_rested`), and ``bytea``
-    results in binary format (:func:`_binary_bytea`).
+    results in binary format (:func:`_binary_bytea`). The pool's connections rest in
+    autocommit, the mode of `skp.store.session.statements`, the calls of nearly every request,
+    which then switch nothing; the engine returned takes them in :data:`ISOLATION`, as does
+    `skp.store.session.transaction`, so ``engine.begin()`` is a transaction as usual.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -67,12 +73,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, **kwargs)
-    event.listen(engine, "checkout", _ping_rested(engine))
-    event.listen(engine, "checkin", _rested_from)
-    if engine.dialect.driver == "psycopg":
-        event.listen(engine, "before_cursor_execute", _binary_bytea)
+    base = create_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+    event.listen(base, "checkout", _ping_rested(base))
+    event.listen(base, "checkin", _rested_from)
+    if base.dialect.driver == "psycopg":
+        event.listen(base, "before_cursor_execute", _binary_bytea)
+    engine = base.execution_options(isolation_level=ISOLATION)
+    _resting[engine] = base
     return engine
+
+
+def resting(engine: Engine) -> Engine:
+    """``engine`` with its connections as they rest in the pool: on PostgreSQL in autocommit
+    (:func:`make_engine`), on SQLite ``engine`` itself. For `skp.store.session`, and for an
+    event listener that is to see every statement (one on ``engine`` sees only those of
+    connections taken from ``engine``)."""
+    return _resting.get(engine, engine)
+
+
+#: The engine of :func:`resting`, by the engine :func:`make_engine` returned for it.
+_resting: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 def sqlite_path(database: str | None) -> Path | None:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.errors import Unavailable
+from skp.store.db import ISOLATION, resting
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ def transaction(sessions: sessionmaker[Session], *, read_only: bool = False) -> 
     progress = _Progress()
     with _outages(progress), _writing(engine, read_only), _connect(engine) as connection:
         options: dict[str, Any] = {READ_ONLY: read_only}
-        if engine.dialect.name != "sqlite":  # a shared connection may come from `statements`
-            options["isolation_level"] = engine.dialect.default_isolation_level
+        if engine.dialect.name != "sqlite":  # the connection rests in autocommit
+            options["isolation_level"] = ISOLATION
         connection.execution_options(**options)
         with sessions(bind=connection) as session, session.begin():
             yield session
@@ -70,18 +71,22 @@ def statements(sessions: sessionmaker[Session], *, read_only: bool = True
     For the calls every request makes — the identity lookup, listings, one-statement updates —
     where an ORM session with its identity map costs more than the statement itself
     (docs/performance.md). On PostgreSQL each statement is its own transaction (autocommit: no
-    round trips for ``BEGIN`` and ``COMMIT``), so use it only where that is enough. SQLite runs
+    round trips for ``BEGIN`` and ``COMMIT``), so use it only where that is enough; the pool's
+    connections rest in autocommit (skp.store.db), so nothing is switched for it. SQLite runs
     them in one transaction: deferred for reads, with the write lock for writes.
     """
     engine: Engine = sessions.kw["bind"]
     sqlite = engine.dialect.name == "sqlite"
-    options = {READ_ONLY: read_only} if sqlite else {"isolation_level": "AUTOCOMMIT"}
     progress = _Progress()
     with _outages(progress), _writing(engine, read_only), _connect(engine) as connection:
+        if sqlite:
+            connection.execution_options(**{READ_ONLY: read_only})
+        elif connection.get_execution_options().get("isolation_level", _RESTING) != _RESTING:
+            connection.execution_options(isolation_level=_RESTING)  # lent, after a transaction
         # On PostgreSQL each writing statement commits itself: once one runs, its outcome is
         # unknown if the connection breaks. SQLite commits them all at the end.
         progress.uncertain = not read_only and not sqlite
-        with connection.execution_options(**options).begin():
+        with connection.begin():
             yield connection
             progress.uncertain = not read_only
 
@@ -119,15 +124,20 @@ def one_connection(engine: Engine) -> Iterator[None]:
                 lender.connection.close()
 
 
+#: How a PostgreSQL connection rests in the pool (skp.store.db).
+_RESTING = "AUTOCOMMIT"
+
+
 def _connect(engine: Engine) -> AbstractContextManager[Connection]:
-    """The lent connection when there is one and it is free, else one from the pool."""
+    """The lent connection when there is one and it is free, else one from the pool; either
+    as it rested there (skp.store.db.resting)."""
     lender = _lent.get()
     if lender is None or lender.engine is not engine:
-        return engine.connect()
+        return resting(engine).connect()
     if lender.connection is None:
-        lender.connection = engine.connect()
+        lender.connection = resting(engine).connect()
     elif lender.connection.in_transaction():
-        return engine.connect()
+        return resting(engine).connect()
     return nullcontext(lender.connection)
 
 

@@ -17,7 +17,7 @@ from skp.domain.roles import Module, Role
 from skp.errors import Unavailable
 from skp.mailbox import Mailbox
 from skp.participants import Participants
-from skp.store.db import make_engine, make_sessions, migrate
+from skp.store.db import make_engine, make_sessions, migrate, resting
 from skp.store.models import Message
 from tests.helpers import empty, send
 
@@ -143,8 +143,8 @@ def test_unavailable_says_what_is_known(pg, pg_url, keyring, clock):
         with engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(Message)).scalar()
 
-    event.listen(victim, "commit", before_commit)
-    event.listen(victim, "before_cursor_execute", before_statement)
+    event.listen(resting(victim), "commit", before_commit)
+    event.listen(resting(victim), "before_cursor_execute", before_statement)
     try:
         for code, kind in (("Saldoverzoek", "commit"), ("Kennisgeving", "insert")):
             def again(code=code):

@@ -21,7 +21,7 @@ from skp.errors import AuthenticationError, NotAllowed, UnknownRecipient
 from skp.identities import LEASE, Identities, Kept
 from skp.mailbox import Mailbox
 from skp.participants import Participants, fingerprint, load_certificate
-from skp.store.db import make_sessions
+from skp.store.db import make_sessions, resting
 from skp.store.models import IdentityLease, Participant, RegisterVersion
 from skp.store.session import statements
 from tests.helpers import send, wait_until
@@ -68,11 +68,11 @@ def lookups(engine, call):
         if threading.get_ident() == mine and "FROM participant" in statement:
             ran.append(statement)
 
-    event.listen(engine, "before_cursor_execute", count)
+    event.listen(resting(engine), "before_cursor_execute", count)
     try:
         call()
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(resting(engine), "before_cursor_execute", count)
     return len(ran)
 
 
