@@ -20,9 +20,7 @@ import io
 import logging
 import os
 import ssl
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from envelopes import Envelopes
 from harness import (
     bench_settings,
     build_hub,
+    cpu_per_call,
     keeping,
     make_pki,
     out,
@@ -46,19 +45,6 @@ from skp.server import HubApp
 from skp.store.session import one_connection
 
 PATH = "/schuldregeling"
-
-
-def timed(call: Callable[[], object], calls: int, rounds: int) -> tuple[float, float]:
-    """The median and the least CPU time per call over ``rounds`` rounds, in ms."""
-    per_call = []
-    for _ in range(rounds):
-        for _ in range(calls // 10):  # warm up
-            call()
-        began = time.process_time()
-        for _ in range(calls):
-            call()
-        per_call.append((time.process_time() - began) / calls * 1000)
-    return statistics.median(per_call), min(per_call)
 
 
 def main() -> None:
@@ -129,9 +115,9 @@ def main() -> None:
             f"{args.calls}):")
         with keeping(hub):  # as a server process does: it keeps its callers' identities
             for label, call in parts.items():
-                median, least = timed(call, args.calls, args.rounds)
+                median, least = cpu_per_call(call, args.calls, args.rounds)
                 out(f"  {label}: {median:.3f} / {least:.3f} ms")
-        median, least = timed(identify, args.calls, args.rounds)
+        median, least = cpu_per_call(identify, args.calls, args.rounds)
         out(f"  (identity lookup in the database: one_connection + one query: {median:.3f} / "
             f"{least:.3f} ms)")
         hub.engine.dispose()

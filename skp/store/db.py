@@ -42,6 +42,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 #: The isolation level of every transaction on PostgreSQL: the server's own default, which the
 #: hub's statements (``FOR UPDATE``, ``SKIP LOCKED``, ``ON CONFLICT``) are written for.
 ISOLATION = "READ COMMITTED"
+#: How a PostgreSQL connection rests in the pool (:func:`make_engine`).
+RESTING = "AUTOCOMMIT"
 #: Seconds a pooled PostgreSQL connection may rest before it is checked with a round trip.
 PING_AFTER = 1.0
 _USED = "skp_used"
@@ -73,7 +75,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    base = create_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+    base = create_engine(url, isolation_level=RESTING, **kwargs)
     event.listen(base, "checkout", _ping_rested(base))
     event.listen(base, "checkin", _rested_from)
     if base.dialect.driver == "psycopg":

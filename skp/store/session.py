@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.errors import Unavailable
-from skp.store.db import ISOLATION, resting
+from skp.store.db import ISOLATION, RESTING, resting
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ def statements(sessions: sessionmaker[Session], *, read_only: bool = True
     with _outages(progress), _writing(engine, read_only), _connect(engine) as connection:
         if sqlite:
             connection.execution_options(**{READ_ONLY: read_only})
-        elif connection.get_execution_options().get("isolation_level", _RESTING) != _RESTING:
-            connection.execution_options(isolation_level=_RESTING)  # lent, after a transaction
+        elif connection.get_execution_options().get("isolation_level", RESTING) != RESTING:
+            connection.execution_options(isolation_level=RESTING)  # lent, after a transaction
         # On PostgreSQL each writing statement commits itself: once one runs, its outcome is
         # unknown if the connection breaks. SQLite commits them all at the end.
         progress.uncertain = not read_only and not sqlite
@@ -122,10 +122,6 @@ def one_connection(engine: Engine) -> Iterator[None]:
         if lender.connection is not None:
             with _outages(_Progress()):
                 lender.connection.close()
-
-
-#: How a PostgreSQL connection rests in the pool (skp.store.db).
-_RESTING = "AUTOCOMMIT"
 
 
 def _connect(engine: Engine) -> AbstractContextManager[Connection]:

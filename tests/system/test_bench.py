@@ -30,6 +30,8 @@ SCRIPTS = {
                                 "[in-process bucket]"]),
     "whatif.py": (["--smoke"], ["round 1 as is: ", "identity cache: "]),
     "spyneping.py": (["--smoke"], ["spyne Ping: HTTP 200, answered"]),
+    "statements.py": (["--smoke"], ["PostgreSQL statements() + SELECT 1: ",
+                                    "SQLite     first fetch, no such message"]),
     "pingcost.py": (["--smoke"], ["skp Ping, whole HubApp: ", "bare spyne Ping",
                                   "identity lookup", "request log line"]),
     "portal_mailbox.py": (["--smoke"], ["SQLite     first page (50)",
