@@ -64,7 +64,7 @@ from skp.server import head
 from skp.soap.answer import Answer
 from skp.soap.documents import wsdl_document
 from skp.soap.faults import SoapFault, translate
-from skp.soap.service import build_application
+from skp.soap.service import RETRY_AFTER, build_application
 from skp.store.session import one_connection
 
 log = logging.getLogger("skp.request")
@@ -161,7 +161,10 @@ class HubApp:
         def remember(code: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
             status.append(code)
             headers = [h for h in headers if h[0] != "X-Request-Id"]
-            return start_response(code, [*headers, ("X-Request-Id", request_id)], *exc)
+            headers.append(("X-Request-Id", request_id))
+            if RETRY_AFTER in environ:  # a refusal by the send rate: when to send again
+                headers.append(("Retry-After", str(environ[RETRY_AFTER])))
+            return start_response(code, headers, *exc)
 
         try:
             return self._dispatch(environ, remember)

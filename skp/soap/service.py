@@ -30,7 +30,7 @@ from skp.domain.catalogue import MessageType, lookup, message_types
 from skp.domain.roles import Module, Role
 from skp.domain.validation import Header
 from skp.domain.verdicts import Outcome
-from skp.errors import ModuleNotEnabled, SchemaInvalid, SkpError
+from skp.errors import ModuleNotEnabled, RateLimited, SchemaInvalid, SkpError
 from skp.hub import Hub
 from skp.mailbox import MAX_PAGE, LogQuery, MessageInfo
 from skp.participants import ParticipantInfo
@@ -52,6 +52,11 @@ from skp.soap.types import (
 # the GIL, where every request in flight waits: most of the p99 (docs/performance.md).
 const.MIN_GC_INTERVAL = float("inf")
 
+#: The environ key of the seconds a refused sender is to wait (``Client.RateLimited``), sent
+#: as the answer's ``Retry-After`` header too.
+RETRY_AFTER = "skp.retry_after"
+
+
 class HubApplication(Application):  # type: ignore[misc]  # spyne has no type information
     """A spyne Application whose operations may raise SkpError like any skp code."""
 
@@ -61,6 +66,8 @@ class HubApplication(Application):  # type: ignore[misc]  # spyne has no type in
         except Fault:
             raise
         except SkpError as exc:
+            if isinstance(exc, RateLimited):  # the HTTP answer says it too (skp.server.app)
+                ctx.transport.req_env[RETRY_AFTER] = exc.retry_after
             raise SkpFault(exc) from exc
         except Exception as exc:
             raise UnexpectedFault(exc) from exc

@@ -158,6 +158,18 @@ def test_the_refusal_is_an_http_500_soap_fault(server, pki, people):
     ns = namespace(SR)  # the detail is the WSDL's fault element, Fout
     assert fault.findtext(f"detail/{{{ns}}}Fout/{{{ns}}}RequestId") == answer.headers[
         "X-Request-Id"]
+    # When to send again, for an HTTP layer that reads no SOAP: the seconds the message names.
+    wait = answer.headers["Retry-After"]
+    assert wait.isdigit() and 1 <= int(wait) <= 60
+    assert f"in {wait} seconds" in fault.findtext("faultstring")
+    # Only that refusal says so: the Ping of the same sender does not.
+    ping = renderer.create_message(renderer.service, "Ping")
+    answered = session_for(pki.people["shv"], pki.ca_file).post(
+        f"{server}/{SR.value}", data=etree.tostring(ping),
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"Ping"'},
+        timeout=10)
+    assert answered.status_code == 200
+    assert "Retry-After" not in answered.headers
 
 
 def test_a_full_mailbox_refuses_new_messages_and_loses_none(server, pki, people, clock):
