@@ -4,7 +4,8 @@ cheroot and TLS cost per Ping without skp's work (identity lookup, limits, reque
 Run by bench/run.py as a server process (``python bench/spyneping.py``) with the same
 ``SKP_*`` environment as `skp serve`: it serves ``POST /schuldregeling`` through
 skp.server.listener (the front door, paced I/O, mutual TLS of skp.tls) on ``--port`` (0: any
-free port) and prints ``listening on <address>`` once it listens; SIGTERM stops it.
+free port), on one CPU as `skp serve` is (``SKP_PIN_CPUS``; skp.server.affinity), and
+prints ``listening on <address>`` once it listens; SIGTERM stops it.
 ``--smoke`` instead serves, answers one Ping in this process and stops.
 """
 
@@ -21,6 +22,7 @@ from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
 from skp.config import Settings
+from skp.server import affinity
 from skp.server.listener import Server, make_server
 
 NAMESPACE = "urn:skp:schuldregeling:2.0"
@@ -50,6 +52,8 @@ def main() -> None:
                         help="answer one Ping in this process, then stop")
     args = parser.parse_args()
     settings = Settings.from_env()
+    if settings.pin_cpus and not args.smoke:  # as `skp serve` keeps itself
+        affinity.take(0)
     serving = server(settings, args.port)
     serving.prepare()
     host, port = serving.bind_addr[:2]

@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python bench/whatif.py [--rounds 3] [--seconds 8]`` (about rounds x
 variants x (2 x seconds + 4) s, 5 minutes by default); ``--rss`` for the 4 MB message
 under other malloc settings; ``--active 2,4,8`` for those values of ``SKP_ACTIVE_REQUESTS``
-instead, and ``--db-delay 0.25`` to put that many milliseconds between the server and the
-database each way (bench/latency.py), as for a database on another host.
+instead, ``--db-delay 0.25`` to put that many milliseconds between the server and the
+database each way (bench/latency.py), as for a database on another host, and ``--workers 2``
+to serve every variant with that many worker processes.
 
 Each variant starts `skp serve` (PostgreSQL, the same database for all) with a few lines of
 Python run before the CLI, which patch what the change would be in skp; the variants
@@ -62,8 +63,14 @@ NO_PRE_PING = """
 import skp.store.db
 skp.store.db.PING_AFTER = float("inf")
 """
+#: Serving processes not kept on one CPU each (skp.server.affinity), as before step 28.
+NOT_PINNED = """
+import os
+os.environ["SKP_PIN_CPUS"] = "false"
+"""
 VARIANTS = {
     "as is": "",
+    "CPUs not pinned": NOT_PINNED,
     "no identity cache": NO_IDENTITY_CACHE,
     "no request log": NO_REQUEST_LOG,
     "no pre-ping": NO_PRE_PING,
@@ -80,6 +87,7 @@ def main() -> None:
                         help="1 round of 1 s loads, 2 clients, the first two variants")
     parser.add_argument("--seconds", type=float, default=8.0, help="each load")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="SKP_WORKERS of every variant")
     parser.add_argument("--only", help="comma-separated variant names")
     parser.add_argument("--rss", action="store_true",
                         help="instead: the 4 MB message with and without the malloc settings")
@@ -103,7 +111,7 @@ def main() -> None:
             postgres_schema("skp_bench_whatif") as url, contextlib.ExitStack() as stack:
         tmp = Path(name)
         pki = make_pki(tmp / "pki", traffic.NAMES)
-        settings = bench_settings(url, tmp, pki)
+        settings = dataclasses.replace(bench_settings(url, tmp, pki), workers=args.workers)
         hub = build_hub(settings)
         ids = traffic.register(hub, pki)
         hub.engine.dispose()

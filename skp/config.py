@@ -279,6 +279,8 @@ class Settings:
     workers: int | None = None
     #: Seconds a stopping worker lets its requests in flight finish before it closes them.
     drain_timeout: int = 30
+    #: Each serving process on one CPU of its own (skp.server.affinity).
+    pin_cpus: bool = True
     #: Where the worker processes of one ``skp serve`` keep their metrics, summed at a scrape
     #: (prometheus_client's multiprocess mode); the supervisor sets it for its workers.
     metrics_directory: Path | None = None
@@ -399,6 +401,7 @@ class Settings:
                         "PostgreSQL, 1 on SQLite)"),
             drain_timeout=get("SKP_DRAIN_TIMEOUT", _positive_int, 30,
                               "a number of seconds, at least 1 (default 30)"),
+            pin_cpus=get("SKP_PIN_CPUS", _boolean, True, "true or false"),
             metrics_directory=get("PROMETHEUS_MULTIPROC_DIR", Path, None,
                                   "a directory, or unset it (skp serve sets it for its "
                                   "workers)"),

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
               help="Worker processes instead of SKP_WORKERS (default: one per CPU on "
                    "PostgreSQL; SQLite takes only 1).")
 @click.option("--worker", "inherited", default=None, hidden=True,
-              help="Internal: serve as a worker of a supervisor, on the inherited file "
-                   "descriptors LISTEN,PORTAL,READY (PORTAL -1: no portal).")
+              help="Internal: serve as the worker in SLOT of a supervisor, on the inherited "
+                   "file descriptors LISTEN,PORTAL,READY,SLOT (PORTAL -1: no portal).")
 @pass_state
 def serve(state: State, port: int | None, workers: int | None, inherited: str | None) -> None:
     """Serve the SOAP services over mutual TLS and run the purge job.
@@ -87,8 +87,9 @@ def _alone(state: State, port: int | None) -> None:
         server.wsgi_app = HubApp(hub)
     portal = _portal(state)
     jobs = scheduler.start(hub)
+    cpu = _pin(settings, 0)  # every thread so far, and so every later one
     try:
-        _announce(state, hub, f"{host}:{bound}", 1, portal)
+        _announce(state, hub, f"{host}:{bound}", 1, portal, cpu)
         _run(hub, server, portal)
     finally:
         jobs.shutdown(wait=False)
@@ -100,7 +101,8 @@ def _work(state: State, port: int | None, inherited: str) -> None:
     from skp.server import make_server
     from skp.server.sockets import inherited as adopt
 
-    listen, portal_fd, ready = (int(fd) for fd in inherited.split(","))
+    listen, portal_fd, ready, slot = (int(fd) for fd in inherited.split(","))
+    _pin(state.settings, slot)
     hub = state.hub
     if port:
         hub = dataclasses.replace(hub, settings=listening_on(state.settings, port))
@@ -150,10 +152,10 @@ def _supervise(state: State, port: int | None, count: int) -> None:
         fds = [sock.fileno() for sock in listening]
         portal_fd = fds[1] if portal.enabled else -1
 
-        def command(ready: int) -> list[str]:
+        def command(ready: int, slot: int) -> list[str]:
             return [sys.executable, "-m", "skp", "serve", "--workers", "1",
                     *(["--port", str(bound)] if port is not None else []),
-                    "--worker", f"{fds[0]},{portal_fd},{ready}"]
+                    "--worker", f"{fds[0]},{portal_fd},{ready},{slot}"]
 
         supervisor = Supervisor(command, listening, count, drain=settings.drain_timeout,
                                 exited=lambda pid: metrics.process_gone(directory, pid))
@@ -175,6 +177,14 @@ def _supervise(state: State, port: int | None, count: int) -> None:
         for sock in listening:
             sock.close()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _pin(settings: Settings, slot: int) -> int | None:
+    """Keep this serving process on its CPU (SKP_PIN_CPUS; skp.server.affinity): the CPU,
+    or None."""
+    from skp.server import affinity
+
+    return affinity.take(slot) if settings.pin_cpus else None
 
 
 def _listen(listen: Any, host: str, port: int, what: str) -> socket.socket:
@@ -201,14 +211,21 @@ def _prepare(server: Server) -> None:
                        "SKP_PUBLIC_URL)") from exc
 
 
-def _announce(state: State, hub: Hub, listen: str, count: int, portal: Any) -> None:
-    """The start-up lines: where the hub serves, and the portal when it is on."""
+def _announce(state: State, hub: Hub, listen: str, count: int, portal: Any,
+              cpu: int | None = None) -> None:
+    """The start-up lines: where the hub serves (with more than one worker, or on which CPU),
+    and the portal when it is on."""
     settings = hub.settings
     public, interval = settings.public_url, settings.purge_interval.total_seconds()
-    workers = f"{count} worker processes; " if count > 1 else ""
-    state.say(f"skp serves {public} (listening on {listen}; {workers}modules at /<module>, "
+    if count > 1:
+        each = ", each kept on one CPU" if settings.pin_cpus else ""
+        processes = f"{count} worker processes{each}; "
+    else:
+        processes = "" if cpu is None else f"on CPU {cpu}; "
+    state.say(f"skp serves {public} (listening on {listen}; {processes}modules at /<module>, "
               f"WSDL at /<module>?wsdl); purge every {interval:.0f} s",
-              public_url=public, listen=listen, workers=count, purge_interval_s=interval)
+              public_url=public, listen=listen, workers=count, cpu=cpu,
+              purge_interval_s=interval)
     notify = settings.notify
     if notify.enabled:
         state.say(f"e-mail notifications go out through {notify.smtp_host}:{notify.port} "

@@ -71,11 +71,12 @@ class Worker:
 
 
 class Supervisor:
-    """Runs ``count`` workers: ``command(ready_fd)`` is the command line of one, to be
-    started with the ``listening`` sockets and ``ready_fd`` inherited; ``exited(pid)`` is
-    told of every worker that has exited."""
+    """Runs ``count`` workers: ``command(ready_fd, slot)`` is the command line of the one in
+    ``slot`` (0 to ``count`` - 1; a worker started again, or in place of another, takes its
+    slot), to be started with the ``listening`` sockets and ``ready_fd`` inherited;
+    ``exited(pid)`` is told of every worker that has exited."""
 
-    def __init__(self, command: Callable[[int], Sequence[str]],
+    def __init__(self, command: Callable[[int, int], Sequence[str]],
                  listening: Sequence[socket.socket], count: int, *, drain: float,
                  exited: Callable[[int], None] = lambda pid: None) -> None:
         self._command, self._count = command, count
@@ -106,7 +107,7 @@ class Supervisor:
     def start(self) -> None:
         """Start every worker and wait until all are ready; :class:`WorkerFailed` (with the
         others stopped) when one exits first."""
-        starting = [self._spawn() for _ in range(self._count)]
+        starting = [self._spawn(slot) for slot in range(self._count)]
         try:
             for worker in starting:
                 self._await(worker)
@@ -153,14 +154,14 @@ class Supervisor:
 
     # --- workers ---------------------------------------------------------------------------
 
-    def _spawn(self) -> Worker:
+    def _spawn(self, slot: int) -> Worker:
         ready, tell = os.pipe()
         try:
-            process = subprocess.Popen(self._command(tell),  # noqa: S603  # our own command
+            process = subprocess.Popen(self._command(tell, slot),  # noqa: S603  # our own command
                                        pass_fds=(*self._fds, tell))
         finally:
             os.close(tell)
-        log.info("worker started", extra={"pid": process.pid})
+        log.info("worker started", extra={"pid": process.pid, "slot": slot})
         return Worker(process, ready)
 
     def _await(self, worker: Worker) -> None:
@@ -209,7 +210,7 @@ class Supervisor:
             self._failures = self._failures + 1 if lived < EARLY else 0
             if self._failures:
                 self._pause(min(0.5 * 2 ** (self._failures - 1), MOST_PAUSE))
-            new = self._started()
+            new = self._started(index)
             if new is None:  # stopping
                 self.workers = [w for w in self.workers if w is not worker]
                 return
@@ -220,11 +221,11 @@ class Supervisor:
         while not self._stopping and time.monotonic() < end:
             time.sleep(_TICK)
 
-    def _started(self) -> Worker | None:
-        """A new worker, ready; after a failure the next try follows a pause. None once
-        the supervisor is stopping."""
+    def _started(self, slot: int) -> Worker | None:
+        """A new worker in ``slot``, ready; after a failure the next try follows a pause.
+        None once the supervisor is stopping."""
         while not self._stopping:
-            worker = self._spawn()
+            worker = self._spawn(slot)
             try:
                 self._await(worker)
                 return worker
@@ -242,7 +243,7 @@ class Supervisor:
         for index, old in enumerate(list(self.workers)):
             if self._stopping:
                 return
-            new = self._spawn()
+            new = self._spawn(index)
             try:
                 self._await(new)
             except WorkerFailed as failed:

@@ -86,6 +86,16 @@ def wait_for(process, log: Path, marker: bytes, timeout: float) -> bytes:
     return seen
 
 
+def cpus_of(pid: int) -> set[frozenset[int]]:
+    """The CPUs each thread of process ``pid`` may run on: one set of CPUs per thread, alike
+    ones once."""
+    masks = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            masks.add(frozenset(os.sched_getaffinity(int(task.name))))
+    return masks
+
+
 @contextlib.contextmanager
 def servers(env: dict[str, str], directory: Path, count: int = 2) -> Iterator[list[Path]]:
     """``count`` `skp serve --port 0` processes with ``env`` until the block ends, then each

@@ -8,12 +8,14 @@ import os
 import re
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 import requests
 
 from skp import pki
-from tests.system.serving import SKP, free_port, wait_for
+from skp.server import affinity
+from tests.system.serving import SKP, cpus_of, free_port, wait_for
 
 
 @pytest.fixture
@@ -117,3 +119,21 @@ def test_port_is_refused_where_the_public_url_is_not_the_hubs(env):
     assert done.stderr.startswith("Error: --port cannot tell the WSDL address: SKP_PUBLIC_URL "
                                   "(https://skp.example.nl) names another port than "
                                   "SKP_BIND_PORT (8443)")
+
+
+@pytest.mark.parametrize("pinned", [True, False])
+def test_serve_keeps_itself_on_one_cpu_unless_told_not_to(env, tmp_path, pinned):
+    allowed = affinity.allowed()
+    if len(allowed) < 2:
+        pytest.skip("one CPU: pinned and not pinned cannot be told apart")
+    env = {**env, "SKP_PIN_CPUS": "true" if pinned else "false"}
+    assert run(env, "migrate").returncode == 0
+    process, log = serving(env, tmp_path, "--port", "0")
+    try:
+        # Every thread: the server's pool, the front door, the scheduler, the database's.
+        assert len(list(Path(f"/proc/{process.pid}/task").iterdir())) > 10
+        masks = cpus_of(process.pid)
+    finally:
+        stop(process)
+    assert masks == ({frozenset({allowed[0]})} if pinned else {frozenset(allowed)})
+    assert (f"; on CPU {allowed[0]}; modules at" in log.read_text()) is pinned

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from skp.server import affinity
 from tests.conftest import postgres_schema
 from tests.edge.wire import ping_request
 from tests.helpers import PING, wait_until
-from tests.system.serving import SKP, demo_hub, free_port, wait_for
+from tests.system.serving import SKP, cpus_of, demo_hub, free_port, wait_for
 
 LISTEN = re.compile(rb"listening on 127\.0\.0\.1:(\d+);")
 
@@ -96,6 +97,26 @@ def test_a_worker_that_dies_is_started_again(state, hub):
     wait_until(lambda: len(hub.workers() - {victim}) == 2, 60, "a new worker")
     assert [healthz(certs, hub.port) for _ in range(10)] == [200] * 10
     assert b"worker exited; starting another" in hub.log.read_bytes()
+
+
+def test_each_worker_serves_on_a_cpu_of_its_own_and_its_successor_on_the_same(state, hub):
+    _, certs = state
+    allowed = affinity.allowed()
+    if len(allowed) < 2:
+        pytest.skip("one CPU: both workers are on it")
+    cpus = {pid: cpus_of(pid) for pid in hub.workers()}
+    assert sorted(sorted(map(sorted, masks)) for masks in cpus.values()) == [
+        [[allowed[0]]], [[allowed[1]]]]
+    # The supervisor starts workers and runs the scheduled jobs: on every CPU, as before.
+    assert cpus_of(hub.process.pid) == {frozenset(allowed)}
+    assert b"2 worker processes, each kept on one CPU;" in hub.log.read_bytes()
+    victim = min(cpus)
+    os.kill(victim, signal.SIGKILL)
+    wait_until(lambda: len(hub.workers() - {victim}) == 2, 60, "a new worker")
+    assert healthz(certs, hub.port) == 200
+    (successor,) = hub.workers() - set(cpus)
+    # It takes its CPU as it starts, before it serves.
+    wait_until(lambda: cpus_of(successor) == cpus[victim], 60, "the CPU of the one it replaced")
 
 
 def test_sigterm_lets_a_request_in_flight_finish(state, hub):
