@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env()
     if settings.pin_cpus and not args.smoke:  # as `skp serve` keeps itself
-        affinity.take(0)
+        affinity.take(None)
     serving = server(settings, args.port)
     serving.prepare()
     host, port = serving.bind_addr[:2]

@@ -87,7 +87,7 @@ def _alone(state: State, port: int | None) -> None:
         server.wsgi_app = HubApp(hub)
     portal = _portal(state)
     jobs = scheduler.start(hub)
-    cpu = _pin(settings, 0)  # every thread so far, and so every later one
+    cpu = _pin(settings, None)  # every thread so far, and so every later one
     try:
         _announce(state, hub, f"{host}:{bound}", 1, portal, cpu)
         _run(hub, server, portal)
@@ -179,9 +179,9 @@ def _supervise(state: State, port: int | None, count: int) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _pin(settings: Settings, slot: int) -> int | None:
-    """Keep this serving process on its CPU (SKP_PIN_CPUS; skp.server.affinity): the CPU,
-    or None."""
+def _pin(settings: Settings, slot: int | None) -> int | None:
+    """Keep this serving process on its CPU (SKP_PIN_CPUS; skp.server.affinity): the CPU of
+    worker ``slot``, or with None the one it is on; None if not kept on one."""
     from skp.server import affinity
 
     return affinity.take(slot) if settings.pin_cpus else None

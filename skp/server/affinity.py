@@ -5,10 +5,12 @@ different cores, every turn that passes from one thread to another wakes a threa
 core, which then works on caches the first core filled: under load a single ``skp serve`` on
 two cores spent about 40 % of its CPU time on that (docs/performance.md, step 28). A process
 kept on one CPU hands the lock over where it already is. So each process that serves runs on
-one CPU of those it may use: ``skp serve`` alone on the first, worker *k* of a supervisor on
-the *k*-th (around again when there are more workers than CPUs). The supervisor, which only
-starts workers and runs the scheduled jobs, is not pinned; neither are PostgreSQL and whatever
-else runs on the machine, so they use what the serving processes leave.
+one CPU of those it may use: worker *k* of a supervisor on the *k*-th (around again when there
+are more workers than CPUs), ``skp serve`` alone on the one the system had it on when it
+started serving (so that two of them on one machine most often keep to different CPUs). The
+supervisor, which only starts workers and runs the scheduled jobs, is not pinned; neither are
+PostgreSQL and whatever else runs on the machine, so they use what the serving processes
+leave.
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ from collections.abc import Collection
 from pathlib import Path
 
 _TASKS = Path("/proc/self/task")
+_STAT = Path("/proc/self/stat")
 
 log = logging.getLogger("skp.server")
 
 
-def take(slot: int) -> int | None:
-    """Keep this process on the CPU of ``slot``: that CPU, or None where there is none to tell
-    or the system refuses (then it runs on every CPU it may use, and says so in the log)."""
-    cpu = cpu_for(slot, allowed())
+def take(slot: int | None) -> int | None:
+    """Keep this process on the CPU of ``slot``, or with None on the one it is on: that CPU,
+    or None where there is none to tell or the system refuses (then it runs on every CPU it
+    may use, and says so in the log)."""
+    cpus = allowed()
+    now = running_on(_STAT.read_text()) if slot is None and _STAT.exists() else None
+    cpu = now if now in cpus else cpu_for(slot or 0, cpus)
     if cpu is None:
         return None
     try:
@@ -50,6 +56,12 @@ def cpu_for(slot: int, cpus: Collection[int]) -> int | None:
     """The CPU of the serving process in ``slot`` (0, 1, …) out of ``cpus``; None without any."""
     ordered = sorted(cpus)
     return ordered[slot % len(ordered)] if ordered else None
+
+
+def running_on(stat: str) -> int:
+    """The CPU a process last ran on, from its ``/proc/<pid>/stat`` line (field 39; the name
+    in parentheses, field 2, may hold spaces and parentheses of its own)."""
+    return int(stat.rsplit(")", 1)[1].split()[36])
 
 
 def pin(cpu: int) -> None:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -58,8 +59,25 @@ def test_a_cpu_refused_leaves_the_process_on_every_cpu_and_says_so(monkeypatch, 
     assert record.cpu == 100_000
 
 
-def test_take_keeps_the_process_on_its_slots_cpu(monkeypatch):
+def test_take_keeps_the_process_on_its_slots_cpu_or_without_one_on_the_cpu_it_is_on(
+        monkeypatch, tmp_path):
     pinned: list[int] = []
     monkeypatch.setattr(affinity, "allowed", lambda: [1, 3])
     monkeypatch.setattr(affinity, "pin", pinned.append)
     assert [affinity.take(slot) for slot in range(3)] == [1, 3, 1] == pinned
+    stat = tmp_path / "stat"
+    monkeypatch.setattr(affinity, "_STAT", stat)
+    stat.write_text(STAT.replace(" 39 ", " 3 "))
+    assert affinity.take(None) == 3
+    stat.write_text(STAT.replace(" 39 ", " 2 "))  # not one it may use (any more)
+    assert affinity.take(None) == 1
+
+
+#: A /proc/<pid>/stat line whose process name has spaces and parentheses; field 39 is "39".
+STAT = ("4242 (skp (serve) x) S " + " ".join(str(field) for field in range(4, 39)) + " 39 "
+        + " ".join(str(field) for field in range(40, 53)) + "\n")
+
+
+def test_the_cpu_a_process_runs_on_is_read_from_its_stat_line():
+    assert affinity.running_on(STAT) == 39
+    assert affinity.running_on(Path("/proc/self/stat").read_text()) in affinity.allowed()
