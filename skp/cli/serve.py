@@ -74,6 +74,7 @@ def _alone(state: State, port: int | None) -> None:
     from skp.server import HubApp, make_server
 
     settings = state.settings
+    cpu = _pin(settings, None)  # before the threads start: each takes its starter's CPUs
     hub = state.hub
     if port:
         hub = dataclasses.replace(hub, settings=listening_on(settings, port))
@@ -87,7 +88,6 @@ def _alone(state: State, port: int | None) -> None:
         server.wsgi_app = HubApp(hub)
     portal = _portal(state)
     jobs = scheduler.start(hub)
-    cpu = _pin(settings, None)  # every thread so far, and so every later one
     try:
         _announce(state, hub, f"{host}:{bound}", 1, portal, cpu)
         _run(hub, server, portal)
@@ -102,7 +102,7 @@ def _work(state: State, port: int | None, inherited: str) -> None:
     from skp.server.sockets import inherited as adopt
 
     listen, portal_fd, ready, slot = (int(fd) for fd in inherited.split(","))
-    _pin(state.settings, slot)
+    _pin(state.settings, slot)  # before the threads start: each takes its starter's CPUs
     hub = state.hub
     if port:
         hub = dataclasses.replace(hub, settings=listening_on(state.settings, port))
