@@ -28,7 +28,7 @@ SCRIPTS = {
     "addressbook.py": (["--smoke"], ["SQLite     KvK number", "PostgreSQL KvK number"]),
     "quotas.py": (["--smoke"], ["[sqlite] on, at the limits", "[postgresql] on, at the limits",
                                 "[in-process bucket]"]),
-    "whatif.py": (["--smoke"], ["round 1 as is: ", "identity cache: "]),
+    "whatif.py": (["--smoke"], ["round 1 as is: ", "CPUs not pinned: "]),
     "spyneping.py": (["--smoke"], ["spyne Ping: HTTP 200, answered"]),
     "statements.py": (["--smoke"], ["PostgreSQL statements() + SELECT 1: ",
                                     "SQLite     first fetch, no such message"]),
