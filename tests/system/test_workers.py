@@ -172,6 +172,9 @@ def test_sighup_replaces_the_workers_without_refusing_a_connection(state, hub):
             thread.join()
     after = hub.workers()
     assert len(after) == 2 and not after & before
+    # The new workers took the slots, and so the CPUs, of the old ones.
+    assert sorted(sorted(map(sorted, cpus_of(pid))) for pid in after) == sorted(
+        [[affinity.cpu_for(slot, affinity.allowed())]] for slot in range(2))
     assert len(statuses) > 10
     assert set(statuses) == {200}, ([s for s in statuses if s != 200][:5],
                                     hub.log.read_text(errors="replace")[-20000:])
