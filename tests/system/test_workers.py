@@ -13,6 +13,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -99,14 +100,18 @@ def test_a_worker_that_dies_is_started_again(state, hub):
     assert b"worker exited; starting another" in hub.log.read_bytes()
 
 
+def listed(masks: Iterable[set[frozenset[int]]]) -> list[list[list[int]]]:
+    """Processes' CPUs (:func:`cpus_of` of each) as sorted lists, to compare in any order."""
+    return sorted(sorted(map(sorted, each)) for each in masks)
+
+
 def test_each_worker_serves_on_a_cpu_of_its_own_and_its_successor_on_the_same(state, hub):
     _, certs = state
     allowed = affinity.allowed()
     if len(allowed) < 2:
         pytest.skip("one CPU: both workers are on it")
     cpus = {pid: cpus_of(pid) for pid in hub.workers()}
-    assert sorted(sorted(map(sorted, masks)) for masks in cpus.values()) == [
-        [[allowed[0]]], [[allowed[1]]]]
+    assert listed(cpus.values()) == [[[allowed[0]]], [[allowed[1]]]]
     # The supervisor starts workers and runs the scheduled jobs: on every CPU, as before.
     assert cpus_of(hub.process.pid) == {frozenset(allowed)}
     assert b"2 worker processes, each kept on one CPU;" in hub.log.read_bytes()
@@ -173,7 +178,7 @@ def test_sighup_replaces_the_workers_without_refusing_a_connection(state, hub):
     after = hub.workers()
     assert len(after) == 2 and not after & before
     # The new workers took the slots, and so the CPUs, of the old ones.
-    assert sorted(sorted(map(sorted, cpus_of(pid))) for pid in after) == sorted(
+    assert listed(cpus_of(pid) for pid in after) == sorted(
         [[affinity.cpu_for(slot, affinity.allowed())]] for slot in range(2))
     assert len(statuses) > 10
     assert set(statuses) == {200}, ([s for s in statuses if s != 200][:5],
