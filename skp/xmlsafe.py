@@ -177,7 +177,9 @@ class _Foreign:
 
 class _Target:
     """An lxml parser target that builds the tree with a TreeBuilder and diverts the direct
-    text of document elements to the sink. Comments and PIs have no method, so they drop."""
+    text of document elements to the sink. Comments and PIs have no method, so they drop.
+    An element's namespace declarations are taken from ``start_ns``, which lxml calls before
+    its ``start``: the ``nsmap`` argument of ``start`` is empty since lxml 6.2."""
 
     def __init__(self) -> None:
         self.release()
@@ -190,12 +192,20 @@ class _Target:
         self._documents, self._sink = documents, sink
         self._path: list[str] = []  # the open elements' tags
         self._open = -1  # the depth of the open document element, if any
+        self._declared: dict[str | None, str] = {}  # those of the element about to start
 
     def release(self) -> None:
         """Hold nothing of the last document."""
         self.reset(frozenset(), _NOWHERE)
 
-    def start(self, tag: str, attrib: dict[str, str], nsmap: dict[str | None, str]) -> None:
+    def start_ns(self, prefix: str, uri: str) -> None:
+        # the default namespace: lxml's targets get "", its builder wants None
+        self._declared[prefix or None] = uri
+
+    def start(self, tag: str, attrib: dict[str, str], _nsmap: object = None) -> None:
+        nsmap = self._declared
+        if nsmap:
+            self._declared = {}
         path = self._path
         path.append(tag)
         depth = len(path)
@@ -204,8 +214,6 @@ class _Target:
                                 f"{_MAX_DEPTH} elements)")
         if attrib:  # without entity resolution libxml2 hands a target each "&" as "&#38;"
             attrib = {name: value.replace("&#38;", "&") for name, value in attrib.items()}
-        if "" in nsmap:  # the default namespace: lxml's targets get "", its builder wants None
-            nsmap = {prefix or None: uri for prefix, uri in nsmap.items()}
         try:
             self._start(tag, attrib, nsmap)
         except ValueError as exc:  # a namespace URI lxml refuses (" urn:x "), untold
