@@ -1,22 +1,23 @@
 # syntax=docker/dockerfile:1
 # The hub's image: `docker compose up` (docker-compose.yml) or docs/operations.md.
 #
-# Stage 1 builds a wheel of skp and of every dependency; stage 2 installs them into a venv
-# from those wheels only (no index, no compiler), so the final image has no build tools.
+# Stage 1 builds a wheel of skp and of every dependency, at the releases of constraints.txt;
+# stage 2 installs them into a venv from those wheels only (no index, no compiler), so the final
+# image has no build tools.
 
-FROM python:3.12-slim AS builder
+FROM python:3.11-slim AS builder
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
 # README.md is the package's long description (pyproject.toml: readme).
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY skp ./skp
-RUN pip wheel --wheel-dir /wheels .
+RUN pip wheel --constraint constraints.txt --wheel-dir /wheels .
 
 
-FROM python:3.12-slim
+FROM python:3.11-slim
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

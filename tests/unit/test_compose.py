@@ -321,20 +321,28 @@ def test_secrets_are_files_under_secrets_that_git_and_docker_ignore(compose):
                     if line.strip() and not line.startswith("#")]
     assert dockerignore[0] == "*", ".dockerignore should be an allowlist"
     allowed = {line[1:].rstrip("/") for line in dockerignore if line.startswith("!")}
-    assert allowed <= {"pyproject.toml", "README.md", "skp", "docker/entrypoint.sh"}
+    assert allowed <= {"pyproject.toml", "constraints.txt", "README.md", "skp",
+                       "docker/entrypoint.sh"}
 
 
 # --- Dockerfile and entrypoint -----------------------------------------------------------------
 
 
-def test_the_image_is_built_in_two_stages_from_python_312_slim(dockerfile):
+def test_the_image_is_built_in_two_stages_from_python_311_slim(dockerfile):
     froms = [args for _, keyword, args in dockerfile if keyword == "FROM"]
-    assert froms[0] == "python:3.12-slim AS builder"
-    assert froms[-1].split()[0] == "python:3.12-slim"
+    assert froms[0] == "python:3.11-slim AS builder"
+    assert froms[-1].split()[0] == "python:3.11-slim"
     final = final_stage(dockerfile)
     run = " ".join(args for keyword, args in final if keyword == "RUN")
     assert "from=builder" in run and "--no-index" in run
     assert not re.search(r"apt-get|build-essential|gcc", run), "no build tools in the image"
+
+
+def test_the_image_is_built_with_the_pinned_releases(dockerfile):
+    builder = next(args for _, keyword, args in dockerfile if keyword == "RUN")
+    assert "pip wheel --constraint constraints.txt" in builder
+    copied = " ".join(args for _, keyword, args in dockerfile if keyword == "COPY")
+    assert "constraints.txt" in copied
 
 
 def test_the_image_runs_as_a_non_root_user(dockerfile):
