@@ -53,4 +53,4 @@ pytest: $(STAMP)
 	$(BIN)/pytest --cov=skp --cov-branch --cov-report=term --cov-fail-under=90
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache

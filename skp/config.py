@@ -7,18 +7,15 @@ An invalid value raises :class:`~skp.errors.ConfigError` naming the variable and
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import enum
-import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
 
+from skp import cpus
+from skp import envvalues as parse
 from skp.errors import ConfigError
-
-T = TypeVar("T")
 
 
 class Environment(enum.StrEnum):
@@ -50,7 +47,7 @@ class Pkcs11Settings:
     pin_file: Path | None = None
 
     @classmethod
-    def from_env(cls, get: Getter) -> Pkcs11Settings:
+    def from_env(cls, get: parse.Getter) -> Pkcs11Settings:
         return cls(
             library=get("SKP_PKCS11_LIBRARY", Path, None, "the path of the PKCS#11 library"),
             token_label=get("SKP_PKCS11_TOKEN", str, "skp", "the token's label"),
@@ -90,18 +87,18 @@ class PortalSettings:
     claim_assurance: str = "acr"
 
     @classmethod
-    def from_env(cls, get: Getter) -> PortalSettings:
+    def from_env(cls, get: parse.Getter) -> PortalSettings:
         path = "a file path"
         return cls(
-            enabled=get("SKP_PORTAL", _boolean, False, "true or false"),
+            enabled=get("SKP_PORTAL", parse.boolean, False, "true or false"),
             bind_host=get("SKP_PORTAL_BIND_HOST", str, "127.0.0.1", "an address, e.g. 0.0.0.0"),
-            bind_port=get("SKP_PORTAL_BIND_PORT", _port, 8444, "a TCP port from 1 to 65535"),
-            public_url=get("SKP_PORTAL_PUBLIC_URL", _https_url, "https://localhost:8444",
+            bind_port=get("SKP_PORTAL_BIND_PORT", parse.port, 8444, "a TCP port from 1 to 65535"),
+            public_url=get("SKP_PORTAL_PUBLIC_URL", parse.https_url, "https://localhost:8444",
                            "the https:// address organisations use, without a path"),
             tls_cert=get("SKP_PORTAL_TLS_CERT", Path, None, path),
             tls_key=get("SKP_PORTAL_TLS_KEY", Path, None, path),
             secret_file=get("SKP_PORTAL_SECRET_FILE", Path, Path("var/portal-secret"), path),
-            oidc_issuer=get("SKP_PORTAL_OIDC_ISSUER", _https_url, None,
+            oidc_issuer=get("SKP_PORTAL_OIDC_ISSUER", parse.https_url, None,
                             "the broker's https:// issuer URL"),
             oidc_client_id=get("SKP_PORTAL_OIDC_CLIENT_ID", str, "skp-portal",
                                "the portal's client id at the broker"),
@@ -186,23 +183,23 @@ class NotifySettings:
                 SmtpSecurity.NONE: 25}[self.smtp_security]
 
     @classmethod
-    def from_env(cls, get: Getter) -> NotifySettings:
+    def from_env(cls, get: parse.Getter) -> NotifySettings:
         path = "a file path"
         return cls(
             smtp_host=get("SKP_SMTP_HOST", str, None, "the mail server's host name"),
-            smtp_port=get("SKP_SMTP_PORT", _port, None, "a TCP port from 1 to 65535"),
+            smtp_port=get("SKP_SMTP_PORT", parse.port, None, "a TCP port from 1 to 65535"),
             smtp_security=get("SKP_SMTP_SECURITY", SmtpSecurity, SmtpSecurity.STARTTLS,
                               "'starttls' (default), 'tls' or 'none'"),
             smtp_user=get("SKP_SMTP_USER", str, None, "the user name at the mail server"),
             smtp_password_file=get("SKP_SMTP_PASSWORD_FILE", Path, None, path),
             smtp_ca=get("SKP_SMTP_CA", Path, None, path),
-            smtp_timeout=get("SKP_SMTP_TIMEOUT", _seconds, dt.timedelta(seconds=30),
+            smtp_timeout=get("SKP_SMTP_TIMEOUT", parse.seconds, dt.timedelta(seconds=30),
                              "a number of seconds, at least 1 (default 30)"),
-            sender=get("SKP_NOTIFY_FROM", _address, None,
+            sender=get("SKP_NOTIFY_FROM", parse.address, None,
                        "an e-mail address, optionally with a name: Naam <adres@example.nl>"),
-            interval=get("SKP_NOTIFY_INTERVAL", _seconds, dt.timedelta(hours=1),
+            interval=get("SKP_NOTIFY_INTERVAL", parse.seconds, dt.timedelta(hours=1),
                          "a number of seconds, at least 1 (default 3600)"),
-            poll=get("SKP_NOTIFY_POLL", _seconds, dt.timedelta(seconds=60),
+            poll=get("SKP_NOTIFY_POLL", parse.seconds, dt.timedelta(seconds=60),
                      "a number of seconds, at least 1 (default 60)"),
         )
 
@@ -275,7 +272,7 @@ class Settings:
     acceptance_interval: dt.timedelta = dt.timedelta(seconds=5)
     portal: PortalSettings = PortalSettings()
     notify: NotifySettings = NotifySettings()
-    #: Worker processes of ``skp serve``; None: the number of CPUs on PostgreSQL, 1 on SQLite.
+    #: Worker processes of ``skp serve``; None: one per CPU on PostgreSQL (skp.cpus), 1 on SQLite.
     workers: int | None = None
     #: Seconds a stopping worker lets its requests in flight finish before it closes them.
     drain_timeout: int = 30
@@ -302,62 +299,63 @@ class Settings:
     @property
     def processes(self) -> int:
         """The worker processes ``skp serve`` runs: SKP_WORKERS, by default one per CPU on
-        PostgreSQL and one on SQLite."""
+        PostgreSQL (those it may run on, no more than a CPU limit rounded up) and one on
+        SQLite."""
         if self.workers is not None:
             return self.workers
         if self.database_url.startswith("sqlite"):
             return 1
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
+        return cpus.count()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``environ`` (default: the process environment)."""
-        get = _getter(os.environ if environ is None else environ)
+        get = parse.getter(os.environ if environ is None else environ)
         return cls(
             environment=get("SKP_ENVIRONMENT", Environment, Environment.DEVELOPMENT,
                             "'development' or 'production'"),
-            database_url=get("SKP_DATABASE_URL", _database_url, DEFAULT_DATABASE_URL,
+            database_url=get("SKP_DATABASE_URL", parse.database_url, DEFAULT_DATABASE_URL,
                              "a SQLAlchemy URL such as sqlite:///var/skp.sqlite3 or "
                              "postgresql+psycopg://user@host/db"),
             kek_file=get("SKP_KEK_FILE", Path, Path(DEFAULT_KEK_FILE),
                          "the path of the key-encryption-key file"),
-            working_days=get("SKP_WORKING_DAYS", _positive_int, 4,
+            working_days=get("SKP_WORKING_DAYS", parse.positive_int, 4,
                              "a whole number of working days, at least 1 (default 4)"),
-            reply_working_days=get("SKP_REPLY_WORKING_DAYS", _positive_int, 10,
+            reply_working_days=get("SKP_REPLY_WORKING_DAYS", parse.positive_int, 10,
                                    "a whole number of working days, at least 1 (default 10)"),
-            extra_non_working_days=get("SKP_EXTRA_NON_WORKING_DAYS", _dates, (),
+            extra_non_working_days=get("SKP_EXTRA_NON_WORKING_DAYS", parse.dates, (),
                                        "a comma-separated list of ISO dates, e.g. 2026-05-15"),
-            purge_interval=get("SKP_PURGE_INTERVAL", _seconds, dt.timedelta(minutes=5),
+            purge_interval=get("SKP_PURGE_INTERVAL", parse.seconds, dt.timedelta(minutes=5),
                                "a number of seconds, at least 1 (default 300)"),
-            purge_batch_size=get("SKP_PURGE_BATCH_SIZE", _positive_int, 500,
+            purge_batch_size=get("SKP_PURGE_BATCH_SIZE", parse.positive_int, 500,
                                  "a whole number of messages per batch, at least 1"),
-            wal_checkpoint_interval=get("SKP_WAL_CHECKPOINT_INTERVAL", _seconds,
+            wal_checkpoint_interval=get("SKP_WAL_CHECKPOINT_INTERVAL", parse.seconds,
                                         dt.timedelta(seconds=60),
                                         "a number of seconds, at least 1 (default 60)"),
-            kek_epoch=get("SKP_KEK_EPOCH", _seconds, dt.timedelta(days=1),
+            kek_epoch=get("SKP_KEK_EPOCH", parse.seconds, dt.timedelta(days=1),
                           "a number of seconds, at least 1 (default 86400, one day)"),
             key_store=get("SKP_KEY_STORE", KeyStoreKind, KeyStoreKind.FILE,
                           "'file' or 'pkcs11'"),
             pkcs11=Pkcs11Settings.from_env(get),
-            max_message_bytes=get("SKP_MAX_MESSAGE_BYTES", _positive_int, 4 * 1024 * 1024,
+            max_message_bytes=get("SKP_MAX_MESSAGE_BYTES", parse.positive_int, 4 * 1024 * 1024,
                                   "a number of bytes, at least 1 (default 4194304 = 4 MB)"),
-            metadata_retention=get("SKP_METADATA_RETENTION_DAYS", _days, dt.timedelta(days=396),
+            metadata_retention=get("SKP_METADATA_RETENTION_DAYS", parse.days,
+                                   dt.timedelta(days=396),
                                    "a number of days, at least 1 (default 396, 13 months)"),
-            send_rate=get("SKP_SEND_RATE", _count, 600,
+            send_rate=get("SKP_SEND_RATE", parse.count, 600,
                           "a whole number of messages per send window, 0 for no limit "
                           "(default 600)"),
-            send_window=get("SKP_SEND_WINDOW", _window, dt.timedelta(seconds=60),
+            send_window=get("SKP_SEND_WINDOW", parse.window, dt.timedelta(seconds=60),
                             "a number of seconds from 1 to 3600 (default 60)"),
-            mailbox_limit=get("SKP_MAILBOX_LIMIT", _count, 10_000,
+            mailbox_limit=get("SKP_MAILBOX_LIMIT", parse.count, 10_000,
                               "a whole number of pending messages, 0 for no limit "
                               "(default 10000)"),
-            max_request_bytes=get("SKP_MAX_REQUEST_BYTES", _positive_int, 8 * 1024 * 1024,
+            max_request_bytes=get("SKP_MAX_REQUEST_BYTES", parse.positive_int, 8 * 1024 * 1024,
                                   "a number of bytes, at least 1 (default 8388608 = 8 MB)"),
             bind_host=get("SKP_BIND_HOST", str, "127.0.0.1",
                           "the address to listen on, e.g. 0.0.0.0"),
-            bind_port=get("SKP_BIND_PORT", _port, 8443, "a TCP port from 1 to 65535"),
-            public_url=get("SKP_PUBLIC_URL", _https_url, "https://localhost:8443",
+            bind_port=get("SKP_BIND_PORT", parse.port, 8443, "a TCP port from 1 to 65535"),
+            public_url=get("SKP_PUBLIC_URL", parse.https_url, "https://localhost:8443",
                            "the https:// address integrators use, without a path"),
             tls_cert=get("SKP_TLS_CERT", Path, Path("certs/server.pem"),
                          "the path of the server certificate (PEM, with its chain)"),
@@ -365,138 +363,44 @@ class Settings:
                         "the path of the server's private key (PEM)"),
             tls_client_ca=get("SKP_TLS_CLIENT_CA", Path, Path("certs/ca.pem"),
                               "the path of the CA bundle for client certificates (PEM)"),
-            server_threads=get("SKP_SERVER_THREADS", _positive_int, 16,
+            server_threads=get("SKP_SERVER_THREADS", parse.positive_int, 16,
                                "a number of worker threads, at least 1"),
-            active_requests=get("SKP_ACTIVE_REQUESTS", _positive_int, 4,
+            active_requests=get("SKP_ACTIVE_REQUESTS", parse.positive_int, 4,
                                 "a number of requests worked on at once, at least 1 (default 4)"),
             max_connections_per_address=get(
-                "SKP_MAX_CONNECTIONS_PER_ADDRESS", _positive_int, 4,
+                "SKP_MAX_CONNECTIONS_PER_ADDRESS", parse.positive_int, 4,
                 "a number of connections, at least 1 (default 4)"),
-            head_timeout=get("SKP_HEAD_TIMEOUT", _positive_int, 10,
+            head_timeout=get("SKP_HEAD_TIMEOUT", parse.positive_int, 10,
                              "a number of seconds, at least 1 (default 10)"),
-            keepalive_requests=get("SKP_KEEPALIVE_REQUESTS", _positive_int, 100,
+            keepalive_requests=get("SKP_KEEPALIVE_REQUESTS", parse.positive_int, 100,
                                    "a number of requests per connection, at least 1 "
                                    "(default 100)"),
-            min_transfer_rate=get("SKP_MIN_TRANSFER_RATE", _positive_int, 16 * 1024,
+            min_transfer_rate=get("SKP_MIN_TRANSFER_RATE", parse.positive_int, 16 * 1024,
                                   "a number of bytes a second, at least 1 (default 16384)"),
-            trusted_proxies=get("SKP_TRUSTED_PROXIES", _addresses, (),
+            trusted_proxies=get("SKP_TRUSTED_PROXIES", parse.addresses, (),
                                 "a comma-separated list of proxy IP addresses"),
             client_cert_header=get("SKP_CLIENT_CERT_HEADER", str, "X-SSL-Client-Cert",
                                    "the header a trusted proxy puts the client certificate in"),
-            metrics_clients=get("SKP_METRICS_CLIENTS", _networks, ("127.0.0.1/32", "::1/128"),
+            metrics_clients=get("SKP_METRICS_CLIENTS", parse.networks, ("127.0.0.1/32", "::1/128"),
                                 "a comma-separated list of networks, e.g. 10.0.0.0/24"),
-            test_partner=get("SKP_TEST_PARTNER", _boolean, False, "true or false"),
+            test_partner=get("SKP_TEST_PARTNER", parse.boolean, False, "true or false"),
             acceptance_step_limit=get(
-                "SKP_ACCEPTANCE_STEP_LIMIT", _seconds, dt.timedelta(minutes=15),
+                "SKP_ACCEPTANCE_STEP_LIMIT", parse.seconds, dt.timedelta(minutes=15),
                 "a number of seconds an acceptance step waits, at least 1 (default 900)"),
-            acceptance_burst=get("SKP_ACCEPTANCE_BURST", _positive_int, 50,
+            acceptance_burst=get("SKP_ACCEPTANCE_BURST", parse.positive_int, 50,
                                  "a number of messages, at least 1 (default 50)"),
             acceptance_interval=get(
-                "SKP_ACCEPTANCE_INTERVAL", _seconds, dt.timedelta(seconds=5),
+                "SKP_ACCEPTANCE_INTERVAL", parse.seconds, dt.timedelta(seconds=5),
                 "a number of seconds between acceptance ticks, at least 1 (default 5)"),
             portal=PortalSettings.from_env(get),
             notify=NotifySettings.from_env(get),
-            workers=get("SKP_WORKERS", _positive_int, None,
+            workers=get("SKP_WORKERS", parse.positive_int, None,
                         "a number of worker processes, at least 1 (default: one per CPU on "
                         "PostgreSQL, 1 on SQLite)"),
-            drain_timeout=get("SKP_DRAIN_TIMEOUT", _positive_int, 30,
+            drain_timeout=get("SKP_DRAIN_TIMEOUT", parse.positive_int, 30,
                               "a number of seconds, at least 1 (default 30)"),
-            pin_cpus=get("SKP_PIN_CPUS", _boolean, True, "true or false"),
+            pin_cpus=get("SKP_PIN_CPUS", parse.boolean, True, "true or false"),
             metrics_directory=get("PROMETHEUS_MULTIPROC_DIR", Path, None,
                                   "a directory, or unset it (skp serve sets it for its "
                                   "workers)"),
         )
-
-
-class Getter(Protocol):
-    """Reads one variable: its parser, its default and a hint of what to set it to."""
-
-    def __call__(self, name: str, parse: Callable[[str], T], default: T, hint: str) -> T: ...
-
-
-def _getter(env: Mapping[str, str]) -> Getter:
-    def get(name: str, parse: Callable[[str], T], default: T, hint: str) -> T:
-        raw = env.get(name)
-        if raw is None or raw.strip() == "":
-            return default
-        try:
-            return parse(raw.strip())
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{name}={raw!r} is invalid: {exc}. Set it to {hint}.") from exc
-
-    return get
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
-
-
-def _count(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("must be 0 or more")
-    return value
-
-
-def _window(raw: str) -> dt.timedelta:
-    value = _seconds(raw)
-    if value > dt.timedelta(hours=1):
-        raise ValueError("must be at most 3600")
-    return value
-
-
-def _seconds(raw: str) -> dt.timedelta:
-    return dt.timedelta(seconds=_positive_int(raw))
-
-
-def _days(raw: str) -> dt.timedelta:
-    return dt.timedelta(days=_positive_int(raw))
-
-
-def _dates(raw: str) -> tuple[dt.date, ...]:
-    return tuple(sorted(dt.date.fromisoformat(part.strip()) for part in raw.split(",")))
-
-
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 1 <= value <= 65535:
-        raise ValueError("must be from 1 to 65535")
-    return value
-
-
-def _https_url(raw: str) -> str:
-    if not raw.startswith("https://"):
-        raise ValueError("must start with https://")
-    return raw.rstrip("/")
-
-
-def _addresses(raw: str) -> tuple[str, ...]:
-    return tuple(str(ipaddress.ip_address(part.strip())) for part in raw.split(","))
-
-
-def _address(raw: str) -> str:
-    name, address = email.utils.parseaddr(raw)
-    if "@" not in address or any(c in raw for c in "\r\n"):
-        raise ValueError("is no e-mail address")
-    return email.utils.formataddr((name, address)) if name else address
-
-
-def _boolean(raw: str) -> bool:
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("must be true or false")
-
-
-def _networks(raw: str) -> tuple[str, ...]:
-    return tuple(str(ipaddress.ip_network(part.strip())) for part in raw.split(","))
-
-
-def _database_url(raw: str) -> str:
-    if not raw.startswith(("sqlite:", "postgresql")):
-        raise ValueError("only SQLite and PostgreSQL are supported")
-    return raw

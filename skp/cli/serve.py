@@ -151,11 +151,12 @@ def _supervise(state: State, port: int | None, count: int) -> None:
         hub = state.hub
         fds = [sock.fileno() for sock in listening]
         portal_fd = fds[1] if portal.enabled else -1
+        first = _first_slot(settings)
 
         def command(ready: int, slot: int) -> list[str]:
             return [sys.executable, "-m", "skp", "serve", "--workers", "1",
                     *(["--port", str(bound)] if port is not None else []),
-                    "--worker", f"{fds[0]},{portal_fd},{ready},{slot}"]
+                    "--worker", f"{fds[0]},{portal_fd},{ready},{first + slot}"]
 
         supervisor = Supervisor(command, listening, count, drain=settings.drain_timeout,
                                 exited=lambda pid: metrics.process_gone(directory, pid))
@@ -185,6 +186,13 @@ def _pin(settings: Settings, slot: int | None) -> int | None:
     from skp.server import affinity
 
     return affinity.take(slot) if settings.pin_cpus else None
+
+
+def _first_slot(settings: Settings) -> int:
+    """The CPU slot of the first worker: that of the CPU the supervisor is on (SKP_PIN_CPUS)."""
+    from skp.server import affinity
+
+    return affinity.here() if settings.pin_cpus else 0
 
 
 def _listen(listen: Any, host: str, port: int, what: str) -> socket.socket:

@@ -5,9 +5,10 @@ different cores, every turn that passes from one thread to another wakes a threa
 core, which then works on caches the first core filled: under load a single ``skp serve`` on
 two cores spent about 40 % of its CPU time on that (docs/performance.md, step 28). A process
 kept on one CPU hands the lock over where it already is. So each process that serves runs on
-one CPU of those it may use: worker *k* of a supervisor on the *k*-th (around again when there
-are more workers than CPUs), ``skp serve`` alone on the one the system had it on when it
-started serving (so that two of them on one machine most often keep to different CPUs). The
+one CPU of those it may use: ``skp serve`` alone on the one the system had it on when it
+started serving, and worker *k* of a supervisor on the *k*-th CPU on from the one the
+supervisor was on when it started (around again when there are more workers than CPUs), so
+that the processes of several hubs on one machine most often keep to different CPUs. The
 supervisor, which only starts workers and runs the scheduled jobs, is not pinned; neither are
 PostgreSQL and whatever else runs on the machine, so they use what the serving processes
 leave.
@@ -21,6 +22,8 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
+from skp.cpus import allowed
+
 _TASKS = Path("/proc/self/task")
 _STAT = Path("/proc/self/stat")
 
@@ -31,9 +34,7 @@ def take(slot: int | None) -> int | None:
     """Keep this process on the CPU of ``slot``, or with None on the one it is on: that CPU,
     or None where there is none to tell or the system refuses (then it runs on every CPU it
     may use, and says so in the log)."""
-    cpus = allowed()
-    now = running_on(_STAT.read_text()) if slot is None and _STAT.exists() else None
-    cpu = now if now in cpus else cpu_for(slot or 0, cpus)
+    cpu = cpu_for(here() if slot is None else slot, allowed())
     if cpu is None:
         return None
     try:
@@ -45,11 +46,13 @@ def take(slot: int | None) -> int | None:
     return cpu
 
 
-def allowed() -> list[int]:
-    """The CPUs this process may run on, in order; empty where the system cannot say."""
-    if not hasattr(os, "sched_getaffinity"):
-        return []
-    return sorted(os.sched_getaffinity(0))
+def here() -> int:
+    """The slot of the CPU this process is on (0 where there is none to tell). A supervisor
+    numbers its workers' slots on from there, so that the workers of several hubs on one
+    machine most often keep to different CPUs."""
+    cpus = allowed()
+    now = running_on(_STAT.read_text()) if _STAT.exists() else -1
+    return cpus.index(now) if now in cpus else 0
 
 
 def cpu_for(slot: int, cpus: Collection[int]) -> int | None:

@@ -21,10 +21,6 @@ def test_each_slot_takes_the_next_cpu_and_wraps_around():
     assert affinity.cpu_for(4, []) is None
 
 
-def test_the_cpus_allowed_are_this_processes_own():
-    assert affinity.allowed() == sorted(os.sched_getaffinity(0))
-
-
 def test_pin_takes_the_threads_already_running_and_those_started_after():
     cpus = affinity.allowed()
     if len(cpus) < 2:
@@ -71,6 +67,19 @@ def test_take_keeps_the_process_on_its_slots_cpu_or_without_one_on_the_cpu_it_is
     assert affinity.take(None) == 3
     stat.write_text(STAT.replace(" 39 ", " 2 "))  # not one it may use (any more)
     assert affinity.take(None) == 1
+
+
+def test_here_is_the_slot_of_the_cpu_the_process_is_on(monkeypatch, tmp_path):
+    monkeypatch.setattr(affinity, "allowed", lambda: [1, 3, 6])
+    stat = tmp_path / "stat"
+    monkeypatch.setattr(affinity, "_STAT", stat)
+    stat.write_text(STAT.replace(" 39 ", " 6 "))
+    assert affinity.here() == 2
+    assert [affinity.cpu_for(affinity.here() + slot, [1, 3, 6]) for slot in range(3)] == [6, 1, 3]
+    stat.write_text(STAT.replace(" 39 ", " 2 "))
+    assert affinity.here() == 0
+    stat.unlink()
+    assert affinity.here() == 0
 
 
 #: A /proc/<pid>/stat line whose process name has spaces and parentheses; field 39 is "39".
