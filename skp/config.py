@@ -1,7 +1,8 @@
 """Settings: one frozen object, read once from ``SKP_*`` environment variables.
 
 Every variable has a default that runs the embedded hub (SQLite and files under ``var/``).
-An invalid value raises :class:`~skp.errors.ConfigError` naming the variable and the fix.
+An invalid value raises :class:`~skp.errors.ConfigError` naming the variable and the fix
+(skp.envvalues reads and parses each value).
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ class Getter(Protocol):
 
 
 def getter(env: Mapping[str, str]) -> Getter:
+    """The reader of the variables in ``env``: unset or blank is the default."""
+
     def get(name: str, parse: Callable[[str], T], default: T, hint: str) -> T:
         raw = env.get(name)
         if raw is None or raw.strip() == "":
