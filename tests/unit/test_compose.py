@@ -14,11 +14,14 @@ import inspect
 import ipaddress
 import re
 import shlex
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.specifiers import SpecifierSet
 from sqlalchemy.engine import make_url
 
 from skp.cli import cli
@@ -336,6 +339,16 @@ def test_the_image_is_built_in_two_stages_from_python_311_slim(dockerfile):
     run = " ".join(args for keyword, args in final if keyword == "RUN")
     assert "from=builder" in run and "--no-index" in run
     assert not re.search(r"apt-get|build-essential|gcc", run), "no build tools in the image"
+
+
+def test_the_image_is_of_the_python_the_hub_runs_on_and_is_tested_on(dockerfile):
+    froms = [args for _, keyword, args in dockerfile if keyword == "FROM"]
+    versions = {re.match(r"python:(\d+\.\d+)-slim", each)[1] for each in froms}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    supported = SpecifierSet(project["requires-python"])
+    for each in versions:
+        assert supported.contains(f"{each}.0"), f"python:{each} is outside {supported}"
+    assert versions == {f"{sys.version_info.major}.{sys.version_info.minor}"}
 
 
 def test_the_image_is_built_with_the_pinned_releases(dockerfile):

@@ -1,7 +1,7 @@
 """The hub's dependencies: constraints.txt, the releases `make` installs and the image is built
 with, pins every dependency pyproject.toml names within the range it allows, and the tests run
-on exactly those releases; the image's Python is one the hub runs on; and the hub imports
-nothing that only its tests have (the image installs skp without them)."""
+on exactly those releases; and the hub imports nothing that only its tests have (the image
+installs skp without them; tests/unit/test_compose.py checks the image's Python)."""
 
 import re
 import subprocess
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,17 +70,6 @@ def test_the_tests_run_on_the_pinned_releases(pins):
         if installed != pinned:
             differ[name] = (pinned, installed)
     assert not differ, f"the venv differs from constraints.txt (pinned, installed): {differ}"
-
-
-def test_the_image_is_of_a_python_the_hub_runs_on():
-    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    images = re.findall(r"^FROM python:(\d+\.\d+)-slim", dockerfile, re.MULTILINE)
-    assert images, "the Dockerfile's stages are built FROM python:X.Y-slim"
-    supported = SpecifierSet(project()["requires-python"])
-    for image in images:
-        assert supported.contains(f"{image}.0"), f"python:{image} is outside {supported}"
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    assert set(images) == {here}, "the tests run on the image's Python"
 
 
 #: Imports every module of skp and runs `skp --help`, with the packages of the distributions
