@@ -53,6 +53,7 @@ class _Waiting:
     buffer: bytearray = field(default_factory=bytearray)
     searched: int = 0  # the bytes of the buffer searched for the head's end
     kept: bool = False  # kept alive after an answer (not a new connection)
+    since: float = field(default_factory=time.monotonic)  # when it came into the door
 
 
 class FrontDoor:
@@ -73,6 +74,7 @@ class FrontDoor:
         self._stopping = False
         self._draining = False
         self._drain_began = 0.0
+        self._busy: Callable[[], bool] = lambda: False
         self._drained = threading.Event()
         self._thread = threading.Thread(target=self._run, name="skp-front-door", daemon=True)
 
@@ -89,14 +91,21 @@ class FrontDoor:
             self._wake_r.close()
             self._wake_w.close()
 
-    def drain(self, timeout: float) -> None:
+    def drain(self, timeout: float, busy: Callable[[], bool] = lambda: False) -> None:
         """Before a stop: wait (at most ``timeout`` seconds) until each connection in the
-        door has handed on its request or ended. An idle kept-alive connection is closed
-        once :data:`_DRAIN_GRACE` has passed without its next request."""
+        door has handed on its request or ended, and nothing is ``busy`` (a request handed
+        on and not yet answered, whose connection may come back). An idle kept-alive
+        connection is closed once :data:`_DRAIN_GRACE` has passed without its next request,
+        counted from the drain's start or, for one that came back later, from then."""
+        self._busy = busy
         self._drain_began = time.monotonic()
         self._draining = True
         self._wake()
         self._drained.wait(timeout)
+
+    def wake(self) -> None:
+        """Have the door look again at once (something ``busy`` watches for has changed)."""
+        self._wake()
 
     def handshake(self, conn: Any) -> None:
         """A new connection, its TLS socket not yet handshaken."""
@@ -147,11 +156,14 @@ class FrontDoor:
                 # For a moment an idle kept-alive connection still takes its next request
                 # (answered with Connection: close): a client in the middle of a series sends
                 # it within milliseconds, and closing at once would meet it on the way.
-                if time.monotonic() - self._drain_began >= _DRAIN_GRACE:
-                    for item in [w for w in waiting if w.kept and not w.buffer]:
-                        waiting.discard(item)  # idle between requests: nothing is lost
-                        self._close(item)
-                if self.idle(waiting):
+                # An answer that was still being sent when the drain began brings its
+                # connection back later: it gets its moment too.
+                since = time.monotonic() - _DRAIN_GRACE
+                for item in [w for w in waiting if w.kept and not w.buffer
+                             and max(w.since, self._drain_began) <= since]:
+                    waiting.discard(item)  # idle between requests: nothing is lost
+                    self._close(item)
+                if self.idle(waiting) and not self._busy():
                     self._drained.set()
         with self._lock:
             incoming, self._incoming = self._incoming, []

@@ -156,6 +156,7 @@ class _Connection(cheroot_server.HTTPConnection):
         self._grace, self._rate = server.settings.head_timeout, server.settings.min_transfer_rate
         self._closed = False
         self.served = 0  # requests begun on this connection
+        self.handed = False  # with a worker thread, its request not yet answered
 
     def begin(self, buffered: bytes) -> None:
         """A request whose head (and maybe more) the front door read goes to a worker: its
@@ -174,6 +175,7 @@ class _Connection(cheroot_server.HTTPConnection):
             self._closed = True
             self.server.release(self.remote_addr)
         super().close()
+        self.server.handed_back(self)
 
 
 class _Connections(connections.ConnectionManager):
@@ -249,6 +251,7 @@ class Server(SharedServer):
         self._exempt = frozenset(settings.trusted_proxies)
         self._refusals: dict[str, float] = {}
         self.draining = False
+        self._handed = 0  # connections with the threads (_Connection.handed)
         self._alongside = alongside
 
     def prepare(self) -> None:
@@ -267,9 +270,14 @@ class Server(SharedServer):
         """The connections accepted before the stop get their request handled (those in
         their handshake or head within ``SKP_HEAD_TIMEOUT``, and idle kept-alive ones if
         their next request comes within a second); every answer from now on says
-        ``Connection: close``."""
+        ``Connection: close``. An answer still being sent keeps the drain, and its
+        connection then gets that second too: its headers went out before the drain, without
+        ``Connection: close``, so its client may send another request. All within
+        ``SKP_DRAIN_TIMEOUT``; the threads then have what is left of it."""
+        began = time.monotonic()
         self.draining = True
-        self._front.drain(self.settings.head_timeout + 1)
+        self._front.drain(self.settings.drain_timeout, busy=lambda: self._handed > 0)
+        self.shutdown_timeout = max(0.1, self.settings.drain_timeout - (time.monotonic() - began))
 
     def stop(self) -> None:
         super().stop()
@@ -279,7 +287,24 @@ class Server(SharedServer):
 
     def _ready(self, conn: _Connection, buffered: bytes) -> None:
         conn.begin(buffered)
+        conn.handed = True  # until it is back in the door, or closed: handed_back
+        with self._lock:
+            self._handed += 1
         self.process_conn(conn)
+
+    def put_conn(self, conn: _Connection) -> None:
+        super().put_conn(conn)  # into the door again (or closed, once stopped)
+        self.handed_back(conn)
+
+    def handed_back(self, conn: _Connection) -> None:
+        """A connection's request is answered: it is back in the door, or closed."""
+        if not conn.handed:
+            return
+        conn.handed = False
+        with self._lock:
+            self._handed -= 1
+        if self.draining:
+            self._front.wake()
 
     def admit(self, address: str) -> bool:
         """Count a new connection from ``address``; False when that address has its fill."""

@@ -8,6 +8,7 @@ each rule shows within a second or two. tests/attack/ runs the same attacks at s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import socket
 import ssl
@@ -18,12 +19,16 @@ from collections.abc import Iterator
 import pytest
 
 from skp.config import Settings
+from skp.domain.catalogue import lookup
+from skp.domain.examples import example_body
+from skp.domain.roles import Module
 from skp.hub import Hub
 from skp.sealing import MemoryKeyRing
-from skp.server import make_server
+from skp.server import HubApp, listener, make_server
+from skp.soap.types import namespace
 from skp.store.db import make_engine, migrate
 from tests.e2e.conftest import session_for
-from tests.helpers import PING, serving
+from tests.helpers import PING, header, serving
 
 CAP, THREADS, KEEPALIVE = 3, 4, 5
 SOAP = b'Content-Type: text/xml; charset=utf-8\r\nSOAPAction: "Ping"\r\n'
@@ -288,11 +293,74 @@ def test_a_stopping_server_answers_the_next_request_of_a_kept_alive_connection(h
         first.read()
         assert first.status == 200 and first.getheader("Connection") is None  # kept alive
         stopping.start()
-        deadline = time.monotonic() + 5
-        while not server._front._draining and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert server._front._draining  # the door drains and keeps the idle connection
+        wait_draining(server)  # the door drains and keeps the idle connection
         connection.request("POST", "/schuldregeling", body=PING, headers=headers)
+        second = connection.getresponse()
+        second.read()
+        assert (second.status, second.getheader("Connection")) == (200, "close")
+    finally:
+        connection.close()
+        if stopping.ident is None:
+            stopping.start()
+        stopping.join(timeout=30)
+        thread.join(timeout=10)
+    assert not stopping.is_alive()
+
+
+def wait_draining(server) -> None:
+    deadline = time.monotonic() + 5
+    while not server._front._draining and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server._front._draining
+
+
+def test_an_answer_sent_across_the_drain_still_gets_the_next_request_answered(hub, pki,
+                                                                               people):
+    # An answer whose headers went out before the drain (so without Connection: close) and
+    # whose body is still being sent when the drain's second for idle connections is over:
+    # its client may send its next request on that connection as soon as it has read it.
+    # The drain waits for the answer, and the connection gets its second from then on.
+    from skp import tls
+
+    module = Module.MELDINGEN_BEWINDVOERING
+    body = example_body(lookup(module, "MeldingStartBewind"))
+    body["Beschikking"] = b"\x00" * (3 * 1000 * 1000)  # 4 MB as base64: more than the
+    # kernel's socket buffers on 127.0.0.1 hold, so the server sends it only as it is read
+    sent = hub.mailbox.send(people.bewind.id, module, "MeldingStartBewind",
+                            header(people.se), body)
+    identity = pki.people["se"]
+    context = tls.client_context(pki.ca_file, identity.cert, identity.key)
+    # The reader below pauses 1.5 s: past this module's head deadline of 1 s, which is also
+    # how long an answer may wait for its reader before its pace counts; the default is 10 s.
+    server = listener.make_server(HubApp(hub), dataclasses.replace(hub.settings,
+                                                                   head_timeout=10), port=0)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    stopping = threading.Thread(target=server.stop)
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(10)
+    raw.bind(("127.0.0.45", 0))
+    raw.connect(server.bind_addr)
+    connection = http.client.HTTPSConnection("localhost", server.bind_addr[1], timeout=10)
+    connection.sock = context.wrap_socket(raw, server_hostname="localhost")
+    fetch = (f'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+             f'<soap:Body><HaalBerichtOp xmlns="{namespace(module)}"><BerichtId>{sent.message_id}'
+             f"</BerichtId></HaalBerichtOp></soap:Body></soap:Envelope>").encode()
+    headers = {"Content-Type": "text/xml; charset=utf-8"}
+    try:
+        connection.request("POST", f"/{module.value}", body=fetch,
+                           headers={**headers, "SOAPAction": '"HaalBerichtOp"'})
+        first = connection.getresponse()  # its head; the body waits to be read
+        assert first.status == 200 and first.getheader("Connection") is None
+        stopping.start()
+        wait_draining(server)
+        time.sleep(1.5)  # past the drain's second for idle connections
+        assert len(first.read()) > 4_000_000
+        time.sleep(0.2)  # the client thinks a moment before its next request
+        connection.request("POST", "/schuldregeling", body=PING,
+                           headers={**headers, "SOAPAction": '"Ping"'})
         second = connection.getresponse()
         second.read()
         assert (second.status, second.getheader("Connection")) == (200, "close")

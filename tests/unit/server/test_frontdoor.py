@@ -80,3 +80,43 @@ def test_a_connection_handed_in_while_the_door_works_on_another_is_not_lost_to_a
     front.stop()
     a.close()
     b.close()
+
+
+def test_a_drain_waits_while_a_request_handed_on_is_not_answered():
+    front = door()
+    front.start()
+    answered = threading.Event()
+    draining = threading.Thread(target=front.drain,
+                                args=(5, lambda: not answered.is_set()))
+    draining.start()
+    time.sleep(0.5)
+    assert draining.is_alive()  # the door is empty, but an answer is still on its way
+    answered.set()
+    front.wake()
+    draining.join(1)
+    assert not draining.is_alive()  # at once, not after the timeout
+    front.stop()
+
+
+def test_a_connection_back_after_the_drains_second_gets_a_second_of_its_own():
+    # Its answer went out while the door drained: its client may send another request.
+    head = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    handed: list[bytes] = []
+    front = door(ready=lambda conn, buffered: handed.append(buffered))
+    front.start()
+    answered = threading.Event()
+    draining = threading.Thread(target=front.drain,
+                                args=(10, lambda: not answered.is_set()))
+    draining.start()
+    time.sleep(1.2)  # the drain's second for idle connections is over
+    conn, peer = connection()
+    with peer:
+        front.next_request(conn, b"")  # the answer is sent: the connection is back
+        answered.set()
+        time.sleep(0.5)
+        peer.sendall(head)  # the client's next request, within its own second
+        draining.join(5)
+        assert not draining.is_alive()
+        assert handed == [head]
+    front.stop()
+    conn.close()
