@@ -3,7 +3,8 @@
 Uploads one file of ``--rows`` Kennisgevingen (the largest that fits in 4 MB is printed too)
 through the CSV service: read and check every cell, then send all in one transaction
 (Mailbox.send_many); then the same file again (every row a repeat: nothing sent); then
-downloads ``--rows`` waiting Saldoverzoeken (list, fetch each, write the CSV).
+downloads ``--rows`` waiting Saldoverzoeken (list, fetch them, write the CSV) and confirms
+them.
 
     .venv/bin/python bench/csvfiles.py                          # 2 000 rows, both databases
     .venv/bin/python bench/csvfiles.py --smoke                  # 20 rows: that it runs
@@ -83,6 +84,11 @@ def run(label: str, url: str, rows: int) -> None:
             file = service.file(se, employee.id, download)
         out(f"{label}: download of {rows} Saldoverzoeken          {ms(took[0])} "
             f"({len(file.content) / 1e6:.2f} MB)")
+        with timed() as took:
+            confirmed = service.confirm(se, employee.id, download)
+        if confirmed != rows:
+            raise SystemExit(f"{confirmed} of {rows} confirmed")
+        out(f"{label}: its confirm                             {ms(took[0])}")
     engine.dispose()
 
 

@@ -115,7 +115,7 @@ class Downloads(ExchangeBase):
         InvalidState once it is confirmed or past its deadline."""
         download, ids = self._download(unit.id, download_id)
         mt = lookup(Module(download.module), download.type_code)
-        deliveries = self._fetch(unit.id, ids)
+        deliveries = self._mailbox.fetch_many(unit.id, ids)  # those still waiting
         if not deliveries:
             raise InvalidState("de berichten van deze download wachten niet meer")
         with transaction(self._sessions) as session:
@@ -129,14 +129,12 @@ class Downloads(ExchangeBase):
         one of them was never fetched: its file must be downloaded first."""
         download, ids = self._download(unit.id, download_id)
         now = self._clock.now()
-        if any(self._mailbox.message(i).at(now).state is State.QUEUED for i in ids):
+        with transaction(self._sessions, read_only=True) as session:
+            unfetched = _message_ids(session, download.id, waiting_at=now, queued=True)
+        if unfetched:
             raise InvalidState("download eerst het bestand; daarna kunt u bevestigen")
-        confirmed = 0
-        for message_id in ids:
-            try:
-                confirmed += not self._mailbox.confirm(unit.id, message_id).repeated
-            except (InvalidState, NotFound):
-                continue  # expired or purged meanwhile: nothing left to confirm
+        # Those expired, purged or confirmed meanwhile are left out: nothing left to confirm.
+        confirmed = self._mailbox.confirm_many(unit.id, ids)
         with transaction(self._sessions) as session:
             row = session.get(CsvDownload, download.id, with_for_update=True)
             if row is not None and row.confirmed_at is None:
@@ -193,15 +191,6 @@ class Downloads(ExchangeBase):
             session.expunge(row)
             return row, _message_ids(session, row.id)
 
-    def _fetch(self, unit_id: str, ids: Sequence[str]) -> list[Delivery]:
-        deliveries = []
-        for message_id in ids:
-            try:
-                deliveries.append(self._mailbox.fetch(unit_id, message_id))
-            except (InvalidState, NotFound):
-                continue  # confirmed or expired since it was listed
-        return deliveries
-
 
 def _received_file(mt: MessageType, deliveries: Sequence[Delivery]) -> CsvFile:
     slots = csvlayout.slots_needed(mt, (d.body for d in deliveries))
@@ -219,14 +208,16 @@ def _received_routing(info: MessageInfo) -> dict[str, str]:
 
 
 def _message_ids(session: Session, download_id: str, *,
-                 waiting_at: dt.datetime | None = None) -> list[str]:
+                 waiting_at: dt.datetime | None = None, queued: bool = False) -> list[str]:
     """The download's messages, oldest first; with ``waiting_at`` only those still waiting
-    then (not confirmed, e.g. by SOAP or another download, nor past their deadline)."""
+    then (not confirmed, e.g. by SOAP or another download, nor past their deadline), and with
+    ``queued`` too only those not yet fetched."""
     query = (select(CsvDownloadMessage.message_id)
              .join(Message, Message.id == CsvDownloadMessage.message_id)
              .where(CsvDownloadMessage.download_id == download_id))
     if waiting_at is not None:
-        query = query.where(IS_PENDING, Message.deadline_at > waiting_at)
+        query = query.where(Message.state == State.QUEUED if queued else IS_PENDING,
+                            Message.deadline_at > waiting_at)
     return list(session.scalars(query.order_by(Message.received_at, Message.id)))
 
 

@@ -11,7 +11,7 @@ SOAP layer), never from a message. Logs carry metadata only: ids, module, type, 
 - :mod:`~skp.mailbox.statements`: its SQL, built once, and the small reads;
 - :mod:`~skp.mailbox.content`: how content is sealed to its metadata;
 - :mod:`~skp.mailbox.sending`: send, and the claim contexts of Saldoverzoeken;
-- :mod:`~skp.mailbox.delivery`: list, fetch, fetch_next and confirm;
+- :mod:`~skp.mailbox.delivery`: list, fetch, fetch_next, confirm, and fetch and confirm of many;
 - :mod:`~skp.mailbox.queries`: Status and Logboek;
 - :mod:`~skp.mailbox.overview`: an operator's view of all messages and the backlog;
 - :mod:`~skp.mailbox.purge`: purge and key re-wrap.

@@ -1,5 +1,6 @@
 """Delivery: the recipient lists its mailbox, fetches (repeatably) and confirms, which deletes
-the content in the same transaction."""
+the content in the same transaction; one message at a time (SOAP, the portal's message pages)
+or many (the portal's CSV download: a few statements for each thousand)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from skp.store import segments
 from skp.store.models import Message
 from skp.store.session import statements as connected
 from skp.store.session import transaction
+from skp.store.types import canonical_id, chunks
 
 log = logging.getLogger("skp.mailbox")
 
@@ -91,6 +93,29 @@ class Delivering(MailboxBase):
             delivery, first = self._deliver(session, message)
         return self._fetched(delivery, first)
 
+    def fetch_many(self, recipient_id: str, message_ids: Sequence[str]) -> list[Delivery]:
+        """Those of ``message_ids`` that the recipient can fetch, each fetched as by
+        :meth:`fetch`, in the order given, but with its documents left out (None; they are
+        not read): for the CSV download, whose files have none. The others (confirmed,
+        expired, not the recipient's, no message) are left out. A transaction for each
+        thousand."""
+        now = self._clock.now()
+        keys = list(dict.fromkeys(k for k in map(canonical_id, message_ids) if k is not None))
+        found: dict[str, Row[Any]] = {}
+        first: set[str] = set()
+        for chunk in chunks(keys):
+            params = {"messages": chunk, "me": recipient_id, "now": now}
+            with transaction(self._sessions) as session:
+                rows = {r.id: r for r in session.execute(statements.PENDING_MANY, params)}
+                queued = [i for i, r in rows.items() if r.state is State.QUEUED]
+                if queued:  # locked by the read: still queued
+                    rows.update((r.id, r) for r in session.execute(
+                        statements.FETCH_MANY, {**params, "messages": queued}))
+            found.update(rows)
+            first.update(queued)
+        return [self._fetched(self._open(found[k], None), k in first) for k in keys
+                if k in found]
+
     def _deliver(self, session: Session, message: Message) -> tuple[Delivery, bool]:
         """The delivery, and whether this is the message's first fetch."""
         now = self._clock.now()
@@ -102,15 +127,18 @@ class Delivering(MailboxBase):
             raise InvalidState("the message was confirmed meanwhile: its content is deleted")
         return self._open(message, stored), first
 
-    def _open(self, message: Message | Row[Any], stored: Sequence[Sequence[bytes]]
+    def _open(self, message: Message | Row[Any], stored: Sequence[Sequence[bytes]] | None
               ) -> Delivery:
-        """A fetched message with its body opened and its documents verified."""
+        """A fetched message with its body opened and its documents verified; without
+        ``stored`` (the documents' segments) its documents are left out (None)."""
         sealed = content.sealed_of(message)
         key = sealing.unwrap_key(sealed, self._keyring)
         body = json.loads(sealing.open_with_key(key, sealed.nonce, sealed.ciphertext,
                                                 content.aad(message)))
 
-        def opened(value: Any) -> Document:
+        def opened(value: Any) -> Document | None:
+            if stored is None:
+                return None
             if isinstance(value, str):  # stored inline, before documents were stored apart
                 return Document.inline(value)
             return open_document(value, key, message.id, stored[value["document"]])
@@ -154,6 +182,31 @@ class Delivering(MailboxBase):
                         session.execute(segments.DROP, {"messages": [message.id]})
                 info = Confirmation.of(message)
         if not repeated:
-            log.info("confirmed", extra={"message_id": info.id, "recipient": recipient_id})
-            self._metrics.confirmed(info.module, info.type_code)
+            self._confirmed(info, recipient_id)
         return dataclasses.replace(info, repeated=repeated)
+
+    def confirm_many(self, recipient_id: str, message_ids: Sequence[str]) -> int:
+        """Confirm those of ``message_ids`` that the recipient fetched, each as by
+        :meth:`confirm`, its content deleted; how many were confirmed now. The others (not
+        fetched, confirmed before, expired, not the recipient's, no message) stay as they
+        are. A transaction for each thousand."""
+        now = self._clock.now()
+        keys = [k for k in map(canonical_id, message_ids) if k is not None]
+        confirmed = 0
+        for chunk in chunks(keys):
+            params = {"messages": chunk, "me": recipient_id, "now": now}
+            with connected(self._sessions, read_only=False) as connection:
+                dialect = connection.dialect.name
+                rows = connection.execute(statements.CONFIRM_MANY[dialect], params).all()
+                dropped = [row.id for row in rows if row.documents]
+                if dropped and dialect == "sqlite":  # the same transaction
+                    connection.execute(segments.DROP, {"messages": dropped})
+            for row in rows:
+                self._confirmed(Confirmation.of(row), recipient_id)
+            confirmed += len(rows)
+        return confirmed
+
+    def _confirmed(self, info: Confirmation, recipient_id: str) -> None:
+        """Log and count a committed confirm."""
+        log.info("confirmed", extra={"message_id": info.id, "recipient": recipient_id})
+        self._metrics.confirmed(info.module, info.type_code)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Executable,
     Row,
     Select,
+    Update,
     and_,
     bindparam,
     delete,
@@ -72,29 +73,46 @@ def backlog(typed: bool) -> Select[Any]:
         select(Message.id).where(_pending(typed)).limit(bindparam("count_limit")).subquery())
 
 
-def _held(state: State) -> ColumnElement[bool]:
-    """The message with id ``message`` in the mailbox of ``me``, in ``state``."""
-    return and_(Message.id == bindparam("message"), Message.recipient_id == bindparam("me"),
-                Message.state == state)
+def _held(state: State | None, many: bool) -> ColumnElement[bool]:
+    """The message with id ``message`` (with ``many``: those with the ids ``messages``) in
+    the mailbox of ``me``, in ``state`` (None: pending), within its deadline at ``now``."""
+    ids = (Message.id.in_(bindparam("messages", expanding=True)) if many
+           else Message.id == bindparam("message"))
+    return and_(ids, Message.recipient_id == bindparam("me"),
+                IS_PENDING if state is None else Message.state == state,
+                Message.deadline_at > bindparam("now"))
 
 
-#: A first fetch: queued and within its deadline -> fetched (:func:`advance`).
-FETCH = (update(Message)
-         .where(_held(State.QUEUED), Message.deadline_at > bindparam("now"))
-         .values(state=transition(State.QUEUED, Event.FETCH), fetched_at=bindparam("now"))
-         .returning(*Message.__table__.columns))
-#: A confirm after a fetch and within its deadline: fetched -> confirmed, the content deleted
-#: (:func:`advance`). Past the deadline the long way refuses it (skp.domain.lifecycle.at).
-_CONFIRMED = (update(Message)
-              .where(_held(State.FETCHED), Message.deadline_at > bindparam("now"))
-              .values(state=transition(State.FETCHED, Event.CONFIRM),
-                      confirmed_at=bindparam("now"), **dict.fromkeys(CONTENT_COLUMNS))
-              .returning(*Message.__table__.columns))
-#: By dialect, :data:`_CONFIRMED` with the documents deleted in the same transaction: on
-#: PostgreSQL, where each of `statements` is a transaction of its own, by the same statement;
-#: SQLite runs `statements` in one transaction, and the mailbox deletes them after it.
-CONFIRM: dict[str, Executable] = {"postgresql": segments.dropping(_CONFIRMED),
-                                  "sqlite": _CONFIRMED}
+def _fetch(many: bool) -> Update:
+    """A first fetch: queued and within its deadline -> fetched."""
+    return (update(Message).where(_held(State.QUEUED, many))
+            .values(state=transition(State.QUEUED, Event.FETCH), fetched_at=bindparam("now"))
+            .returning(*Message.__table__.columns))
+
+
+def _confirm(many: bool) -> Update:
+    """A confirm after a fetch and within its deadline: fetched -> confirmed, the content
+    deleted. Past the deadline the long way refuses it (skp.domain.lifecycle.at)."""
+    return (update(Message).where(_held(State.FETCHED, many))
+            .values(state=transition(State.FETCHED, Event.CONFIRM),
+                    confirmed_at=bindparam("now"), **dict.fromkeys(CONTENT_COLUMNS))
+            .returning(*Message.__table__.columns))
+
+
+def _dropping(confirm: Update) -> dict[str, Executable]:
+    """By dialect, ``confirm`` with the documents deleted in the same transaction: on
+    PostgreSQL, where each of `statements` is a transaction of its own, by the same statement;
+    SQLite runs `statements` in one transaction, and the mailbox deletes them after it."""
+    return {"postgresql": segments.dropping(confirm), "sqlite": confirm}
+
+
+#: The first fetch of one message (:func:`advance`), and of those of ``messages``.
+FETCH, FETCH_MANY = _fetch(False), _fetch(True)
+#: The confirm of one message after its fetch (:func:`advance`), and of those of ``messages``.
+CONFIRM, CONFIRM_MANY = _dropping(_confirm(False)), _dropping(_confirm(True))
+#: Of ``messages``, those pending in the mailbox of ``me`` within their deadline, every
+#: column, locked: what a fetch of many takes.
+PENDING_MANY = select(*Message.__table__.columns).where(_held(None, True)).with_for_update()
 #: By dialect: store a message unless its sender used its Kenmerk before; it returns a row only
 #: when it stored one. No Kenmerk SELECT first, and no IntegrityError for a concurrent repeat.
 INSERT_NEW = {

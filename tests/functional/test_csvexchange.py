@@ -1,5 +1,5 @@
 """CSV down- and upload over the mailbox, on SQLite and PostgreSQL: a download is recorded,
-re-downloadable and confirmed message by message; an upload is checked whole, its errors named
+re-downloadable and confirmed exactly its messages; an upload is checked whole, its errors named
 by file, line and column, and sent all or none, once."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from skp.domain.roles import Module
 from skp.domain.validation import Header
 from skp.errors import InvalidState, NotFound
 from skp.organisations import Organisations
+from tests.functional.test_documents import BIG, MB, melding, segments
 
 SR = Module.SCHULDREGELING
 
@@ -101,6 +102,23 @@ def test_a_download_is_recorded_fetched_again_and_confirmed(exchange, mailbox, p
     actions = [(actor, action) for _, actor, action, _ in reversed(trail) if action != "login"]
     assert actions == [(f"employee:{employee.id}", a)
                        for a in ("csv.download", "csv.file", "csv.file", "csv.confirm")]
+
+
+def test_a_download_of_messages_with_documents_leaves_the_documents_out(
+        exchange, mailbox, people, employee, sessions, clock):
+    meldingen = []
+    for _ in range(3):
+        clock.advance(dt.timedelta(seconds=1))  # the file lists them oldest first
+        meldingen.append(melding(mailbox, people))
+    mailbox.fetch(people.se.id, meldingen[0])  # one opened in the portal before
+    download_id = exchange.download(people.se, employee.id, MB, "MeldingStartBewind")
+    _, rows = csvlayout.read(exchange.file(people.se, employee.id, download_id).content)
+    assert [r.cells["BerichtId"] for r in rows] == meldingen
+    assert not any("Beschikking" in column for column in rows[0].cells)
+    assert all(segments(sessions, m) for m in meldingen)  # still stored, until confirmed
+    assert mailbox.fetch(people.se.id, meldingen[1]).body["Beschikking"].read() == BIG
+    assert exchange.confirm(people.se, employee.id, download_id) == 3
+    assert [segments(sessions, m) for m in meldingen] == [[], [], []]
 
 
 def test_an_upload_with_a_bad_line_sends_nothing_and_names_the_cells(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 
 import pytest
 from sqlalchemy import select, text
@@ -25,8 +26,10 @@ from skp.errors import (
     UnknownRecipient,
 )
 from skp.mailbox import LogQuery, Mailbox
+from skp.metrics import NullMetrics
 from skp.store.db import make_engine, make_sessions
 from skp.store.models import ClaimContext, Message
+from tests.functional.test_documents import BIG, melding, segments
 from tests.helpers import saldoverzoek, send
 
 SR = Module.SCHULDREGELING
@@ -163,6 +166,79 @@ def test_confirm_needs_fetch_and_is_idempotent(mailbox, people):
     second = mailbox.confirm(people.se.id, receipt.message_id)
     assert first.confirmed_at == second.confirmed_at
     assert second.state is State.CONFIRMED
+
+
+class Counted(NullMetrics):
+    """The mailbox's first fetches and confirms, by message type."""
+
+    def __init__(self) -> None:
+        self.fetches: list[str] = []
+        self.confirms: list[str] = []
+
+    def fetched(self, module, type_code):
+        self.fetches.append(type_code)
+
+    def confirmed(self, module, type_code):
+        self.confirms.append(type_code)
+
+
+def expire(sessions, message_id):
+    """Put the message's fetch deadline in the past (the purge has not come by yet)."""
+    with sessions.begin() as session:
+        session.get(Message, message_id).deadline_at = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def test_fetch_many_fetches_those_still_waiting_in_the_order_given_without_documents(
+        sessions, keyring, settings, clock, people):
+    counted = Counted()
+    mailbox = Mailbox(sessions, keyring, settings, clock, metrics=counted)
+    queued, fetched, confirmed, expired, others = (
+        send(mailbox, people.shv, people.se, SR, "Kennisgeving").message_id for _ in range(5))
+    document = melding(mailbox, people)
+    mine_elsewhere = send(mailbox, people.shv, people.se2, SR, "Kennisgeving").message_id
+    mailbox.fetch(people.se.id, fetched)
+    mailbox.fetch(people.se.id, confirmed)
+    mailbox.confirm(people.se.id, confirmed)
+    expire(sessions, expired)
+    counted.fetches.clear()
+    asked = [document, expired, fetched, "not-a-uuid", queued, mine_elsewhere, confirmed,
+             queued, str(uuid.uuid4())]
+    deliveries = mailbox.fetch_many(people.se.id, asked)
+    assert [d.info.id for d in deliveries] == [document, fetched, queued]
+    assert [d.info.state for d in deliveries] == [State.FETCHED] * 3
+    single = mailbox.fetch(people.se.id, queued)  # as a fetch of one delivers it
+    assert (deliveries[2].body, deliveries[2].info) == (single.body, single.info)
+    assert deliveries[0].body["Beschikking"] is None  # left out, not read
+    assert mailbox.fetch(people.se.id, document).body["Beschikking"].read() == BIG
+    assert counted.fetches == ["MeldingStartBewind", "Kennisgeving"]  # first fetches only
+    assert row(sessions, mine_elsewhere).state is State.QUEUED
+    assert row(sessions, others).state is State.QUEUED
+    assert mailbox.fetch_many(people.se.id, []) == []
+
+
+def test_confirm_many_confirms_those_fetched(sessions, keyring, settings, clock, people):
+    counted = Counted()
+    mailbox = Mailbox(sessions, keyring, settings, clock, metrics=counted)
+    fetched, queued, confirmed, expired = (
+        send(mailbox, people.shv, people.se, SR, "Kennisgeving").message_id for _ in range(4))
+    document = melding(mailbox, people)
+    theirs = send(mailbox, people.shv, people.se2, SR, "Kennisgeving").message_id
+    for message_id in (fetched, confirmed, expired, document):
+        mailbox.fetch(people.se.id, message_id)
+    mailbox.fetch(people.se2.id, theirs)
+    mailbox.confirm(people.se.id, confirmed)
+    expire(sessions, expired)
+    counted.confirms.clear()
+    asked = [fetched, queued, confirmed, expired, document, theirs, "not-a-uuid", fetched]
+    assert mailbox.confirm_many(people.se.id, asked) == 2
+    assert sorted(counted.confirms) == ["Kennisgeving", "MeldingStartBewind"]
+    for message_id in (fetched, document):
+        stored = row(sessions, message_id)
+        assert stored.state is State.CONFIRMED and stored.ciphertext is None
+    assert segments(sessions, document) == []
+    assert [row(sessions, m).state for m in (queued, expired, theirs)] == [
+        State.QUEUED, State.FETCHED, State.FETCHED]
+    assert mailbox.confirm_many(people.se.id, asked) == 0  # a repeat confirms nothing more
 
 
 def test_status_shows_each_stage_to_the_sender_only(mailbox, people, clock):
