@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -270,6 +270,32 @@ def _established(sock: socket.socket) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def stoppable(server) -> Iterator[Callable[[], None]]:
+    """``server`` serving in a thread; it yields ``stop()``, which begins the server's stop
+    (as SIGTERM does) and returns once it drains. On leaving, the stop has ended."""
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    stopping = threading.Thread(target=server.stop)
+
+    def stop() -> None:
+        stopping.start()
+        deadline = time.monotonic() + 5
+        while not server._front._draining and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server._front._draining
+
+    try:
+        yield stop
+    finally:
+        if stopping.ident is None:
+            stopping.start()
+        stopping.join(timeout=30)
+        thread.join(timeout=10)
+    assert not stopping.is_alive()
+
+
 def test_a_stopping_server_answers_the_next_request_of_a_kept_alive_connection(hub, pki,
                                                                               people):
     # A worker that drains (SIGTERM, or SIGHUP's replacement) keeps an idle kept-alive
@@ -280,38 +306,19 @@ def test_a_stopping_server_answers_the_next_request_of_a_kept_alive_connection(h
     identity = pki.people["shv"]
     context = tls.client_context(pki.ca_file, identity.cert, identity.key)
     server = make_server(hub, port=0)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    stopping = threading.Thread(target=server.stop)
-    connection = http.client.HTTPSConnection("localhost", server.bind_addr[1], context=context,
-                                             timeout=5, source_address=("127.0.0.44", 0))
     headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"Ping"'}
-    try:
+    with stoppable(server) as stop, contextlib.closing(http.client.HTTPSConnection(
+            "localhost", server.bind_addr[1], context=context, timeout=5,
+            source_address=("127.0.0.44", 0))) as connection:
         connection.request("POST", "/schuldregeling", body=PING, headers=headers)
         first = connection.getresponse()
         first.read()
         assert first.status == 200 and first.getheader("Connection") is None  # kept alive
-        stopping.start()
-        wait_draining(server)  # the door drains and keeps the idle connection
+        stop()  # the door drains and keeps the idle connection
         connection.request("POST", "/schuldregeling", body=PING, headers=headers)
         second = connection.getresponse()
         second.read()
         assert (second.status, second.getheader("Connection")) == (200, "close")
-    finally:
-        connection.close()
-        if stopping.ident is None:
-            stopping.start()
-        stopping.join(timeout=30)
-        thread.join(timeout=10)
-    assert not stopping.is_alive()
-
-
-def wait_draining(server) -> None:
-    deadline = time.monotonic() + 5
-    while not server._front._draining and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server._front._draining
 
 
 def test_an_answer_sent_across_the_drain_still_gets_the_next_request_answered(hub, pki,
@@ -334,28 +341,23 @@ def test_an_answer_sent_across_the_drain_still_gets_the_next_request_answered(hu
     # how long an answer may wait for its reader before its pace counts; the default is 10 s.
     server = listener.make_server(HubApp(hub), dataclasses.replace(hub.settings,
                                                                    head_timeout=10), port=0)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    stopping = threading.Thread(target=server.stop)
-    raw = socket.socket()
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    raw.settimeout(10)
-    raw.bind(("127.0.0.45", 0))
-    raw.connect(server.bind_addr)
-    connection = http.client.HTTPSConnection("localhost", server.bind_addr[1], timeout=10)
-    connection.sock = context.wrap_socket(raw, server_hostname="localhost")
     fetch = (f'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
              f'<soap:Body><HaalBerichtOp xmlns="{namespace(module)}"><BerichtId>{sent.message_id}'
              f"</BerichtId></HaalBerichtOp></soap:Body></soap:Envelope>").encode()
     headers = {"Content-Type": "text/xml; charset=utf-8"}
-    try:
+    with stoppable(server) as stop, contextlib.closing(http.client.HTTPSConnection(
+            "localhost", server.bind_addr[1], timeout=10)) as connection:
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.settimeout(10)
+        raw.bind(("127.0.0.45", 0))
+        raw.connect(server.bind_addr)
+        connection.sock = context.wrap_socket(raw, server_hostname="localhost")
         connection.request("POST", f"/{module.value}", body=fetch,
                            headers={**headers, "SOAPAction": '"HaalBerichtOp"'})
         first = connection.getresponse()  # its head; the body waits to be read
         assert first.status == 200 and first.getheader("Connection") is None
-        stopping.start()
-        wait_draining(server)
+        stop()
         time.sleep(1.5)  # past the drain's second for idle connections
         assert len(first.read()) > 4_000_000
         time.sleep(0.2)  # the client thinks a moment before its next request
@@ -364,10 +366,3 @@ def test_an_answer_sent_across_the_drain_still_gets_the_next_request_answered(hu
         second = connection.getresponse()
         second.read()
         assert (second.status, second.getheader("Connection")) == (200, "close")
-    finally:
-        connection.close()
-        if stopping.ident is None:
-            stopping.start()
-        stopping.join(timeout=30)
-        thread.join(timeout=10)
-    assert not stopping.is_alive()
