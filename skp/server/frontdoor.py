@@ -83,7 +83,7 @@ class FrontDoor:
 
     def stop(self) -> None:
         self._stopping = True
-        self._wake()
+        self.wake()
         if self._thread.ident is not None:
             self._thread.join(timeout=5)
         if not self._thread.is_alive():
@@ -100,12 +100,8 @@ class FrontDoor:
         self._busy = busy
         self._drain_began = time.monotonic()
         self._draining = True
-        self._wake()
+        self.wake()
         self._drained.wait(timeout)
-
-    def wake(self) -> None:
-        """Have the door look again at once (something ``busy`` watches for has changed)."""
-        self._wake()
 
     def handshake(self, conn: Any) -> None:
         """A new connection, its TLS socket not yet handshaken."""
@@ -121,9 +117,11 @@ class FrontDoor:
         waiting.conn.socket.setblocking(False)
         with self._lock:
             self._incoming.append(waiting)
-        self._wake()
+        self.wake()
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """Have the door's thread look again at once: a connection came in, a drain or a stop
+        began, or something a drain's ``busy`` watches for has changed."""
         # BlockingIOError: a wake-up is pending already; another OSError: stopped and closed
         with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")

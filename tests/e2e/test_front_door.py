@@ -28,7 +28,7 @@ from skp.server import HubApp, listener, make_server
 from skp.soap.types import namespace
 from skp.store.db import make_engine, migrate
 from tests.e2e.conftest import session_for
-from tests.helpers import PING, header, serving
+from tests.helpers import PING, header, serving, wait_until
 
 CAP, THREADS, KEEPALIVE = 3, 4, 5
 SOAP = b'Content-Type: text/xml; charset=utf-8\r\nSOAPAction: "Ping"\r\n'
@@ -273,7 +273,7 @@ def _established(sock: socket.socket) -> bool:
 @contextlib.contextmanager
 def stoppable(server) -> Iterator[Callable[[], None]]:
     """``server`` serving in a thread; it yields ``stop()``, which begins the server's stop
-    (as SIGTERM does) and returns once it drains. On leaving, the stop has ended."""
+    (as SIGTERM does) and returns once its drain has begun. On leaving, the stop has ended."""
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
@@ -281,10 +281,7 @@ def stoppable(server) -> Iterator[Callable[[], None]]:
 
     def stop() -> None:
         stopping.start()
-        deadline = time.monotonic() + 5
-        while not server._front._draining and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert server._front._draining
+        wait_until(lambda: server._front._draining, 5, "the server to drain")
 
     try:
         yield stop
