@@ -287,20 +287,25 @@ class Server(SharedServer):
 
     def _ready(self, conn: _Connection, buffered: bytes) -> None:
         conn.begin(buffered)
-        conn.handed = True  # until it is back in the door, or closed: handed_back
+        conn.handed = True  # until it is back in the door (put_conn), or closed (handed_back)
         with self._lock:
             self._handed += 1
         self.process_conn(conn)
 
     def put_conn(self, conn: _Connection) -> None:
+        # Its flag cleared first: in the door again, its next request may hand it on at once.
+        handed, conn.handed = conn.handed, False
         super().put_conn(conn)  # into the door again (or closed, once stopped)
-        self.handed_back(conn)
+        if handed:  # counted only now, so that a drain never sees it neither here nor there
+            self._answered()
 
     def handed_back(self, conn: _Connection) -> None:
-        """A connection's request is answered: it is back in the door, or closed."""
-        if not conn.handed:
-            return
-        conn.handed = False
+        """A connection's request is answered and the connection closed."""
+        if conn.handed:
+            conn.handed = False
+            self._answered()
+
+    def _answered(self) -> None:
         with self._lock:
             self._handed -= 1
         if self.draining:

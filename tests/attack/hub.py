@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from skp import pki as dev_pki
 from tests.edge.nginx import EDGE_SOURCE, running_edge, template_values
-from tests.system.serving import SKP, free_port, make_run_env, wait_for
+from tests.system.serving import SKP, free_port, make_run_env, stop, wait_for
 
 
 @dataclass(frozen=True)
@@ -120,9 +119,4 @@ def _hub(state: Path, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes]
         wait_for(process, log, b"skp serves", timeout=60)
         yield process, port
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)

@@ -4,7 +4,6 @@ SIGHUP replaces them."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import threading
@@ -18,7 +17,7 @@ from skp import pki as dev_pki
 from tests.conftest import postgres_schema
 from tests.edge.nginx import EDGE_SOURCE, running_edge, template_values
 from tests.helpers import PING
-from tests.system.serving import SKP, demo_hub, free_port, wait_for
+from tests.system.serving import SKP, demo_hub, free_port, stop, wait_for
 
 
 @pytest.fixture
@@ -45,8 +44,7 @@ def edge_and_hub(pg_url, tmp_path):
             with running_edge(tmp_path / "edge", values, level="notice") as edge:
                 yield edge.url, certs, hub, log
         finally:
-            os.killpg(hub.pid, signal.SIGTERM)
-            hub.wait(timeout=60)
+            stop(hub, timeout=60)
 
 
 def ping(url: str, certs: Path) -> str:

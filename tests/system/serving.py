@@ -71,8 +71,27 @@ def make_run(state: Path, *, timeout: float = 120,
         yield RunningHub(f"https://localhost:{port}", state / "certs", output, log,
                          f"https://localhost:{portal}")
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        stop(process)
+
+
+def stop(*processes: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Stop the server ``processes``, each with its process group, as an operator does
+    (SIGTERM), and wait for them. One still running ``timeout`` seconds later fails the test,
+    killed first: left running, it would fail whatever test the garbage collector finds it
+    in."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            for each in processes:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(each.pid, signal.SIGKILL)
+                each.wait()
+            raise AssertionError(f"a server did not stop within {timeout} s of SIGTERM") from None
 
 
 def wait_for(process, log: Path, marker: bytes, timeout: float) -> bytes:
@@ -108,10 +127,7 @@ def servers(env: dict[str, str], directory: Path, count: int = 2) -> Iterator[li
     try:
         yield logs
     finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=30)
+        stop(*processes)
         for out in outputs:
             out.close()
 

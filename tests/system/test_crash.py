@@ -28,7 +28,7 @@ from skp.participants import Participants
 from skp.store.db import make_sessions, migrate
 from skp.store.models import Message
 from tests.helpers import empty
-from tests.system.serving import SKP, free_port, wait_for
+from tests.system.serving import SKP, free_port, stop, wait_for
 
 SR = Module.SCHULDREGELING
 WSDL = Path(__file__).parents[2] / "wsdl" / "schuldregeling.wsdl"
@@ -123,6 +123,5 @@ def test_kill_9_during_sends_loses_and_duplicates_nothing(pg_url, pg_engine, clo
         with pytest.raises(SkpFault):  # confirmed means gone: no second delivery
             creditor.fetch(next(iter(delivered)))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(server)
         empty(pg_engine)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import requests
 
 from skp import pki
 from skp.server import affinity
-from tests.system.serving import SKP, cpus_of, free_port, wait_for
+from tests.system.serving import SKP, cpus_of, free_port, stop, wait_for
 
 
 @pytest.fixture
@@ -45,11 +44,6 @@ def serving(env, tmp_path, *args):
                                    start_new_session=True)
     wait_for(process, log, b"skp serves", timeout=60)
     return process, log
-
-
-def stop(process):
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
 
 
 def test_production_writes_json_on_every_line(env, tmp_path):

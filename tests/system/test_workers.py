@@ -23,7 +23,7 @@ from skp.server import affinity
 from tests.conftest import postgres_schema
 from tests.edge.wire import ping_request
 from tests.helpers import PING, wait_until
-from tests.system.serving import SKP, cpus_of, demo_hub, free_port, wait_for
+from tests.system.serving import SKP, cpus_of, demo_hub, free_port, stop, wait_for
 
 LISTEN = re.compile(rb"listening on 127\.0\.0\.1:(\d+);")
 
@@ -59,9 +59,7 @@ class Hub:
         return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=60)
+        stop(self.process, timeout=60)
 
 
 @pytest.fixture
