@@ -50,7 +50,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest --cov=skp --cov-branch --cov-report=term --cov-fail-under=90
+	$(BIN)/pytest --cov=skp --cov-branch --cov-report=term --cov-fail-under=90 --durations=30
 
 clean:
 	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache
