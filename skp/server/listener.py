@@ -293,10 +293,11 @@ class Server(SharedServer):
         self.process_conn(conn)
 
     def put_conn(self, conn: _Connection) -> None:
-        # Its flag cleared first: in the door again, its next request may hand it on at once.
+        # Its flag is cleared before it is in the door again, where its next request may hand
+        # it on at once; it is counted back only after: a drain always finds it somewhere.
         handed, conn.handed = conn.handed, False
         super().put_conn(conn)  # into the door again (or closed, once stopped)
-        if handed:  # counted only now, so that a drain never sees it neither here nor there
+        if handed:
             self._answered()
 
     def handed_back(self, conn: _Connection) -> None:

@@ -127,9 +127,11 @@ def servers(env: dict[str, str], directory: Path, count: int = 2) -> Iterator[li
     try:
         yield logs
     finally:
-        stop(*processes)
-        for out in outputs:
-            out.close()
+        try:
+            stop(*processes)
+        finally:
+            for out in outputs:
+                out.close()
 
 
 #: Settings of the environment the tests run in that would change what a hub they start does.
