@@ -91,17 +91,18 @@ class FrontDoor:
             self._wake_r.close()
             self._wake_w.close()
 
-    def drain(self, timeout: float, busy: Callable[[], bool] = lambda: False) -> None:
+    def drain(self, timeout: float, busy: Callable[[], bool] = lambda: False) -> bool:
         """Before a stop: wait (at most ``timeout`` seconds) until each connection in the
         door has handed on its request or ended, and nothing is ``busy`` (a request handed
         on and not yet answered, whose connection may come back). An idle kept-alive
         connection is closed once :data:`_DRAIN_GRACE` has passed without its next request,
-        counted from the drain's start or, for one that came back later, from then."""
+        counted from the drain's start or, for one that came back later, from then. False
+        when ``timeout`` passed first."""
         self._busy = busy
         self._drain_began = time.monotonic()
         self._draining = True
         self.wake()
-        self._drained.wait(timeout)
+        return self._drained.wait(timeout)
 
     def handshake(self, conn: Any) -> None:
         """A new connection, its TLS socket not yet handshaken."""

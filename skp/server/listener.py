@@ -276,7 +276,10 @@ class Server(SharedServer):
         ``SKP_DRAIN_TIMEOUT``; the threads then have what is left of it."""
         began = time.monotonic()
         self.draining = True
-        self._front.drain(self.settings.drain_timeout, busy=lambda: self._handed > 0)
+        if not self._front.drain(self.settings.drain_timeout, busy=lambda: self._handed > 0):
+            log.warning("drain timed out: requests still in flight are cut off", extra={
+                "outcome": "drain_timeout", "in_flight": self._handed,
+                "timeout": self.settings.drain_timeout})
         self.shutdown_timeout = max(0.1, self.settings.drain_timeout - (time.monotonic() - began))
 
     def stop(self) -> None:

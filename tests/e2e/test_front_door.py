@@ -401,3 +401,23 @@ def test_a_connection_handed_on_again_at_once_does_not_hold_the_drain(hub, pki, 
                 assert answer.status == 200
         stop()
         wait_until(server._front._drained.is_set, 10, "the drain to end")
+
+
+def test_a_drain_that_runs_out_of_time_says_what_it_cut_off(hub, pki, people, caplog):
+    from skp import tls
+
+    identity = pki.people["shv"]
+    context = tls.client_context(pki.ca_file, identity.cert, identity.key)
+    server = listener.make_server(HubApp(hub), dataclasses.replace(
+        hub.settings, head_timeout=10, drain_timeout=1), port=0)
+    with stoppable(server) as stop, socket.create_connection(
+            server.bind_addr, timeout=10, source_address=("127.0.0.47", 0)) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as tls_socket:
+        tls_socket.sendall(b"POST /schuldregeling HTTP/1.1\r\nHost: localhost\r\n" + SOAP
+                           + b"Content-Length: %d\r\n\r\n" % len(PING) + PING[:20])
+        wait_until(lambda: server._handed == 1, 5, "a thread to read the body")
+        stop()  # the rest of the body never comes
+        wait_until(lambda: any(getattr(r, "outcome", None) == "drain_timeout"
+                               for r in caplog.records), 10, "the drain to time out")
+    [record] = [r for r in caplog.records if getattr(r, "outcome", None) == "drain_timeout"]
+    assert (record.levelname, record.in_flight, record.timeout) == ("WARNING", 1, 1)
