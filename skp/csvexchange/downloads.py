@@ -52,6 +52,9 @@ class DownloadInfo:
     created_at: str
     expires_at: str
     replies: tuple[MessageType, ...]
+    #: The ids of those of its messages that carry documents: not in the file, and deleted
+    #: with the messages when the download is confirmed.
+    with_documents: tuple[str, ...]
 
 
 def forget(sessions: sessionmaker[Session], now: dt.datetime, retention: dt.timedelta) -> int:
@@ -155,6 +158,8 @@ class Downloads(ExchangeBase):
                                           CsvDownload.expires_at > now)
                 .order_by(CsvDownload.created_at.desc()).limit(50)).all()
             counts = {r.id: len(_message_ids(session, r.id, waiting_at=now)) for r in rows}
+            documents = {r.id: tuple(_message_ids(session, r.id, waiting_at=now, documents=True))
+                         for r in rows if counts[r.id]}
         result = []
         for row in (r for r in rows if counts[r.id]):  # all confirmed another way: done
             mt = lookup(Module(row.module), row.type_code)
@@ -162,7 +167,8 @@ class Downloads(ExchangeBase):
                             if mt.code in r.answers and unit.role in r.senders
                             and csvlayout.sendable(r))
             result.append(DownloadInfo(row.id, mt.module, mt.code, mt.title, counts[row.id],
-                                       moment(row.created_at), until(row.expires_at), replies))
+                                       moment(row.created_at), until(row.expires_at), replies,
+                                       documents[row.id]))
         return result
 
     def answer_file(self, unit: ParticipantInfo, download_id: str, reply_code: str) -> CsvFile:
@@ -204,20 +210,25 @@ def _received_routing(info: MessageInfo) -> dict[str, str]:
             "Afzender": info.sender_id, "ConversatieReferentienummer": info.conversation_id,
             "CrossReferentienummer": info.cross_reference_id or "",
             "OntvangenOp": moment(info.received_at),
-            "UiterlijkOphalenOp": moment(info.deadline)}
+            "UiterlijkOphalenOp": moment(info.deadline),
+            csvlayout.DOCUMENTS_COLUMN: str(info.documents)}  # for the types that have it
 
 
 def _message_ids(session: Session, download_id: str, *,
-                 waiting_at: dt.datetime | None = None, queued: bool = False) -> list[str]:
+                 waiting_at: dt.datetime | None = None, queued: bool = False,
+                 documents: bool = False) -> list[str]:
     """The download's messages, oldest first; with ``waiting_at`` only those still waiting
     then (not confirmed, e.g. by SOAP or another download, nor past their deadline), and with
-    ``queued`` too only those not yet fetched."""
+    ``queued`` too only those not yet fetched; with ``documents`` only those that carry
+    documents."""
     query = (select(CsvDownloadMessage.message_id)
              .join(Message, Message.id == CsvDownloadMessage.message_id)
              .where(CsvDownloadMessage.download_id == download_id))
     if waiting_at is not None:
         query = query.where(Message.state == State.QUEUED if queued else IS_PENDING,
                             Message.deadline_at > waiting_at)
+    if documents:
+        query = query.where(Message.documents > 0)
     return list(session.scalars(query.order_by(Message.received_at, Message.id)))
 
 

@@ -57,8 +57,11 @@ checks that it is up to date. An empty template of each type is on the CSV page,
   `Vorderingen.2.Bedrag`, … A template has {csvlayout.SLOTS} slots; add columns with higher
   numbers for more. Empty slots are skipped, so the slots that are filled become the list in
   their order. A download has as many slots as its longest message needs.
-- **Documents** (attachments) are not part of the CSV files: open the message in the portal
-  to download them. A type that always needs a document cannot be sent with CSV.
+- **Documents** (attachments) are not part of the CSV files. A download of a type that may
+  carry them has the column `{csvlayout.DOCUMENTS_COLUMN}`: how many the message has.
+  Open such a message in the portal to download them (the CSV page links to each)
+  **before** you confirm the download: confirming deletes them too. A type that always
+  needs a document cannot be sent with CSV.
 - Fields the hub sets itself (`AutomatischAangevuld`, the zero-amount lines of a non-matched
   Saldoverzoek antwoord) appear in downloads only.
 
@@ -78,18 +81,19 @@ Routing columns of an **upload** (a message your unit sends):
 Routing columns of a **download** (messages your unit received): `BerichtId` (the hub's id:
 put it in `CrossReferentienummer` to answer), `Afzender` (participant id),
 `ConversatieReferentienummer`, `CrossReferentienummer` (the message it answers, if any),
-`OntvangenOp` and `UiterlijkOphalenOp` (Amsterdam time, `dd-mm-jjjj uu:mm`). After a download
-the CSV page also offers, per answer type, an *antwoordbestand*: one row per downloaded
-message with its `CrossReferentienummer` filled in and the answer's columns empty.
+`OntvangenOp` and `UiterlijkOphalenOp` (Amsterdam time, `dd-mm-jjjj uu:mm`), and for a type
+that may carry documents `{csvlayout.DOCUMENTS_COLUMN}` (their number). After a download the
+CSV page also offers, per answer type, an *antwoordbestand*: one row per downloaded message
+with its `CrossReferentienummer` filled in and the answer's columns empty.
 
 ## Download, confirm, upload
 
 - A download takes every message of the type waiting at that moment. Its file can be
   downloaded again until you confirm the download or the messages' deadline passes.
   **Confirming** confirms exactly the messages of that download (as SOAP's
-  `BevestigOntvangst`): the hub then deletes their content. Download, confirmation and
-  upload are written to the audit trail (who, when, which download, how many), never the
-  content.
+  `BevestigOntvangst`): the hub then deletes their content, documents included. Download,
+  confirmation and upload are written to the audit trail (who, when, which download, how
+  many), never the content.
 - An upload takes up to 5 files of at most 4 MB each, only `.csv`. All files are checked
   completely first; every error is listed with file, line, column and what is wrong, never
   the cell's content: every error of a line at once, a cell that cannot be read as well as
@@ -116,9 +120,12 @@ def _type(mt: MessageType) -> str:
     upload = ("upload: yes" if csvlayout.sendable(mt)
               else "upload: no (it needs a document)")
     routing = ", ".join(f"`{c}`" for c in csvlayout.sent_routing(mt))
+    column = csvlayout.DOCUMENTS_COLUMN
+    documents = (f"; a download also has `{column}`"
+                 if column in csvlayout.received_routing(mt) else "")
     lines = [f"\n#### {mt.title} (`{mt.code}`)\n\n",
              f"Sent by {senders}, received by {recipients}; {upload}. "
-             f"Routing columns of an upload: {routing}.\n\n",
+             f"Routing columns of an upload: {routing}{documents}.\n\n",
              "| column | kind | required |\n|---|---|---|\n"]
     lines += [f"| `{name}` | {kind} | {required} |\n"
               for name, kind, required in _rows(mt.fields, "", True)]

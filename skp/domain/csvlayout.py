@@ -29,7 +29,7 @@ from typing import Any
 
 from skp.domain import dutch
 from skp.domain.catalogue import MessageType
-from skp.domain.fields import Field, Kind
+from skp.domain.fields import Field, Kind, documents
 
 #: Numbered slots per repeated field in a template and at least in a download.
 SLOTS = 10
@@ -40,6 +40,9 @@ TYPE_COLUMNS = ("Module", "Berichttype")
 #: The routing columns of a downloaded (received) message, in this order.
 RECEIVED_COLUMNS = ("BerichtId", "Afzender", "ConversatieReferentienummer",
                     "CrossReferentienummer", "OntvangenOp", "UiterlijkOphalenOp")
+#: The routing column of a download of a type that may carry documents: how many the message
+#: has. The documents are not in the file; confirming the download deletes them too.
+DOCUMENTS_COLUMN = "Bijlagen"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -77,6 +80,13 @@ def sent_routing(mt: MessageType) -> tuple[str, ...]:
     return tuple(columns)
 
 
+def received_routing(mt: MessageType) -> tuple[str, ...]:
+    """The routing columns of a downloaded message of ``mt``: :data:`RECEIVED_COLUMNS`, and
+    :data:`DOCUMENTS_COLUMN` when the type may carry documents."""
+    return ((*RECEIVED_COLUMNS, DOCUMENTS_COLUMN) if any(documents(mt.fields))
+            else RECEIVED_COLUMNS)
+
+
 def body_columns(fields: tuple[Field, ...], *, received: bool = False,
                  slots: Mapping[str, int] | None = None, prefix: str = "") -> list[str]:
     """The body columns of ``fields``; ``received`` adds the fields only the hub sets.
@@ -104,8 +114,8 @@ def template_columns(mt: MessageType) -> list[str]:
 
 def received_columns(mt: MessageType, slots: Mapping[str, int] | None = None) -> list[str]:
     """The header of a download of received messages of ``mt``."""
-    return [*TYPE_COLUMNS, *RECEIVED_COLUMNS, *body_columns(mt.fields, received=True,
-                                                           slots=slots)]
+    return [*TYPE_COLUMNS, *received_routing(mt), *body_columns(mt.fields, received=True,
+                                                                slots=slots)]
 
 
 def sendable(mt: MessageType) -> bool:

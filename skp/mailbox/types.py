@@ -61,13 +61,15 @@ class MessageInfo:
     fetched_at: dt.datetime | None
     confirmed_at: dt.datetime | None
     expired_at: dt.datetime | None
+    documents: int  # attached: their number is metadata (message.documents), never content
 
     @classmethod
     def of(cls, m: Message | Row[Any]) -> Self:
         """From a message or a row of its metadata columns."""
         return cls(m.id, m.module, m.type_code, m.sender_id, m.recipient_id, m.kenmerk,
                    m.conversation_id, m.cross_reference_id, m.version, m.state, m.size,
-                   m.received_at, m.deadline_at, m.fetched_at, m.confirmed_at, m.expired_at)
+                   m.received_at, m.deadline_at, m.fetched_at, m.confirmed_at, m.expired_at,
+                   m.documents)
 
     def at(self, now: dt.datetime) -> Self:
         """As it stands at ``now``: expired from its deadline on, before the purge has come by

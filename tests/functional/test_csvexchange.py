@@ -80,11 +80,12 @@ def test_a_download_is_recorded_fetched_again_and_confirmed(exchange, mailbox, p
     assert [r.cells["Klant.Achternaam"] for r in rows] == ["Klant1", "Klant2"]
     assert rows[0].cells["Vorderingen.2.FactuurnummerSEVolgensSHV"] == "F-1-2"
     assert rows[0].cells["Afzender"] == people.shv.id
+    assert [r.cells["Bijlagen"] for r in rows] == ["0", "0"]  # a Saldoverzoek may carry them
     assert all(mailbox.message(i).state is State.FETCHED for i in requests)
     assert exchange.file(people.se, employee.id, download_id).content == file.content
 
     (open_download,) = exchange.open_downloads(people.se)
-    assert open_download.messages == 2
+    assert (open_download.messages, open_download.with_documents) == (2, ())
     assert {r.code for r in open_download.replies} == {"SaldoverzoekAntwoord",
                                                        "SaldoverzoekAntwoordVoorafAkkoord",
                                                        "GeenMedewerking"}
@@ -115,6 +116,9 @@ def test_a_download_of_messages_with_documents_leaves_the_documents_out(
     _, rows = csvlayout.read(exchange.file(people.se, employee.id, download_id).content)
     assert [r.cells["BerichtId"] for r in rows] == meldingen
     assert not any("Beschikking" in column for column in rows[0].cells)
+    assert [r.cells["Bijlagen"] for r in rows] == ["1", "1", "1"]  # how many, to open them
+    (open_download,) = exchange.open_downloads(people.se)
+    assert open_download.with_documents == tuple(meldingen)  # for the page to link to each
     assert all(segments(sessions, m) for m in meldingen)  # still stored, until confirmed
     assert mailbox.fetch(people.se.id, meldingen[1]).body["Beschikking"].read() == BIG
     assert exchange.confirm(people.se, employee.id, download_id) == 3

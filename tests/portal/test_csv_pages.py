@@ -118,3 +118,20 @@ def test_a_download_offers_an_answer_file_per_reply_type(app, hub, bram):
     assert [r.cells["CrossReferentienummer"] for r in rows] == [sent.message_id]
     assert bram.get(f"{csv_page(NOORD.id)}download/{download_id}/antwoord/Kennisgeving",
                     base_url=BASE).status_code == 404
+
+
+def test_a_download_links_to_each_message_whose_documents_are_not_in_its_file(app, hub, bram):
+    # Confirming deletes the documents too: the page names the messages that carry some, so
+    # that they are opened (and their documents downloaded) first.
+    mt = lookup(SR, "Saldoverzoek")
+    sent = [hub.mailbox.send(SHV.id, SR, "Saldoverzoek", Header(
+                f"SV-{n}", NOORD.id, f"00000000-0000-4000-8000-00000000000{n}"), body)
+            for n, body in enumerate((example_body(mt, full=True), example_body(mt)), 1)]
+    assert "Toestemmingsverklaring" in example_body(mt, full=True)
+    bram.post(f"{csv_page(NOORD.id)}download", base_url=BASE,
+              data={"csrf_token": token(bram, csv_page(NOORD.id)),
+                    "module": "schuldregeling", "type": "Saldoverzoek"})
+    page = bram.get(csv_page(NOORD.id), base_url=BASE).get_data(as_text=True)
+    assert "1 bericht heeft bijlagen" in page
+    assert f"/eenheid/{NOORD.id}/berichten/{sent[0].message_id}" in page
+    assert sent[1].message_id not in page

@@ -41,6 +41,10 @@ def test_columns_are_field_paths_with_numbered_slots():
     new = csvlayout.template_columns(lookup(SR, "Saldoverzoek"))
     assert new[2:5] == ["Kenmerk", "Ontvanger", "ConversatieReferentienummer"]
     assert not any("Toestemmingsverklaring" in c for c in new)  # documents are left out
+    # a download says how many documents a message has, for a type that may carry them
+    assert csvlayout.received_columns(lookup(SR, "Saldoverzoek"))[2:9] == [
+        *csvlayout.RECEIVED_COLUMNS, "Bijlagen"]
+    assert "Bijlagen" not in received and "Bijlagen" not in new
     optional_reply = csvlayout.template_columns(lookup(SR, "StatusberichtShv"))
     assert optional_reply[2:6] == ["Kenmerk", "Ontvanger", "ConversatieReferentienummer",
                                    "CrossReferentienummer"]
