@@ -87,6 +87,7 @@ def test_the_listing_shows_the_waiting_messages_with_their_sender(app, hub):
     assert f"/eenheid/{NOORD.id}/berichten/{receipt.message_id}" in html
     assert "Gemeente Voorbeeld, schuldhulpverlening" in html  # the address book's name
     assert "Saldoverzoek" in html and "Nieuw" in html
+    assert '<span class="badge">1 bijlage</span>' in html  # its Toestemmingsverklaring
     assert "Laatste werkdag" not in html
     assert f"/eenheid/{NOORD.id}/berichten" in bram.get(f"/eenheid/{NOORD.id}",
                                                         base_url=BASE).get_data(as_text=True)
