@@ -72,6 +72,8 @@ def test_a_creditor_answers_two_saldoverzoeken_by_csv(organisations, debt_servic
     for n in (1, 2):
         body = example_body(lookup(SR, "Saldoverzoek"))
         body["Vorderingen"] = [{"FactuurnummerSEVolgensSHV": f"F-{n}-{i}"} for i in (1, 2)]
+        if n == 1:
+            body["Toestemmingsverklaring"] = b"%PDF-1.4\n" + bytes(range(256)) + b"\n%%EOF\n"
         requests.append(debt_service.send("Saldoverzoek", body, recipient=NOORD.id,
                                           kenmerk=f"SV-{uuid.uuid4().hex[:8]}",
                                           conversation=conversation)["BerichtId"])
@@ -87,12 +89,18 @@ def test_a_creditor_answers_two_saldoverzoeken_by_csv(organisations, debt_servic
 
     page.get_by_role("button", name="Downloaden Saldoverzoek (Schuldregeling)").click()
     expect(page.get_by_role("status")).to_contain_text("De download staat klaar")
+    # The document of the first is not in the file: the page links to its message.
+    note = page.get_by_role("note")
+    expect(note).to_contain_text("1 bericht heeft bijlagen")
+    expect(note.get_by_role("link")).to_have_attribute(
+        "href", f"/eenheid/{NOORD.id}/berichten/{requests[0]}")
     check(page, "csv-download")
     file_link = page.get_by_role("link", name=re.compile("^Bestand downloaden Saldoverzoek"))
     downloaded = download(page, file_link)
     assert downloaded.startswith(b"\xef\xbb\xbf")
     _, rows = csvlayout.read(downloaded)
-    assert sorted(r.cells["BerichtId"] for r in rows) == sorted(requests)
+    assert {r.cells["BerichtId"]: r.cells["Bijlagen"] for r in rows} == {
+        requests[0]: "1", requests[1]: "0"}
     answer_file = download(page, page.get_by_role(
         "link", name=re.compile("^Antwoordbestand Saldoverzoek antwoord voor Saldoverzoek")))
 
