@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp.csvexchange.base import CsvFile, ExchangeBase, csv_type
@@ -157,18 +157,17 @@ class Downloads(ExchangeBase):
                                           CsvDownload.confirmed_at.is_(None),
                                           CsvDownload.expires_at > now)
                 .order_by(CsvDownload.created_at.desc()).limit(50)).all()
-            counts = {r.id: len(_message_ids(session, r.id, waiting_at=now)) for r in rows}
-            documents = {r.id: tuple(_message_ids(session, r.id, waiting_at=now, documents=True))
-                         for r in rows if counts[r.id]}
+            waiting = {r.id: _messages(session, r.id, waiting_at=now) for r in rows}
         result = []
-        for row in (r for r in rows if counts[r.id]):  # all confirmed another way: done
+        for row in (r for r in rows if waiting[r.id]):  # all confirmed another way: done
             mt = lookup(Module(row.module), row.type_code)
             replies = tuple(r for r in message_types(mt.module)
                             if mt.code in r.answers and unit.role in r.senders
                             and csvlayout.sendable(r))
-            result.append(DownloadInfo(row.id, mt.module, mt.code, mt.title, counts[row.id],
+            messages = waiting[row.id]
+            result.append(DownloadInfo(row.id, mt.module, mt.code, mt.title, len(messages),
                                        moment(row.created_at), until(row.expires_at), replies,
-                                       documents[row.id]))
+                                       tuple(m.message_id for m in messages if m.documents)))
         return result
 
     def answer_file(self, unit: ParticipantInfo, download_id: str, reply_code: str) -> CsvFile:
@@ -215,21 +214,25 @@ def _received_routing(info: MessageInfo) -> dict[str, str]:
 
 
 def _message_ids(session: Session, download_id: str, *,
-                 waiting_at: dt.datetime | None = None, queued: bool = False,
-                 documents: bool = False) -> list[str]:
-    """The download's messages, oldest first; with ``waiting_at`` only those still waiting
-    then (not confirmed, e.g. by SOAP or another download, nor past their deadline), and with
-    ``queued`` too only those not yet fetched; with ``documents`` only those that carry
-    documents."""
-    query = (select(CsvDownloadMessage.message_id)
+                 waiting_at: dt.datetime | None = None, queued: bool = False) -> list[str]:
+    """The ids of :func:`_messages`."""
+    return [m.message_id for m in _messages(session, download_id, waiting_at=waiting_at,
+                                             queued=queued)]
+
+
+def _messages(session: Session, download_id: str, *, waiting_at: dt.datetime | None = None,
+              queued: bool = False) -> Sequence[Row[str, int]]:
+    """The download's messages (``message_id``, and the number of ``documents`` each
+    carries), oldest first; with ``waiting_at`` only those still waiting then (not
+    confirmed, e.g. by SOAP or another download, nor past their deadline), and with
+    ``queued`` too only those not yet fetched."""
+    query = (select(CsvDownloadMessage.message_id, Message.documents)
              .join(Message, Message.id == CsvDownloadMessage.message_id)
              .where(CsvDownloadMessage.download_id == download_id))
     if waiting_at is not None:
         query = query.where(Message.state == State.QUEUED if queued else IS_PENDING,
                             Message.deadline_at > waiting_at)
-    if documents:
-        query = query.where(Message.documents > 0)
-    return list(session.scalars(query.order_by(Message.received_at, Message.id)))
+    return session.execute(query.order_by(Message.received_at, Message.id)).all()
 
 
 def _canonical(raw: str) -> str | None:

@@ -7,6 +7,7 @@ fields are marked ``skp_defined`` — a minimal, reasonable definition of our ow
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from skp.domain.fields import (
     contactpersoon,
     date,
     document,
+    documents,
     flag,
     group,
     integer,
@@ -405,3 +407,10 @@ def message_types(module: Module) -> Iterator[MessageType]:
 def lookup(module: Module, type_code: str) -> MessageType:
     """The type ``type_code`` of ``module``; KeyError when the module has no such type."""
     return CATALOGUE[module][type_code]
+
+
+@functools.cache
+def attaches(mt: MessageType) -> bool:
+    """Whether messages of type ``mt`` may carry documents (the mailbox stores them apart, in
+    segments; a CSV download leaves them out and counts them)."""
+    return any(documents(mt.fields))

@@ -4,7 +4,7 @@ a test checks the file equals this text, so the two cannot drift apart)."""
 from __future__ import annotations
 
 from skp.domain import csvlayout
-from skp.domain.catalogue import CATALOGUE, MessageType
+from skp.domain.catalogue import CATALOGUE, MessageType, attaches
 from skp.domain.fields import Field, Kind
 from skp.domain.roles import MODULE_INFO
 
@@ -120,9 +120,8 @@ def _type(mt: MessageType) -> str:
     upload = ("upload: yes" if csvlayout.sendable(mt)
               else "upload: no (it needs a document)")
     routing = ", ".join(f"`{c}`" for c in csvlayout.sent_routing(mt))
-    column = csvlayout.DOCUMENTS_COLUMN
-    documents = (f"; a download also has `{column}`"
-                 if column in csvlayout.received_routing(mt) else "")
+    documents = (f"; a download also has `{csvlayout.DOCUMENTS_COLUMN}`" if attaches(mt)
+                 else "")
     lines = [f"\n#### {mt.title} (`{mt.code}`)\n\n",
              f"Sent by {senders}, received by {recipients}; {upload}. "
              f"Routing columns of an upload: {routing}{documents}.\n\n",

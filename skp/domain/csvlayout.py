@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skp.domain import dutch
-from skp.domain.catalogue import MessageType
-from skp.domain.fields import Field, Kind, documents
+from skp.domain.catalogue import MessageType, attaches
+from skp.domain.fields import Field, Kind
 
 #: Numbered slots per repeated field in a template and at least in a download.
 SLOTS = 10
@@ -83,8 +83,7 @@ def sent_routing(mt: MessageType) -> tuple[str, ...]:
 def received_routing(mt: MessageType) -> tuple[str, ...]:
     """The routing columns of a downloaded message of ``mt``: :data:`RECEIVED_COLUMNS`, and
     :data:`DOCUMENTS_COLUMN` when the type may carry documents."""
-    return ((*RECEIVED_COLUMNS, DOCUMENTS_COLUMN) if any(documents(mt.fields))
-            else RECEIVED_COLUMNS)
+    return (*RECEIVED_COLUMNS, DOCUMENTS_COLUMN) if attaches(mt) else RECEIVED_COLUMNS
 
 
 def body_columns(fields: tuple[Field, ...], *, received: bool = False,

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
 
 from sqlalchemy import Row
 
 from skp import sealing
-from skp.domain.catalogue import MessageType
-from skp.domain.fields import documents
 from skp.errors import NotFound
 from skp.store.models import Message
 
@@ -45,8 +42,3 @@ def sealed_of(m: Message | Row[Any]) -> sealing.Sealed:
         raise NotFound(f"message {m.id} holds no content")  # pragma: no cover - DB check
     return sealing.Sealed(m.nonce, m.ciphertext, m.wrapped_key, m.kek_id)
 
-
-@functools.cache
-def attaches(mt: MessageType) -> bool:
-    """Whether messages of type ``mt`` may carry documents (stored with them, in segments)."""
-    return any(documents(mt.fields))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from skp import sealing
 from skp.attachments import Document, open_document
-from skp.domain.catalogue import lookup
+from skp.domain.catalogue import attaches, lookup
 from skp.domain.lifecycle import Event, State, at, transition
 from skp.domain.roles import Module
 from skp.domain.validation import map_documents
@@ -144,7 +144,7 @@ class Delivering(MailboxBase):
             return open_document(value, key, message.id, stored[value["document"]])
 
         mt = lookup(message.module, message.type_code)
-        if content.attaches(mt):
+        if attaches(mt):
             body = map_documents(mt.fields, body, opened)
         log.info("fetched", extra={"message_id": message.id, "recipient": message.recipient_id})
         return Delivery(MessageInfo.of(message), body)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from skp import sealing
 from skp.attachments import Spool, base64_length
 from skp.domain import matching
-from skp.domain.catalogue import MessageType, lookup
+from skp.domain.catalogue import MessageType, attaches, lookup
 from skp.domain.lifecycle import State
 from skp.domain.retention import fetch_deadline, reply_deadline
 from skp.domain.roles import Module
@@ -96,7 +96,7 @@ class Sending(MailboxBase):
         parties = statements.among(self._participants.active([sender_id, header.ontvanger]),
                                    sender_id, header.ontvanger)
         if (header.cross_referentienummer is None and mt.code != matching.REQUEST
-                and not content.attaches(mt)):
+                and not attaches(mt)):
             return self._send_alone(parties, mt, header, body, spool, now)
         # A reply ends its original's claim context and a Saldoverzoek opens one, and a
         # message's documents are stored: together with the message, in one transaction.
